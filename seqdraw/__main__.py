@@ -1,0 +1,5 @@
+import sys
+
+from seqdraw.cli import main
+
+sys.exit(main())

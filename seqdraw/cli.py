@@ -1,0 +1,136 @@
+"""The `seqdraw` command. Every user error is one line on stderr and exit code 2, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from seqdraw.errors import SeqdrawError
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):                 # one line, not usage + error
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {v}")
+    return v
+
+
+def writable_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SeqdrawError(f"cannot create output folder {path}: {e.strerror or e}") from None
+    if not os.access(path, os.W_OK):
+        raise SeqdrawError(f"output folder {path} is not writable")
+    return path
+
+
+# ---- seqdraw data synth ------------------------------------------------------------------------
+
+def cmd_data_synth(args) -> None:
+    from seqdraw.data.shards import length_counts, save_shard
+    from seqdraw.data.synth import SynthConfig, generate
+    from seqdraw.files import atomic_path
+    from seqdraw.pictures import grid, save_png
+
+    out = writable_dir(Path(args.out))
+    config = SynthConfig(length_probs=SynthConfig.lengths_from_flag(args.lengths), fonts=args.fonts)
+    n_test = max(1, int(round(args.n * args.test_fraction))) if args.n > 1 else 0
+    n_train = args.n - n_test
+    parts = {"train": (0, n_train), "test": (n_train, n_test)}
+    for split, (start, n) in parts.items():
+        if n == 0:
+            continue
+        arrays = generate(n, seed=args.seed, config=config, start=start, crops=args.crops, progress=True)
+        crops = {k: arrays.pop(k) for k in ("crops", "crop_labels") if k in arrays}
+        save_shard(out / f"{split}.npz", arrays)
+        if crops:
+            from seqdraw.files import save_npz
+            save_npz(out / f"{split}_crops32.npz", images=crops["crops"], labels=crops["crop_labels"])
+        counts = ", ".join(f"L={L}: {c}" for L, c in length_counts(arrays["lengths"]).items() if c)
+        print(f"{split}: {n} images ({counts}) -> {out / f'{split}.npz'}")
+        if split == "train":
+            save_png(out / "preview.png", grid(arrays["images"][:64], cols=8), scale=2)
+    meta = dict(command=" ".join(["seqdraw"] + sys.argv[1:]), seed=args.seed, n_train=n_train, n_test=n_test,
+                config=config.__dict__)
+    with atomic_path(out / "config.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, default=list) + "\n")
+    print(f"preview: {out / 'preview.png'}")
+
+
+def cmd_data_svhn(args) -> None:
+    from seqdraw.data.svhn import prepare
+
+    root = writable_dir(Path(args.root))
+    for summary in prepare(root, splits=args.splits, download_missing=args.download, csv_dir=args.csv,
+                           max_len=args.max_len, skip_missing=args.skip_missing):
+        print(summary, "->", root / f"{summary.split}.npz")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="seqdraw", description="Draw house-number images from digit strings (seqDRAW).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    data = sub.add_parser("data", help="make data sets: synthetic house numbers or real SVHN")
+    dsub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
+
+    s = dsub.add_parser("synth", help="generate synthetic SVHN-like house numbers (train/test shards + preview)",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    s.add_argument("--n", type=positive_int, default=60000, help="images in all (train + test)")
+    s.add_argument("--out", default="data/synth", help="output folder")
+    s.add_argument("--seed", type=int, default=0, help="sample i depends only on (seed, i)")
+    s.add_argument("--test-fraction", type=fraction, default=0.1, help="share of the images held out as test")
+    s.add_argument("--lengths", default="svhn",
+                   help="length distribution: svhn (real SVHN train shares), uniform, uniform:N, or weights 1,2,1")
+    s.add_argument("--fonts", default=None, help="a folder of TTF/OTF fonts to use instead of the bundled ones")
+    s.add_argument("--crops", action="store_true", help="also write 32x32 SVHN format-2 style digit crops")
+    s.set_defaults(func=cmd_data_synth)
+
+    v = dsub.add_parser("svhn", help="prepare real SVHN (format 1) as 32x64 right-aligned grey shards",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    v.add_argument("--root", required=True, help="folder with (or for) train.tar.gz, test.tar.gz, extra.tar.gz")
+    v.add_argument("--download", action="store_true", help="download missing archives from the official site")
+    v.add_argument("--splits", nargs="+", default=["train", "test"], choices=["train", "test", "extra"])
+    v.add_argument("--max-len", type=positive_int, default=5, help="drop (and count) longer numbers")
+    v.add_argument("--csv", default=None,
+                   help="read annotations from DIR/{split}.csv (name;label;top;left;height;width) instead of digitStruct.mat")
+    v.add_argument("--skip-missing", action="store_true", help="skip (and count) images named but missing")
+    v.set_defaults(func=cmd_data_svhn)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except SeqdrawError as e:
+        print(f"seqdraw: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("seqdraw: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
