@@ -1,0 +1,53 @@
+"""DRAW's Gaussian filterbank attention (Gregor et al. 2015, eq. 19-26; this paper's eq. 9 and 12),
+for a non-square canvas."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+def soft_clamp(x: torch.Tensor, limit: float) -> torch.Tensor:
+    """Smoothly bound x to (-limit, limit); identity near 0, so exp() of it cannot overflow."""
+    return limit * torch.tanh(x / limit)
+
+
+class FilterbankAttention(nn.Module):
+    """An N x N grid of 2-D Gaussian filters placed by a linear map of the decoder state.
+
+    The five parameters (g~x, g~y, log sigma^2, log delta~, log gamma) come from W(h) (DRAW eq. 21).
+    Pixel coordinates are 1-indexed as in DRAW, so g~ = 0 is the image centre (eq. 22-23), and the
+    filter centres are mu_i = g + (i - (N + 1) / 2) delta for i = 1..N (eq. 19-20): symmetric about g.
+    Filters are normalised with a softmax over pixels, which is exact and cannot divide by zero.
+    """
+
+    def __init__(self, in_size: int, height: int, width: int, n: int):
+        super().__init__()
+        self.height, self.width, self.n = height, width, n
+        self.params = nn.Linear(in_size, 5)
+        self.register_buffer("grid", torch.arange(1, n + 1, dtype=torch.float32) - (n + 1) / 2, persistent=False)
+        self.register_buffer("px", torch.arange(1, width + 1, dtype=torch.float32), persistent=False)
+        self.register_buffer("py", torch.arange(1, height + 1, dtype=torch.float32), persistent=False)
+
+    def forward(self, h: torch.Tensor):
+        """h [B, in] -> Fy [B, N, H], Fx [B, N, W], gamma [B], and (gx, gy, delta) for pictures."""
+        gx_, gy_, log_sigma2, log_delta, log_gamma = soft_clamp(self.params(h), 8.0).unbind(-1)
+        gx = (self.width + 1) / 2 * (gx_ + 1)                                   # eq. 22
+        gy = (self.height + 1) / 2 * (gy_ + 1)                                  # eq. 23
+        delta = (max(self.height, self.width) - 1) / (self.n - 1) * log_delta.exp()   # eq. 24
+        mu_x = gx[:, None] + self.grid * delta[:, None]                         # eq. 19
+        mu_y = gy[:, None] + self.grid * delta[:, None]                         # eq. 20
+        inv_2s2 = 0.5 * (-log_sigma2).exp()[:, None, None]
+        fx = torch.softmax(-(self.px - mu_x[..., None]) ** 2 * inv_2s2, dim=-1)  # eq. 25
+        fy = torch.softmax(-(self.py - mu_y[..., None]) ** 2 * inv_2s2, dim=-1)  # eq. 26
+        return fy, fx, log_gamma.exp(), (gx, gy, delta)
+
+    def read(self, images: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """images [B, C, H, W] -> gamma * Fy img Fx^T, flattened to [B, C * N * N] (DRAW eq. 27)."""
+        fy, fx, gamma, _ = self(h)
+        glimpse = fy[:, None] @ images @ fx[:, None].transpose(-1, -2)
+        return (gamma[:, None, None, None] * glimpse).flatten(1)
+
+    def write(self, patch: torch.Tensor, h: torch.Tensor):
+        """patch [B, N, N] -> 1/gamma * Fy^T patch Fx on the canvas [B, H, W] (eq. 9)."""
+        fy, fx, gamma, where = self(h)
+        return fy.transpose(-1, -2) @ patch @ fx / gamma[:, None, None], where

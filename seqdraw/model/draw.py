@@ -1,0 +1,158 @@
+"""Conditional DRAW with label attention (Sun et al., section III). Read beside the paper: the
+comments give its equation numbers; "DRAW eq." refers to Gregor et al. 2015.
+
+One forward pass over a batch that may mix lengths: sample b draws for T_b = k L_b steps. Steps past
+T_b leave its canvas unchanged and add no KL, so a mixed batch gives exactly the result of running
+each sample alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from seqdraw.model.attention import FilterbankAttention, soft_clamp
+from seqdraw.model.config import ModelConfig
+from seqdraw.model.labels import LabelAttention, RNNLabelEncoder, digit_vectors
+
+
+def gaussian_kl(mu_q, log_sigma_q, mu_p, log_sigma_p) -> torch.Tensor:
+    """KL(N(mu_q, sigma_q^2) || N(mu_p, sigma_p^2)) summed over the last dim (appendix VI).
+
+    The appendix prints the mean term as sum (mu_1 - mu_2)^2; the exact KL divides it by sigma_2^2,
+    which is what we use (they agree only for a unit-variance prior)."""
+    ratio = (log_sigma_q - log_sigma_p).exp() ** 2
+    return 0.5 * (((mu_q - mu_p) / log_sigma_p.exp()) ** 2 + ratio - ratio.log() - 1).sum(-1)
+
+
+@dataclass
+class Drawing:
+    """What generation returns: final images and, on request, the drawing process."""
+    images: torch.Tensor                    # [B, H, W] in [0, 1]: sigmoid(c_T), eq. 10 means
+    canvases: torch.Tensor | None = None    # [B, Tmax + 1, H, W] sigmoid(c_t), frozen after T_b
+    write_where: torch.Tensor | None = None  # [B, Tmax, 3] write centre gx, gy and stride delta
+    alpha: torch.Tensor | None = None       # [B, Tmax, Lmax] label attention weights (seqDRAW)
+    steps: torch.Tensor | None = None       # [B] T_b = k L_b
+
+
+class ConditionalDRAW(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = c = config
+        n_read = 2 * c.read_n * c.read_n
+        self.read_attention = FilterbankAttention(c.dec_size, c.height, c.width, c.read_n)
+        self.write_attention = FilterbankAttention(c.dec_size, c.height, c.width, c.write_n)
+        self.encoder = nn.LSTMCell(n_read + c.dec_size, c.enc_size)                 # eq. 13
+        self.decoder = nn.LSTMCell(c.z_size + c.y_size, c.dec_size)                 # eq. 7
+        self.posterior = nn.Linear(c.enc_size, 2 * c.z_size)                        # eq. 14
+        self.prior = nn.Linear(c.dec_size, 2 * c.z_size)                            # eq. 4-5
+        self.write_patch = nn.Linear(c.dec_size, c.write_n * c.write_n)             # W_write in eq. 9
+        if c.label_encoder == "attention":
+            self.labels = LabelAttention(c.dec_size, c.label_dim, c.attention_size)
+        else:
+            self.labels = RNNLabelEncoder(c.label_dim, c.y_size)
+        # learned initial states (section III-A: "h_0^enc is the initial parameter to be learned")
+        self.h0_enc = nn.Parameter(torch.zeros(c.enc_size))
+        self.c0_enc = nn.Parameter(torch.zeros(c.enc_size))
+        self.h0_dec = nn.Parameter(torch.zeros(c.dec_size))
+        self.c0_dec = nn.Parameter(torch.zeros(c.dec_size))
+
+    # ---- pieces ------------------------------------------------------------------------------
+    def steps(self, lengths: torch.Tensor) -> torch.Tensor:
+        return self.config.steps_per_digit * lengths                                # T = k L (III-D)
+
+    def _gaussian(self, layer: nn.Linear, h: torch.Tensor):
+        mu, log_sigma = layer(h).chunk(2, dim=-1)
+        return mu, soft_clamp(log_sigma, self.config.log_sigma_limit)
+
+    def _label_context(self, labels, lengths):
+        """Everything about the labels that does not depend on t, computed once per sequence."""
+        attention = self.config.label_encoder == "attention"
+        d, valid = digit_vectors(labels, lengths, self.config.position_from, with_position=attention,
+                                 dtype=self.h0_dec.dtype)
+        if attention:
+            return d, self.labels.precompute(d), valid, None
+        return d, None, valid, self.labels(d, lengths)
+
+    def _y(self, h_dec, context):
+        d, Ud, valid, y_rnn = context
+        if y_rnn is not None:
+            return y_rnn, None
+        return self.labels(h_dec, d, Ud, valid)                                     # eq. 15-17
+
+    def _initial(self, B: int):
+        e = lambda p: p.expand(B, -1)  # noqa: E731
+        return e(self.h0_enc), e(self.c0_enc), e(self.h0_dec), e(self.c0_dec)
+
+    def _write(self, h_dec):
+        c = self.config
+        patch = self.write_patch(h_dec).view(-1, c.write_n, c.write_n)
+        return self.write_attention.write(patch, h_dec)                             # eq. 9
+
+    # ---- training: the variational bound ------------------------------------------------------
+    def forward(self, images: torch.Tensor, labels: torch.Tensor, lengths: torch.Tensor,
+                generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """images [B, H, W] in [0, 1]; labels [B, Lmax] padded with -1; lengths [B].
+
+        Returns per-image reconstruction (-log p(x|y,z), BCE in nats), KL (summed over steps), and
+        their sum, the negative bound of eq. 18-19 with one sample of z (L = 1 in eq. 19)."""
+        B = images.shape[0]
+        T = self.steps(lengths)
+        context = self._label_context(labels, lengths)
+        h_enc, c_enc, h_dec, c_dec = self._initial(B)
+        canvas = images.new_zeros(images.shape)
+        kl = images.new_zeros(B)
+        x = images[:, None]
+        for t in range(int(T.max())):
+            live = (t < T).to(images.dtype)
+            x_hat = x - torch.sigmoid(canvas)[:, None]                                # eq. 11
+            r = self.read_attention.read(torch.cat([x, x_hat], 1), h_dec)              # eq. 12
+            h_enc, c_enc = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))      # eq. 13
+            mu_q, log_sigma_q = self._gaussian(self.posterior, h_enc)                  # eq. 14
+            mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                      # eq. 3-5
+            eps = torch.randn(mu_q.shape, generator=generator, dtype=mu_q.dtype, device=mu_q.device)
+            z = mu_q + log_sigma_q.exp() * eps                                         # eq. 20
+            y, _ = self._y(h_dec, context)
+            h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))          # eq. 7
+            written, _ = self._write(h_dec)
+            canvas = canvas + live[:, None, None] * written                            # eq. 8
+            kl = kl + live * gaussian_kl(mu_q, log_sigma_q, mu_p, log_sigma_p)         # eq. 18
+        recon = F.binary_cross_entropy_with_logits(canvas, images, reduction="none").flatten(1).sum(1)  # eq. 10
+        return {"loss": recon + kl, "recon": recon, "kl": kl}
+
+    # ---- generation: sampling from the learned prior ----------------------------------------------
+    @torch.no_grad()
+    def generate(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
+                 process: bool = False) -> Drawing:
+        """Draw one image per row of labels with z_t from the conditional prior (eq. 6-10)."""
+        B = labels.shape[0]
+        T = self.steps(lengths)
+        c = self.config
+        context = self._label_context(labels, lengths)
+        _, _, h_dec, c_dec = self._initial(B)
+        canvas = h_dec.new_zeros(B, c.height, c.width)
+        canvases, wheres, alphas = [torch.sigmoid(canvas)], [], []
+        for t in range(int(T.max())):
+            live = (t < T).to(canvas.dtype)
+            mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                      # eq. 3-5
+            eps = torch.randn(mu_p.shape, generator=generator, dtype=mu_p.dtype, device=mu_p.device)
+            z = mu_p + log_sigma_p.exp() * eps                                         # eq. 6
+            y, alpha = self._y(h_dec, context)
+            h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))          # eq. 7
+            written, where = self._write(h_dec)
+            canvas = canvas + live[:, None, None] * written                            # eq. 8
+            if process:
+                canvases.append(torch.sigmoid(canvas))
+                wheres.append(torch.stack(where, -1))
+                if alpha is not None:
+                    alphas.append(alpha * live[:, None])
+        images = torch.sigmoid(canvas)                                                 # eq. 10 (mean)
+        if not process:
+            return Drawing(images, steps=T)
+        return Drawing(images, torch.stack(canvases, 1), torch.stack(wheres, 1),
+                       torch.stack(alphas, 1) if alphas else None, T)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,53 @@
+"""How the decoder sees the number: label attention (seqDRAW) or an RNN summary (rnnDRAW)."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def digit_vectors(labels: torch.Tensor, lengths: torch.Tensor, position_from: str, with_position: bool,
+                  dtype: torch.dtype = torch.float32):
+    """labels [B, Lmax] (padded with -1), lengths [B] -> d [B, Lmax, 10 or 20] and a validity mask.
+
+    d_i = [one-hot digit, one-hot position]. Counting positions from the right gives the units
+    digit the same position code whatever the length, matching right-aligned images."""
+    B, Lmax = labels.shape
+    idx = torch.arange(Lmax, device=labels.device).expand(B, Lmax)
+    valid = idx < lengths[:, None]
+    d = F.one_hot(labels.clamp(min=0), 10).to(dtype) * valid[..., None]
+    if not with_position:
+        return d, valid
+    pos = (lengths[:, None] - 1 - idx) if position_from == "right" else idx
+    p = F.one_hot(pos.clamp(0, 9), 10).to(dtype) * valid[..., None]
+    return torch.cat([d, p], dim=-1), valid
+
+
+class LabelAttention(nn.Module):
+    """Soft attention over the digit vectors, driven by the previous decoder state (eq. 15-17)."""
+
+    def __init__(self, dec_size: int, label_dim: int, attention_size: int):
+        super().__init__()
+        self.W_a = nn.Linear(dec_size, attention_size, bias=False)
+        self.U_a = nn.Linear(label_dim, attention_size)
+        self.v_a = nn.Linear(attention_size, 1, bias=False)
+
+    def precompute(self, d: torch.Tensor) -> torch.Tensor:
+        return self.U_a(d)                    # U_a d_i does not depend on t (section III-B)
+
+    def forward(self, h_dec_prev, d, Ud, valid):
+        e = self.v_a(torch.tanh(self.W_a(h_dec_prev)[:, None] + Ud)).squeeze(-1)   # eq. 17
+        alpha = torch.softmax(e.masked_fill(~valid, float("-inf")), dim=-1)         # eq. 16
+        return (alpha[..., None] * d).sum(1), alpha                                 # eq. 15
+
+
+class RNNLabelEncoder(nn.Module):
+    """rnnDRAW: an LSTM reads the one-hot digits; its last hidden state is y_t at every step."""
+
+    def __init__(self, label_dim: int, y_size: int):
+        super().__init__()
+        self.lstm = nn.LSTM(label_dim, y_size, batch_first=True)
+
+    def forward(self, d: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(d)
+        return out[torch.arange(len(d), device=d.device), lengths - 1]
