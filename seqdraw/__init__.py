@@ -1,2 +1,14 @@
-"""seqdraw: draw house-number images from digit strings (Sun et al., seqDRAW)."""
+"""seqdraw: draw house-number images from digit strings (Sun et al., seqDRAW).
+
+    import seqdraw
+    seqdraw.train(seqdraw.TrainConfig(preset="seqdraw-cur", out="runs/cur"))
+"""
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # torch loads only when these are used, so `seqdraw --help` stays fast
+    if name in ("train", "TrainConfig"):
+        from seqdraw import trainer
+        return getattr(trainer, name)
+    raise AttributeError(f"module 'seqdraw' has no attribute {name!r}")

@@ -87,6 +87,51 @@ def cmd_data_svhn(args) -> None:
         print(summary, "->", root / f"{summary.split}.npz")
 
 
+# ---- seqdraw train ----------------------------------------------------------------------------------
+
+def parse_value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def cmd_train(args) -> None:
+    from seqdraw.trainer import TrainConfig, train
+
+    if args.resume:
+        cfg_path = Path(args.resume) / "config.json"
+        if not cfg_path.is_file():
+            raise SeqdrawError(f"{cfg_path}: no such file (is {args.resume} a seqdraw run folder?)")
+        try:
+            values = json.loads(cfg_path.read_text())
+        except ValueError as e:
+            raise SeqdrawError(f"{cfg_path}: corrupt ({e})") from None
+        values["out"] = args.resume
+    else:
+        values = {}
+        if args.config:
+            try:
+                values = json.loads(Path(args.config).read_text())
+            except (OSError, ValueError) as e:
+                raise SeqdrawError(f"--config {args.config}: {e}") from None
+        for key in ("preset", "data", "out", "epochs", "batch_size", "lr", "seed", "curriculum", "max_len", "synth_n"):
+            if getattr(args, key) is not None:
+                values[key] = getattr(args, key)
+        for item in args.set or []:
+            key, sep, raw = item.partition("=")
+            if not sep:
+                raise SeqdrawError(f"--set {item!r}: use KEY=VALUE, e.g. --set model.enc_size=256")
+            if key.startswith("model."):
+                values.setdefault("model", {})[key[6:]] = parse_value(raw)
+            else:
+                values[key] = parse_value(raw)
+    config = TrainConfig.from_dict(values)
+    summary = train(config, resume=bool(args.resume))
+    print(f"done: {summary['step']} steps, {summary['images_seen']} images, {summary['seconds']:.0f} s, "
+          f"validation bound {summary['val_bound_nats']:.1f} nats/image -> {config.out}/final/model.safetensors")
+
+
 def build_parser() -> Parser:
     p = Parser(prog="seqdraw", description="Draw house-number images from digit strings (seqDRAW).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -116,6 +161,24 @@ def build_parser() -> Parser:
                    help="read annotations from DIR/{split}.csv (name;label;top;left;height;width) instead of digitStruct.mat")
     v.add_argument("--skip-missing", action="store_true", help="skip (and count) images named but missing")
     v.set_defaults(func=cmd_data_svhn)
+
+    t = sub.add_parser("train", help="train a model (curriculum by length, resumable)",
+                       description="Defaults come from seqdraw.trainer.TrainConfig; flags and --set override "
+                                   "--config, which overrides the defaults.")
+    t.add_argument("--preset", choices=["rnndraw", "seqdraw", "seqdraw-cur"], help="Table I model (default seqdraw-cur)")
+    t.add_argument("--data", help="synth (generated in memory), svhn:DIR, or a folder with train.npz and test.npz")
+    t.add_argument("--out", help="run folder (checkpoints, config, logs, samples)")
+    t.add_argument("--epochs", type=positive_int, help="epochs per curriculum stage")
+    t.add_argument("--batch-size", dest="batch_size", type=positive_int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--curriculum", choices=["none", "paper", "replay"])
+    t.add_argument("--max-len", dest="max_len", type=positive_int, help="longest number length trained")
+    t.add_argument("--synth-n", dest="synth_n", type=positive_int, help="images generated for --data synth")
+    t.add_argument("--config", help="a JSON file of TrainConfig values")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig value; model.X for the model")
+    t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint")
+    t.set_defaults(func=cmd_train)
     return p
 
 

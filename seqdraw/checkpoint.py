@@ -1,0 +1,117 @@
+"""Checkpoints that survive anything: safetensors tensors + JSON, written atomically, never pickled.
+
+A checkpoint is a folder  runs/NAME/ckpt-00001200/  holding
+  model.safetensors   the weights, with the model config in the safetensors metadata
+  state.safetensors   optimiser moments and RNG states (tensors)
+  state.json          step, epoch, curriculum stage, optimiser hyper-parameters, metrics
+It is written to a temporary folder and renamed into place, and `latest.json` (rewritten atomically)
+names the newest complete one: a kill -9 at any moment leaves the previous checkpoint usable.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from seqdraw.errors import SeqdrawError
+from seqdraw.files import atomic_path
+from seqdraw.model import ConditionalDRAW, ModelConfig
+
+
+def save_model(path, model: ConditionalDRAW, extra: dict | None = None) -> None:
+    meta = {"model_config": json.dumps(model.config.to_dict()), **{k: json.dumps(v) for k, v in (extra or {}).items()}}
+    tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+
+
+def load_model(path, map_location: str = "cpu") -> ConditionalDRAW:
+    """Build the model from a .safetensors file (config in its metadata); loading executes no code."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.safetensors"
+    if not path.is_file():
+        raise SeqdrawError(f"{path}: no such model file")
+    try:
+        from safetensors import safe_open
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path), device=map_location)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise SeqdrawError(f"{path}: not a readable safetensors model ({e})") from None
+    if "model_config" not in meta:
+        raise SeqdrawError(f"{path}: no model config in the file's metadata (not a seqdraw model)")
+    model = ConditionalDRAW(ModelConfig.from_dict(json.loads(meta["model_config"])))
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0]
+        raise SeqdrawError(f"{path}: weights do not match the model config ({first})") from None
+    return model
+
+
+def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict, dict]:
+    sd = opt.state_dict()
+    tensors = {f"opt.{i}.{k}": v for i, s in sd["state"].items() for k, v in s.items() if torch.is_tensor(v)}
+    return tensors, {"param_groups": sd["param_groups"], "state_keys": {str(i): list(s) for i, s in sd["state"].items()}}
+
+
+def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Tensor], keep: int = 3) -> Path:
+    run = Path(run)
+    final = run / f"ckpt-{state['step']:08d}"
+    tmp = Path(tempfile.mkdtemp(prefix=".ckpt-", dir=run))
+    try:
+        save_model(tmp / "model.safetensors", model)
+        opt_tensors, opt_meta = _optimizer_tensors(opt)
+        save_file({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, str(tmp / "state.safetensors"))
+        (tmp / "state.json").write_text(json.dumps({**state, "optimizer": opt_meta}, indent=1))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    with atomic_path(run / "latest.json") as t:
+        t.write_text(json.dumps({"checkpoint": final.name, "step": state["step"]}))
+    for old in sorted(run.glob("ckpt-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(run: Path) -> Path | None:
+    pointer = Path(run) / "latest.json"
+    if not pointer.is_file():
+        return None
+    try:
+        name = json.loads(pointer.read_text())["checkpoint"]
+    except (ValueError, KeyError) as e:
+        raise SeqdrawError(f"{pointer}: corrupt ({e})") from None
+    return Path(run) / name
+
+
+def load_checkpoint(ckpt: Path, model, opt) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Restore model and optimiser in place; returns (trainer state, RNG states)."""
+    ckpt = Path(ckpt)
+    loaded = load_model(ckpt / "model.safetensors")
+    if loaded.config != model.config:
+        raise SeqdrawError(f"{ckpt}: checkpoint model config differs from the run's config")
+    model.load_state_dict(loaded.state_dict())
+    try:
+        state = json.loads((ckpt / "state.json").read_text())
+        tensors = load_file(str(ckpt / "state.safetensors"))
+    except (OSError, ValueError, SafetensorError) as e:
+        raise SeqdrawError(f"{ckpt}: corrupt or incomplete training state ({e})") from None
+    meta = state.pop("optimizer")
+    opt_state = {int(i): {k: tensors[f"opt.{i}.{k}"] for k in keys} for i, keys in meta["state_keys"].items()}
+    try:
+        opt.load_state_dict({"state": opt_state, "param_groups": meta["param_groups"]})
+    except (ValueError, KeyError) as e:
+        raise SeqdrawError(f"{ckpt}: optimiser state does not match the model ({e})") from None
+    rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
+    return state, rng

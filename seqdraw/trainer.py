@@ -1,0 +1,280 @@
+"""Training: curriculum by length (section III-D), exact resume, progress, logs, sample grids.
+
+The order of batches is a pure function of (seed, stage, epoch), and the z-noise comes from one
+saved torch.Generator: a run stopped at any moment and resumed from its last checkpoint replays
+exactly the batches and noise an uninterrupted run would have seen.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from seqdraw.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_model
+from seqdraw.data.labels import MAX_LEN, encode
+from seqdraw.data.shards import load_shard
+from seqdraw.errors import SeqdrawError
+from seqdraw.files import atomic_path
+from seqdraw.model import ConditionalDRAW, preset
+from seqdraw.pictures import grid, save_png
+
+CURRICULA = ("none", "paper", "replay")
+SAMPLE_NUMBERS = ("7", "42", "157", "2024", "31415")
+
+
+@dataclass
+class TrainConfig:
+    preset: str = "seqdraw-cur"
+    data: str = "synth"               # synth | svhn:DIR | DIR (with train.npz and test.npz)
+    out: str = "runs/seqdraw-cur"
+    epochs: int = 10                  # per curriculum stage (per run when curriculum is none)
+    batch_size: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 200
+    grad_clip: float = 10.0
+    seed: int = 0
+    curriculum: str = ""              # "" = the preset's: paper for seqdraw-cur, none otherwise
+    replay: float = 0.3               # replay curriculum: share of batches from shorter lengths
+    max_len: int = 4                  # longest length trained (SVHN: 5 digits is 0.03%)
+    synth_n: int = 20000              # data=synth: training images generated in memory
+    val_size: int = 512
+    checkpoint_every: int = 500       # steps
+    keep: int = 3                     # checkpoints kept
+    log_every: int = 50
+    model: dict = field(default_factory=dict)   # ModelConfig overrides, e.g. {"enc_size": 256}
+
+    def __post_init__(self):
+        if not self.curriculum:
+            self.curriculum = "paper" if self.preset == "seqdraw-cur" else "none"
+        if self.curriculum not in CURRICULA:
+            raise SeqdrawError(f"curriculum must be one of {CURRICULA}, got {self.curriculum!r}")
+        for name in ("epochs", "batch_size", "checkpoint_every", "keep", "val_size", "synth_n", "log_every"):
+            if getattr(self, name) < 1:
+                raise SeqdrawError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 1 <= self.max_len <= MAX_LEN:
+            raise SeqdrawError(f"max_len must be 1..{MAX_LEN}, got {self.max_len}")
+        if not self.lr > 0:
+            raise SeqdrawError(f"lr must be positive, got {self.lr}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise SeqdrawError(f"unknown training config keys: {unknown}")
+        return cls(**d)
+
+    def stages(self) -> list[tuple[int, ...]]:
+        """The lengths each stage trains on. paper: L=1, then L=2, ... (III-D); replay: L and shorter."""
+        if self.curriculum == "none":
+            return [tuple(range(1, self.max_len + 1))]
+        if self.curriculum == "paper":
+            return [(L,) for L in range(1, self.max_len + 1)]
+        return [tuple(range(1, L + 1)) for L in range(1, self.max_len + 1)]
+
+
+# ---- data ------------------------------------------------------------------------------------------
+
+def load_data(config: TrainConfig) -> tuple[dict, dict]:
+    if config.data == "synth":
+        from seqdraw.data.synth import generate
+        train = generate(config.synth_n, seed=config.seed, progress=True)
+        test = generate(config.val_size, seed=config.seed + 1_000_003)
+        return train, test
+    folder = Path(config.data[5:] if config.data.startswith("svhn:") else config.data)
+    return load_shard(folder / "train.npz"), load_shard(folder / "test.npz")
+
+
+def batch_plan(lengths: np.ndarray, stage: tuple[int, ...], config: TrainConfig, stage_i: int, epoch: int):
+    """Index batches of one length each (T = kL costs only what the batch needs), in shuffled order."""
+    rng = np.random.default_rng([config.seed, stage_i, epoch])
+    batches = []
+    for L in stage:
+        idx = np.flatnonzero(lengths == L)
+        rng.shuffle(idx)
+        chunks = [idx[i: i + config.batch_size] for i in range(0, len(idx), config.batch_size)]
+        batches.append((L, chunks))
+    if config.curriculum == "replay" and len(stage) > 1:
+        newest = [c for L, c in batches if L == stage[-1]][0]
+        older = [c for L, cs in batches if L != stage[-1] for c in cs]
+        want = int(round(len(newest) * config.replay / (1 - config.replay)))
+        keep = rng.permutation(len(older))[:want]
+        plan = newest + [older[i] for i in keep]
+    else:
+        plan = [c for _, cs in batches for c in cs]
+    order = rng.permutation(len(plan))
+    return [plan[i] for i in order]
+
+
+def to_tensors(data: dict, idx: np.ndarray):
+    images = torch.from_numpy(data["images"][idx]).float().div_(255)
+    lengths = torch.from_numpy(data["lengths"][idx].astype(np.int64))
+    labels = torch.from_numpy(data["labels"][idx, : int(lengths.max())].astype(np.int64))
+    return images, labels, lengths
+
+
+@torch.no_grad()
+def validate(model, data: dict, config: TrainConfig) -> float:
+    """Mean negative bound (nats per image) on held-out images, with fixed noise."""
+    model.eval()
+    n = min(config.val_size, len(data["images"]))
+    keep = np.flatnonzero(data["lengths"][:n] <= config.max_len)
+    g = torch.Generator().manual_seed(12345)
+    total = 0.0
+    for L in range(1, config.max_len + 1):
+        idx = keep[data["lengths"][keep] == L]
+        for i in range(0, len(idx), 256):
+            total += model(*to_tensors(data, idx[i: i + 256]), generator=g)["loss"].sum().item()
+    model.train()
+    return total / max(len(keep), 1)
+
+
+@torch.no_grad()
+def sample_grid(model, max_len: int, n: int = 8) -> np.ndarray:
+    numbers = [s for s in SAMPLE_NUMBERS if len(s) <= max_len]
+    labels, lengths = encode([s for s in numbers for _ in range(n)])
+    model.eval()
+    images = model.generate(torch.from_numpy(labels), torch.from_numpy(lengths),
+                            generator=torch.Generator().manual_seed(0)).images
+    model.train()
+    return grid((images.numpy() * 255 + 0.5).astype(np.uint8), cols=n)
+
+
+# ---- the loop ----------------------------------------------------------------------------------------
+
+class MetricsLog:
+    def __init__(self, run: Path):
+        self.path = run / "metrics.jsonl"
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            self.tb = SummaryWriter(str(run / "tb"))
+        except ImportError:
+            self.tb = None
+
+    def write(self, step: int, **values):
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"step": step, **values}) + "\n")
+        if self.tb is not None:
+            for k, v in values.items():
+                if isinstance(v, (int, float)):
+                    self.tb.add_scalar(k, v, step)
+
+
+def lr_at(step: int, total: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 10% of the peak."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    p = min(1.0, (step - config.warmup_steps) / max(1, total - config.warmup_steps))
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | None = None,
+          stop_after: int | None = None, progress: bool = True) -> dict:
+    """Train (or resume) the run in config.out. `stop_after` ends early after that many total steps
+    (for tests and budgets); returns a summary dict."""
+    run = Path(config.out)
+    if not resume and latest_checkpoint(run) is not None:
+        raise SeqdrawError(f"{run} already holds a run: continue it with --resume {run}, or choose another --out")
+    run.mkdir(parents=True, exist_ok=True)
+    with atomic_path(run / "config.json") as tmp:
+        tmp.write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+
+    torch.manual_seed(config.seed)
+    model = ConditionalDRAW(preset(config.preset, max_len=MAX_LEN, **config.model))
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    noise = torch.Generator().manual_seed(config.seed)
+    state = {"step": 0, "stage": 0, "epoch": 0, "batch": 0, "best_val": None, "lr_scale": 1.0,
+             "images_seen": 0, "skipped_steps": 0}
+    if resume:
+        ckpt = latest_checkpoint(run)
+        if ckpt is None:
+            raise SeqdrawError(f"{run}: no checkpoint to resume from")
+        loaded, rng = load_checkpoint(ckpt, model, opt)
+        state.update(loaded)
+        noise.set_state(rng["noise"])
+        print(f"resumed {ckpt} at step {state['step']} (stage {state['stage'] + 1}, epoch {state['epoch'] + 1})")
+
+    train_data, val_data = data or load_data(config)
+    stages = config.stages()
+    total_steps = sum(len(batch_plan(train_data["lengths"], st, config, s, 0)) for s, st in enumerate(stages)) * config.epochs
+    log = MetricsLog(run)
+    t_start, val = time.time(), state["best_val"]
+    consecutive_bad = 0
+
+    def checkpoint():
+        save_checkpoint(run, model, opt, state, {"noise": noise.get_state()}, keep=config.keep)
+
+    while state["stage"] < len(stages):
+        s, e = state["stage"], state["epoch"]
+        plan = batch_plan(train_data["lengths"], stages[s], config, s, e)
+        bar = tqdm(total=len(plan), initial=state["batch"], disable=not progress, leave=False,
+                   desc=f"stage {s + 1}/{len(stages)} L={','.join(map(str, stages[s]))} epoch {e + 1}/{config.epochs}")
+        t0, seen0 = time.time(), 0
+        while state["batch"] < len(plan):
+            if stop_after is not None and state["step"] >= stop_after:
+                bar.close()
+                return {"step": state["step"], "stopped": True}
+            images, labels, lengths = to_tensors(train_data, plan[state["batch"]])
+            lr = lr_at(state["step"], total_steps, config) * state["lr_scale"]
+            for group in opt.param_groups:
+                group["lr"] = lr
+            out = model(images, labels, lengths, generator=noise)
+            loss = out["loss"].mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            if torch.isfinite(loss) and torch.isfinite(norm):
+                opt.step()
+                consecutive_bad = 0
+            else:                                  # never train on garbage: skip, and back off if it repeats
+                state["skipped_steps"] += 1
+                consecutive_bad += 1
+                log.write(state["step"], event="skipped non-finite step", loss=float(loss), grad_norm=float(norm))
+                if consecutive_bad >= 5:
+                    state["lr_scale"] *= 0.5
+                    consecutive_bad = 0
+                    log.write(state["step"], event="lr backed off", lr_scale=state["lr_scale"])
+            state["step"] += 1
+            state["batch"] += 1
+            state["images_seen"] += len(images)
+            seen0 += len(images)
+            rate = seen0 / max(time.time() - t0, 1e-9)
+            bar.set_postfix(loss=f"{loss.item():.1f}", recon=f"{out['recon'].mean().item():.1f}",
+                            kl=f"{out['kl'].mean().item():.1f}", img_s=f"{rate:.0f}")
+            bar.update()
+            if state["step"] % config.log_every == 0:
+                log.write(state["step"], loss=loss.item(), recon=out["recon"].mean().item(),
+                          kl=out["kl"].mean().item(), lr=lr, images_per_s=rate, stage=s + 1, epoch=e + 1)
+            if state["step"] % config.checkpoint_every == 0:
+                checkpoint()
+        bar.close()
+        # end of epoch: validate, keep the best, show samples
+        val = validate(model, val_data, config)
+        log.write(state["step"], val_bound_nats=val, stage=s + 1, epoch=e + 1)
+        if state["best_val"] is None or val < state["best_val"]:
+            state["best_val"] = val
+            save_model(run / "best" / "model.safetensors", model, extra={"val_bound_nats": val, "step": state["step"]})
+        save_png(run / "samples" / f"stage{s + 1}-epoch{e + 1:03d}.png", sample_grid(model, config.max_len), scale=2)
+        if progress:
+            print(f"stage {s + 1} epoch {e + 1}: validation bound {val:.1f} nats/image "
+                  f"({state['images_seen']} images seen, {time.time() - t_start:.0f} s)", file=sys.stderr)
+        state["batch"] = 0
+        state["epoch"] += 1
+        if state["epoch"] == config.epochs:
+            state["epoch"] = 0
+            state["stage"] += 1
+        checkpoint()
+    save_model(run / "final" / "model.safetensors", model, extra={"val_bound_nats": val, "step": state["step"]})
+    summary = {"step": state["step"], "images_seen": state["images_seen"], "seconds": round(time.time() - t_start, 1),
+               "val_bound_nats": val, "best_val_bound_nats": state["best_val"], "skipped_steps": state["skipped_steps"]}
+    with atomic_path(run / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
