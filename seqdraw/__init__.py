@@ -2,6 +2,8 @@
 
     import seqdraw
     seqdraw.train(seqdraw.TrainConfig(preset="seqdraw-cur", out="runs/cur"))
+    model = seqdraw.load()                     # or seqdraw.load("runs/cur/final")
+    images = model.generate("157", n=8, seed=0)
 """
 __version__ = "0.1.0"
 
@@ -11,4 +13,7 @@ def __getattr__(name):
     if name in ("train", "TrainConfig"):
         from seqdraw import trainer
         return getattr(trainer, name)
+    if name == "load":
+        from seqdraw.generate import load
+        return load
     raise AttributeError(f"module 'seqdraw' has no attribute {name!r}")

@@ -31,8 +31,9 @@ def save_model(path, model: ConditionalDRAW, extra: dict | None = None) -> None:
         save_file(tensors, str(tmp), metadata=meta)
 
 
-def load_model(path, map_location: str = "cpu") -> ConditionalDRAW:
-    """Build the model from a .safetensors file (config in its metadata); loading executes no code."""
+def load_model(path, map_location: str = "cpu") -> tuple[ConditionalDRAW, dict]:
+    """Build the model from a .safetensors file (config in its metadata); loading executes no code.
+    Returns the model and the file's other metadata (e.g. max_len trained, validation bound)."""
     path = Path(path)
     if path.is_dir():
         path = path / "model.safetensors"
@@ -53,7 +54,11 @@ def load_model(path, map_location: str = "cpu") -> ConditionalDRAW:
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
         raise SeqdrawError(f"{path}: weights do not match the model config ({first})") from None
-    return model
+    try:
+        extra = {k: json.loads(v) for k, v in meta.items() if k != "model_config"}
+    except ValueError as e:
+        raise SeqdrawError(f"{path}: corrupt metadata ({e})") from None
+    return model, extra
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict, dict]:
@@ -62,12 +67,13 @@ def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict, dict]:
     return tensors, {"param_groups": sd["param_groups"], "state_keys": {str(i): list(s) for i, s in sd["state"].items()}}
 
 
-def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Tensor], keep: int = 3) -> Path:
+def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Tensor], keep: int = 3,
+                    extra: dict | None = None) -> Path:
     run = Path(run)
     final = run / f"ckpt-{state['step']:08d}"
     tmp = Path(tempfile.mkdtemp(prefix=".ckpt-", dir=run))
     try:
-        save_model(tmp / "model.safetensors", model)
+        save_model(tmp / "model.safetensors", model, extra)
         opt_tensors, opt_meta = _optimizer_tensors(opt)
         save_file({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, str(tmp / "state.safetensors"))
         (tmp / "state.json").write_text(json.dumps({**state, "optimizer": opt_meta}, indent=1))
@@ -98,7 +104,7 @@ def latest_checkpoint(run: Path) -> Path | None:
 def load_checkpoint(ckpt: Path, model, opt) -> tuple[dict, dict[str, torch.Tensor]]:
     """Restore model and optimiser in place; returns (trainer state, RNG states)."""
     ckpt = Path(ckpt)
-    loaded = load_model(ckpt / "model.safetensors")
+    loaded, _ = load_model(ckpt / "model.safetensors")
     if loaded.config != model.config:
         raise SeqdrawError(f"{ckpt}: checkpoint model config differs from the run's config")
     model.load_state_dict(loaded.state_dict())

@@ -132,6 +132,46 @@ def cmd_train(args) -> None:
           f"validation bound {summary['val_bound_nats']:.1f} nats/image -> {config.out}/final/model.safetensors")
 
 
+# ---- seqdraw generate -------------------------------------------------------------------------------
+
+def cmd_generate(args) -> None:
+    import numpy as np
+
+    from seqdraw.generate import load
+    from seqdraw.pictures import (drawing_frames, grid, process_strip, save_attention_plot, save_gif,
+                                  save_png, to_uint8)
+
+    drawer = load(args.model)
+    numbers = [drawer.check_number(n) for n in args.numbers]   # all checked before any work
+    want_process = bool(args.process or args.gif or args.attention)
+    results = [drawer.generate(n, n=args.n, seed=args.seed + i, process=want_process) for i, n in enumerate(numbers)]
+    images = np.concatenate([r.images if want_process else r for r in results])
+    save_png(args.out, grid(to_uint8(images), cols=args.n), scale=args.scale)
+    print(f"{len(numbers)} number(s) x {args.n} samples -> {args.out}")
+    if args.process:
+        strips = [process_strip(r.canvases) for r in results]
+        width = max(s.shape[1] for s in strips)
+        strips = [np.pad(s, ((0, 0), (0, width - s.shape[1])), constant_values=255) for s in strips]
+        save_png(args.process, np.concatenate(strips), scale=args.scale)
+        print(f"drawing process -> {args.process}")
+    if args.gif:
+        T = max(r.canvases.shape[1] for r in results)
+        canv = np.stack([np.pad(r.canvases[0], ((0, T - r.canvases.shape[1]), (0, 0), (0, 0)), mode="edge")
+                         for r in results])
+        where = np.stack([np.pad(r.write_where[0], ((0, T - 1 - r.write_where.shape[1]), (0, 0)), mode="edge")
+                          for r in results])
+        frames = drawing_frames(canv, where, results[0].write_n)
+        save_gif(args.gif, frames)
+        print(f"animation ({len(frames)} frames) -> {args.gif}")
+    if args.attention:
+        if results[0].alpha is None:
+            raise SeqdrawError("--attention needs a model with label attention (seqdraw presets), not rnndraw")
+        k = drawer.model.config.steps_per_digit
+        save_attention_plot(args.attention, [r.alpha[0, : k * len(r.number), : len(r.number)] for r in results],
+                            [r.number for r in results])
+        print(f"label attention -> {args.attention}")
+
+
 def build_parser() -> Parser:
     p = Parser(prog="seqdraw", description="Draw house-number images from digit strings (seqDRAW).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -179,6 +219,20 @@ def build_parser() -> Parser:
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig value; model.X for the model")
     t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint")
     t.set_defaults(func=cmd_train)
+
+    g = sub.add_parser("generate", help="draw images of the numbers you ask for",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g.add_argument("numbers", nargs="+", help="digit strings, e.g. 7 68 157 2024 (one row each)")
+    g.add_argument("--n", type=positive_int, default=8, help="samples (styles) per number")
+    g.add_argument("--model", default=None, help="a .safetensors model or a run's final/ or best/ folder "
+                                                 "(default: the shipped model)")
+    g.add_argument("--seed", type=int, default=0, help="the same seed gives the same pixels")
+    g.add_argument("--out", default="numbers.png", help="the grid of samples")
+    g.add_argument("--process", metavar="PNG", help="also the drawing process: one row per sample, steps across")
+    g.add_argument("--gif", metavar="GIF", help="also an animation of the canvas with the write window")
+    g.add_argument("--attention", metavar="PNG", help="also a plot of the label attention over the steps")
+    g.add_argument("--scale", type=positive_int, default=3, help="upscaling of the PNGs")
+    g.set_defaults(func=cmd_generate)
     return p
 
 

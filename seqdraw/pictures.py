@@ -24,3 +24,70 @@ def save_png(path, picture: np.ndarray, scale: int = 1) -> None:
         im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
     with atomic_path(path) as tmp:
         im.save(tmp, format="PNG")
+
+
+def process_strip(canvases: np.ndarray, columns: int = 10) -> np.ndarray:
+    """The paper's figures 3-6: one row per sample, columns sampled uniformly over the k L steps.
+    canvases: [n, T + 1, H, W] in [0, 1], t = 0 (blank) .. T."""
+    T = canvases.shape[1] - 1
+    steps = np.unique(np.linspace(1, T, min(columns, T)).round().astype(int))
+    frames = canvases[:, steps]                                          # n, C, H, W
+    n, C, H, W = frames.shape
+    return grid(to_uint8(frames.reshape(n * C, H, W)), cols=C)
+
+
+def write_box(where: np.ndarray, write_n: int) -> tuple[float, float, float, float]:
+    """The write window (x0, y0, x1, y1), 0-indexed pixels, from (gx, gy, delta) 1-indexed."""
+    gx, gy, delta = (float(v) for v in where)
+    half = write_n * delta / 2
+    return gx - 1 - half, gy - 1 - half, gx - 1 + half, gy - 1 + half
+
+
+def drawing_frames(canvases: np.ndarray, where: np.ndarray, write_n: int, scale: int = 6) -> list[Image.Image]:
+    """One RGB frame per drawing step (k L frames), upscaled, the write window drawn as a red box.
+    canvases: [rows, T + 1, H, W]; where: [rows, T, 3]. Rows are stacked vertically."""
+    from PIL import ImageDraw
+
+    rows, T1, H, W = canvases.shape
+    frames = []
+    for t in range(1, T1):
+        picture = Image.new("RGB", (W * scale, rows * (H * scale + scale)), "white")
+        for r in range(rows):
+            im = Image.fromarray(to_uint8(canvases[r, t])).resize((W * scale, H * scale), Image.NEAREST)
+            top = r * (H * scale + scale)
+            picture.paste(im.convert("RGB"), (0, top))
+            x0, y0, x1, y1 = write_box(where[r, t - 1], write_n)
+            box = [max(-1, x0 * scale), top + max(-1, y0 * scale),
+                   min(W * scale, x1 * scale), top + min(H * scale, y1 * scale)]
+            if box[2] > box[0] and box[3] > box[1]:
+                ImageDraw.Draw(picture).rectangle(box, outline=(230, 20, 20), width=2)
+        frames.append(picture)
+    return frames
+
+
+def save_gif(path, frames: list[Image.Image], ms_per_frame: int = 120) -> None:
+    with atomic_path(path) as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=ms_per_frame,
+                       loop=0, optimize=False, disposal=1)
+
+
+def save_attention_plot(path, alphas: list[np.ndarray], numbers: list[str]) -> None:
+    """alpha_{t,i} as heat maps, one panel per number: which digit the decoder reads at each step."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(numbers), 1, figsize=(8, 1.0 + 0.45 * sum(len(n) for n in numbers)), squeeze=False)
+    for ax, alpha, number in zip(axes[:, 0], alphas, numbers):
+        ax.imshow(alpha.T, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_yticks(range(len(number)), [f"{d} (pos {i + 1})" for i, d in enumerate(number)])
+        ax.set_xlabel("drawing step t")
+        ax.set_title(f"label attention for {number}", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    return (np.clip(images, 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -49,6 +49,7 @@ class TrainConfig:
     checkpoint_every: int = 500       # steps
     keep: int = 3                     # checkpoints kept
     log_every: int = 50
+    compile: bool = False             # torch.compile the per-step function (needs a C compiler)
     model: dict = field(default_factory=dict)   # ModelConfig overrides, e.g. {"enc_size": 256}
 
     def __post_init__(self):
@@ -189,6 +190,8 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
 
     torch.manual_seed(config.seed)
     model = ConditionalDRAW(preset(config.preset, max_len=MAX_LEN, **config.model))
+    if config.compile:
+        model.compile()
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     noise = torch.Generator().manual_seed(config.seed)
     state = {"step": 0, "stage": 0, "epoch": 0, "batch": 0, "best_val": None, "lr_scale": 1.0,
@@ -210,7 +213,8 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
     consecutive_bad = 0
 
     def checkpoint():
-        save_checkpoint(run, model, opt, state, {"noise": noise.get_state()}, keep=config.keep)
+        save_checkpoint(run, model, opt, state, {"noise": noise.get_state()}, keep=config.keep,
+                        extra={"max_len": config.max_len, "step": state["step"]})
 
     while state["stage"] < len(stages):
         s, e = state["stage"], state["epoch"]
@@ -261,7 +265,8 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
         log.write(state["step"], val_bound_nats=val, stage=s + 1, epoch=e + 1)
         if state["best_val"] is None or val < state["best_val"]:
             state["best_val"] = val
-            save_model(run / "best" / "model.safetensors", model, extra={"val_bound_nats": val, "step": state["step"]})
+            save_model(run / "best" / "model.safetensors", model,
+                       extra={"val_bound_nats": val, "step": state["step"], "max_len": config.max_len})
         save_png(run / "samples" / f"stage{s + 1}-epoch{e + 1:03d}.png", sample_grid(model, config.max_len), scale=2)
         if progress:
             print(f"stage {s + 1} epoch {e + 1}: validation bound {val:.1f} nats/image "
@@ -272,7 +277,8 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
             state["epoch"] = 0
             state["stage"] += 1
         checkpoint()
-    save_model(run / "final" / "model.safetensors", model, extra={"val_bound_nats": val, "step": state["step"]})
+    save_model(run / "final" / "model.safetensors", model,
+               extra={"val_bound_nats": val, "step": state["step"], "max_len": config.max_len})
     summary = {"step": state["step"], "images_seen": state["images_seen"], "seconds": round(time.time() - t_start, 1),
                "val_bound_nats": val, "best_val_bound_nats": state["best_val"], "skipped_steps": state["skipped_steps"]}
     with atomic_path(run / "summary.json") as tmp:

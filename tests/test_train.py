@@ -40,8 +40,8 @@ def test_resume_after_kill_matches_uninterrupted(tmp_path, data):
     stopped = train(b, data=data, stop_after=7, progress=False)      # "killed" after step 7
     assert stopped["stopped"] and latest_checkpoint(tmp_path / "b" / "run").name == "ckpt-00000006"
     summary = train(b, resume=True, data=data, progress=False)
-    wa = load_model(tmp_path / "a" / "run" / "final").state_dict()
-    wb = load_model(tmp_path / "b" / "run" / "final").state_dict()
+    wa = load_model(tmp_path / "a" / "run" / "final")[0].state_dict()
+    wb = load_model(tmp_path / "b" / "run" / "final")[0].state_dict()
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], atol=1e-6, rtol=1e-5)
     assert summary["step"] == json.loads((tmp_path / "a" / "run" / "summary.json").read_text())["step"]

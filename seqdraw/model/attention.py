@@ -44,10 +44,15 @@ class FilterbankAttention(nn.Module):
     def read(self, images: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """images [B, C, H, W] -> gamma * Fy img Fx^T, flattened to [B, C * N * N] (DRAW eq. 27)."""
         fy, fx, gamma, _ = self(h)
-        glimpse = fy[:, None] @ images @ fx[:, None].transpose(-1, -2)
+        B, C, H, W = images.shape
+        # two plain batched products (images x Fx^T first: it shrinks W to N), no broadcast copies
+        cols = torch.bmm(images.reshape(B, C * H, W), fx.transpose(1, 2))          # B, C*H, N
+        cols = cols.view(B, C, H, self.n).transpose(1, 2).reshape(B, H, C * self.n)
+        glimpse = torch.bmm(fy, cols)                                               # B, N, C*N
+        glimpse = glimpse.view(B, self.n, C, self.n).transpose(1, 2)                # B, C, N, N
         return (gamma[:, None, None, None] * glimpse).flatten(1)
 
     def write(self, patch: torch.Tensor, h: torch.Tensor):
         """patch [B, N, N] -> 1/gamma * Fy^T patch Fx on the canvas [B, H, W] (eq. 9)."""
         fy, fx, gamma, where = self(h)
-        return fy.transpose(-1, -2) @ patch @ fx / gamma[:, None, None], where
+        return torch.bmm(torch.bmm(fy.transpose(1, 2), patch / gamma[:, None, None]), fx), where

@@ -58,6 +58,7 @@ class ConditionalDRAW(nn.Module):
         self.c0_enc = nn.Parameter(torch.zeros(c.enc_size))
         self.h0_dec = nn.Parameter(torch.zeros(c.dec_size))
         self.c0_dec = nn.Parameter(torch.zeros(c.dec_size))
+        self.step = self.train_step
 
     # ---- pieces ------------------------------------------------------------------------------
     def steps(self, lengths: torch.Tensor) -> torch.Tensor:
@@ -107,20 +108,31 @@ class ConditionalDRAW(nn.Module):
         x = images[:, None]
         for t in range(int(T.max())):
             live = (t < T).to(images.dtype)
-            x_hat = x - torch.sigmoid(canvas)[:, None]                                # eq. 11
-            r = self.read_attention.read(torch.cat([x, x_hat], 1), h_dec)              # eq. 12
-            h_enc, c_enc = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))      # eq. 13
-            mu_q, log_sigma_q = self._gaussian(self.posterior, h_enc)                  # eq. 14
-            mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                      # eq. 3-5
-            eps = torch.randn(mu_q.shape, generator=generator, dtype=mu_q.dtype, device=mu_q.device)
-            z = mu_q + log_sigma_q.exp() * eps                                         # eq. 20
-            y, _ = self._y(h_dec, context)
-            h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))          # eq. 7
-            written, _ = self._write(h_dec)
-            canvas = canvas + live[:, None, None] * written                            # eq. 8
-            kl = kl + live * gaussian_kl(mu_q, log_sigma_q, mu_p, log_sigma_p)         # eq. 18
+            eps = torch.randn((B, self.config.z_size), generator=generator, dtype=images.dtype, device=images.device)
+            h_enc, c_enc, h_dec, c_dec, canvas, kl = self.step(
+                x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, *context)
         recon = F.binary_cross_entropy_with_logits(canvas, images, reduction="none").flatten(1).sum(1)  # eq. 10
         return {"loss": recon + kl, "recon": recon, "kl": kl}
+
+    def train_step(self, x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, d, Ud, valid, y_rnn):
+        """One drawing step of the inference pass (eq. 11-14, 3-8); `step` may be its compiled form."""
+        x_hat = x - torch.sigmoid(canvas)[:, None]                                    # eq. 11
+        r = self.read_attention.read(torch.cat([x, x_hat], 1), h_dec)                  # eq. 12
+        h_enc, c_enc = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))          # eq. 13
+        mu_q, log_sigma_q = self._gaussian(self.posterior, h_enc)                      # eq. 14
+        mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                          # eq. 3-5
+        z = mu_q + log_sigma_q.exp() * eps                                             # eq. 20
+        y, _ = self._y(h_dec, (d, Ud, valid, y_rnn))
+        h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))              # eq. 7
+        written, _ = self._write(h_dec)
+        canvas = canvas + live[:, None, None] * written                                # eq. 8
+        kl = kl + live * gaussian_kl(mu_q, log_sigma_q, mu_p, log_sigma_p)             # eq. 18
+        return h_enc, c_enc, h_dec, c_dec, canvas, kl
+
+    def compile(self, **kwargs) -> "ConditionalDRAW":
+        """Compile the per-step function with torch.compile; the eager step stays the reference."""
+        self.step = torch.compile(self.train_step, dynamic=True, **kwargs)
+        return self
 
     # ---- generation: sampling from the learned prior ----------------------------------------------
     @torch.no_grad()

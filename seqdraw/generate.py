@@ -1,0 +1,72 @@
+"""Generation: ask for a number, get images (and, on request, the drawing process).
+
+    import seqdraw
+    model = seqdraw.load()                       # the shipped model, or seqdraw.load("runs/x/final")
+    images = model.generate("157", n=8, seed=0)  # float32 [8, 32, 64] in [0, 1]
+    drawing = model.generate("157", n=2, seed=0, process=True)   # + canvases, write boxes, attention
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqdraw.checkpoint import load_model
+from seqdraw.data.labels import encode, parse_number
+from seqdraw.errors import SeqdrawError
+
+DEFAULT_MODEL = "seqdraw-cur.safetensors"     # shipped inside the package, in seqdraw/weights/
+
+
+@dataclass
+class Process:
+    """The drawing of n samples of one number, as NumPy arrays."""
+    number: str
+    images: np.ndarray          # [n, 32, 64] final images in [0, 1]
+    canvases: np.ndarray        # [n, T + 1, 32, 64] sigmoid(c_t), t = 0..T
+    write_where: np.ndarray     # [n, T, 3] write centre gx, gy (1-indexed pixels) and stride delta
+    alpha: np.ndarray | None    # [n, T, L] label attention weights (seqDRAW), None for rnnDRAW
+    write_n: int
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("seqdraw") / "weights" / DEFAULT_MODEL))
+
+
+class Drawer:
+    """A loaded model and the lengths it was trained for."""
+
+    def __init__(self, path: str | Path | None = None):
+        if path is None:
+            path = default_model_path()
+            if not path.exists():
+                raise SeqdrawError("this install has no shipped model yet: train one (seqdraw train) "
+                                   "and pass --model RUN/final")
+        self.model, self.meta = load_model(path)
+        self.model.eval()
+        self.path = path
+        self.max_len = int(self.meta.get("max_len", self.model.config.max_len))
+
+    def check_number(self, number: str) -> str:
+        return parse_number(number, self.max_len)
+
+    def generate(self, number: str, n: int = 8, seed: int = 0, process: bool = False):
+        number = self.check_number(str(number))
+        if not isinstance(n, int) or n < 1:
+            raise SeqdrawError(f"n must be a positive integer, got {n!r}")
+        labels, lengths = encode([number] * n)
+        g = torch.Generator().manual_seed(seed)
+        d = self.model.generate(torch.from_numpy(labels[:, : len(number)]), torch.from_numpy(lengths),
+                                generator=g, process=process)
+        images = d.images.numpy()
+        if not process:
+            return images
+        return Process(number, images, d.canvases.numpy(), d.write_where.numpy(),
+                       None if d.alpha is None else d.alpha.numpy(), self.model.config.write_n)
+
+
+def load(path: str | Path | None = None) -> Drawer:
+    return Drawer(path)

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import seqdraw
+from conftest import one_line_error
+from seqdraw.checkpoint import save_model
+from seqdraw.cli import main
+from seqdraw.errors import SeqdrawError
+from seqdraw.model import ConditionalDRAW, preset
+
+SMALL = dict(enc_size=32, dec_size=32, z_size=8, attention_size=16, steps_per_digit=3)
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("m") / "model.safetensors"
+    save_model(path, ConditionalDRAW(preset("seqdraw", **SMALL)), extra={"max_len": 4})
+    return path
+
+
+def exit_code(argv):
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code
+
+
+def test_api_generate_and_seed(model_path):
+    m = seqdraw.load(model_path)
+    a = m.generate("157", n=3, seed=0)
+    assert a.shape == (3, 32, 64) and a.dtype == np.float32 and 0 <= a.min() and a.max() <= 1
+    assert np.array_equal(a, m.generate("157", n=3, seed=0))
+    assert not np.array_equal(a, m.generate("157", n=3, seed=1))
+    p = m.generate("68", n=2, seed=0, process=True)
+    assert p.canvases.shape == (2, 3 * 2 + 1, 32, 64) and p.alpha.shape == (2, 6, 2)
+    np.testing.assert_allclose(p.canvases[:, -1], p.images, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["12a", "", " ", "-5", "12345", "1.5"])
+def test_api_bad_numbers(model_path, bad):
+    with pytest.raises(SeqdrawError):
+        seqdraw.load(model_path).generate(bad)
+
+
+def test_cli_grid_process_gif_attention(model_path, tmp_path, capsys):
+    out = tmp_path / "g.png"
+    argv = ["generate", "7", "157", "--n", "4", "--model", str(model_path), "--out", str(out),
+            "--process", str(tmp_path / "p.png"), "--gif", str(tmp_path / "d.gif"),
+            "--attention", str(tmp_path / "a.png"), "--scale", "1"]
+    assert exit_code(argv) == 0
+    grid_img = Image.open(out)
+    assert grid_img.size == (4 * 66 + 2, 2 * 34 + 2)                # 2 rows x 4 samples with borders
+    gif = Image.open(tmp_path / "d.gif")
+    assert gif.n_frames == 3 * 3                                     # k L frames for the longest number
+    assert Image.open(tmp_path / "p.png").size[1] == 2 * (4 * 34 + 2)  # one row per sample, per number
+    assert (tmp_path / "a.png").stat().st_size > 1000
+    a1 = np.asarray(grid_img)
+    assert exit_code(argv) == 0
+    assert np.array_equal(a1, np.asarray(Image.open(out)))           # same seed, same pixels
+
+
+def test_gif_has_kL_frames_for_one_number(model_path, tmp_path):
+    assert exit_code(["generate", "2024", "--n", "1", "--model", str(model_path), "--out", str(tmp_path / "x.png"),
+                      "--gif", str(tmp_path / "d.gif")]) == 0
+    assert Image.open(tmp_path / "d.gif").n_frames == 3 * 4
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["12a"], "not a number"),
+    ([""], "empty"),
+    ([" "], "empty"),
+    (["-5"], "not a number"),
+    (["12345"], "too long"),
+    (["12", "--n", "0"], "at least 1"),
+])
+def test_cli_bad_input(model_path, tmp_path, capsys, argv, message):
+    assert exit_code(["generate", *argv, "--model", str(model_path), "--out", str(tmp_path / "o.png")]) == 2
+    assert message in one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_cli_missing_and_corrupt_model(tmp_path, capsys):
+    assert exit_code(["generate", "12", "--model", str(tmp_path / "nope.safetensors")]) == 2
+    assert "no such model file" in one_line_error(capsys.readouterr().err)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 100)
+    assert exit_code(["generate", "12", "--model", str(bad)]) == 2
+    assert "bad.safetensors" in one_line_error(capsys.readouterr().err)
