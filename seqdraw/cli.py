@@ -115,7 +115,8 @@ def cmd_train(args) -> None:
                 values = json.loads(Path(args.config).read_text())
             except (OSError, ValueError) as e:
                 raise SeqdrawError(f"--config {args.config}: {e}") from None
-        for key in ("preset", "data", "out", "epochs", "batch_size", "lr", "seed", "curriculum", "max_len", "synth_n"):
+        for key in ("preset", "data", "out", "epochs", "batch_size", "lr", "seed", "curriculum", "max_len", "synth_n",
+                    "max_steps"):
             if getattr(args, key) is not None:
                 values[key] = getattr(args, key)
         for item in args.set or []:
@@ -128,6 +129,9 @@ def cmd_train(args) -> None:
                 values[key] = parse_value(raw)
     config = TrainConfig.from_dict(values)
     summary = train(config, resume=bool(args.resume))
+    import os
+    if os.environ.get("RANK", "0") != "0":
+        return
     print(f"done: {summary['step']} steps, {summary['images_seen']} images, {summary['seconds']:.0f} s, "
           f"validation bound {summary['val_bound_nats']:.1f} nats/image -> {config.out}/final/model.safetensors")
 
@@ -215,6 +219,7 @@ def build_parser() -> Parser:
     t.add_argument("--curriculum", choices=["none", "paper", "replay"])
     t.add_argument("--max-len", dest="max_len", type=positive_int, help="longest number length trained")
     t.add_argument("--synth-n", dest="synth_n", type=positive_int, help="images generated for --data synth")
+    t.add_argument("--max-steps", dest="max_steps", type=positive_int, help="a step budget: stop after this many")
     t.add_argument("--config", help="a JSON file of TrainConfig values")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig value; model.X for the model")
     t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint")

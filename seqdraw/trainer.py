@@ -50,6 +50,7 @@ class TrainConfig:
     keep: int = 3                     # checkpoints kept
     log_every: int = 50
     compile: bool = False             # torch.compile the per-step function (needs a C compiler)
+    max_steps: int = 0                # stop after this many steps in all (0: run every stage and epoch)
     model: dict = field(default_factory=dict)   # ModelConfig overrides, e.g. {"enc_size": 256}
 
     def __post_init__(self):
@@ -177,23 +178,55 @@ def lr_at(step: int, total: int, config: TrainConfig) -> float:
     return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
+@dataclass
+class Distributed:
+    """This process's place in a torchrun job (world 1 when run plainly)."""
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_env(cls) -> "Distributed":
+        import os
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world == 1:
+            return cls()
+        import torch.distributed as dist
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        return cls(dist.get_rank(), world)
+
+    def all_sum(self, t: torch.Tensor) -> torch.Tensor:
+        if self.world > 1:
+            import torch.distributed as dist
+            dist.all_reduce(t)
+        return t
+
+
 def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | None = None,
           stop_after: int | None = None, progress: bool = True) -> dict:
-    """Train (or resume) the run in config.out. `stop_after` ends early after that many total steps
-    (for tests and budgets); returns a summary dict."""
+    """Train (or resume) the run in config.out and return a summary. Under torchrun every rank takes
+    its share of each global batch and only rank 0 writes. `stop_after` abandons the run after that
+    many steps without finishing, like a kill (for tests)."""
+    ddp = Distributed.from_env()
     run = Path(config.out)
     if not resume and latest_checkpoint(run) is not None:
         raise SeqdrawError(f"{run} already holds a run: continue it with --resume {run}, or choose another --out")
-    run.mkdir(parents=True, exist_ok=True)
-    with atomic_path(run / "config.json") as tmp:
-        tmp.write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    if ddp.main:
+        run.mkdir(parents=True, exist_ok=True)
+        with atomic_path(run / "config.json") as tmp:
+            tmp.write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    progress = progress and ddp.main
 
     torch.manual_seed(config.seed)
     model = ConditionalDRAW(preset(config.preset, max_len=MAX_LEN, **config.model))
     if config.compile:
         model.compile()
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    noise = torch.Generator().manual_seed(config.seed)
+    noise = torch.Generator().manual_seed(config.seed + 7919 * ddp.rank)
     state = {"step": 0, "stage": 0, "epoch": 0, "batch": 0, "best_val": None, "lr_scale": 1.0,
              "images_seen": 0, "skipped_steps": 0}
     if resume:
@@ -202,65 +235,35 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
             raise SeqdrawError(f"{run}: no checkpoint to resume from")
         loaded, rng = load_checkpoint(ckpt, model, opt)
         state.update(loaded)
-        noise.set_state(rng["noise"])
-        print(f"resumed {ckpt} at step {state['step']} (stage {state['stage'] + 1}, epoch {state['epoch'] + 1})")
+        if ddp.main:
+            noise.set_state(rng["noise"])
+        else:                                   # only rank 0's stream is saved; the others re-seed
+            noise.manual_seed(config.seed + 7919 * ddp.rank + state["step"])
+        if progress:
+            print(f"resumed {ckpt} at step {state['step']} (stage {state['stage'] + 1}, epoch {state['epoch'] + 1})")
+    net = model
+    if ddp.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model)
 
     train_data, val_data = data or load_data(config)
     stages = config.stages()
-    total_steps = sum(len(batch_plan(train_data["lengths"], st, config, s, 0)) for s, st in enumerate(stages)) * config.epochs
-    log = MetricsLog(run)
+    steps_per_epoch = [len(batch_plan(train_data["lengths"], st, config, s, 0)) for s, st in enumerate(stages)]
+    total_steps = sum(steps_per_epoch) * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+    log = MetricsLog(run) if ddp.main else None
     t_start, val = time.time(), state["best_val"]
     consecutive_bad = 0
 
     def checkpoint():
-        save_checkpoint(run, model, opt, state, {"noise": noise.get_state()}, keep=config.keep,
-                        extra={"max_len": config.max_len, "step": state["step"]})
+        if ddp.main:
+            save_checkpoint(run, model, opt, state, {"noise": noise.get_state()}, keep=config.keep,
+                            extra={"max_len": config.max_len, "step": state["step"]})
 
-    while state["stage"] < len(stages):
-        s, e = state["stage"], state["epoch"]
-        plan = batch_plan(train_data["lengths"], stages[s], config, s, e)
-        bar = tqdm(total=len(plan), initial=state["batch"], disable=not progress, leave=False,
-                   desc=f"stage {s + 1}/{len(stages)} L={','.join(map(str, stages[s]))} epoch {e + 1}/{config.epochs}")
-        t0, seen0 = time.time(), 0
-        while state["batch"] < len(plan):
-            if stop_after is not None and state["step"] >= stop_after:
-                bar.close()
-                return {"step": state["step"], "stopped": True}
-            images, labels, lengths = to_tensors(train_data, plan[state["batch"]])
-            lr = lr_at(state["step"], total_steps, config) * state["lr_scale"]
-            for group in opt.param_groups:
-                group["lr"] = lr
-            out = model(images, labels, lengths, generator=noise)
-            loss = out["loss"].mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            if torch.isfinite(loss) and torch.isfinite(norm):
-                opt.step()
-                consecutive_bad = 0
-            else:                                  # never train on garbage: skip, and back off if it repeats
-                state["skipped_steps"] += 1
-                consecutive_bad += 1
-                log.write(state["step"], event="skipped non-finite step", loss=float(loss), grad_norm=float(norm))
-                if consecutive_bad >= 5:
-                    state["lr_scale"] *= 0.5
-                    consecutive_bad = 0
-                    log.write(state["step"], event="lr backed off", lr_scale=state["lr_scale"])
-            state["step"] += 1
-            state["batch"] += 1
-            state["images_seen"] += len(images)
-            seen0 += len(images)
-            rate = seen0 / max(time.time() - t0, 1e-9)
-            bar.set_postfix(loss=f"{loss.item():.1f}", recon=f"{out['recon'].mean().item():.1f}",
-                            kl=f"{out['kl'].mean().item():.1f}", img_s=f"{rate:.0f}")
-            bar.update()
-            if state["step"] % config.log_every == 0:
-                log.write(state["step"], loss=loss.item(), recon=out["recon"].mean().item(),
-                          kl=out["kl"].mean().item(), lr=lr, images_per_s=rate, stage=s + 1, epoch=e + 1)
-            if state["step"] % config.checkpoint_every == 0:
-                checkpoint()
-        bar.close()
-        # end of epoch: validate, keep the best, show samples
+    def end_of_epoch(s, e):
+        nonlocal val
+        if not ddp.main:
+            return
         val = validate(model, val_data, config)
         log.write(state["step"], val_bound_nats=val, stage=s + 1, epoch=e + 1)
         if state["best_val"] is None or val < state["best_val"]:
@@ -271,16 +274,70 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
         if progress:
             print(f"stage {s + 1} epoch {e + 1}: validation bound {val:.1f} nats/image "
                   f"({state['images_seen']} images seen, {time.time() - t_start:.0f} s)", file=sys.stderr)
-        state["batch"] = 0
-        state["epoch"] += 1
-        if state["epoch"] == config.epochs:
-            state["epoch"] = 0
-            state["stage"] += 1
+
+    budget_left = lambda: not config.max_steps or state["step"] < config.max_steps  # noqa: E731
+    while state["stage"] < len(stages) and budget_left():
+        s, e = state["stage"], state["epoch"]
+        plan = batch_plan(train_data["lengths"], stages[s], config, s, e)
+        bar = tqdm(total=len(plan), initial=state["batch"], disable=not progress, leave=False,
+                   desc=f"stage {s + 1}/{len(stages)} L={','.join(map(str, stages[s]))} epoch {e + 1}/{config.epochs}")
+        t0, seen0 = time.time(), 0
+        while state["batch"] < len(plan) and budget_left():
+            if stop_after is not None and state["step"] >= stop_after:
+                bar.close()
+                return {"step": state["step"], "stopped": True}
+            batch = plan[state["batch"]]
+            images, labels, lengths = to_tensors(train_data, batch[ddp.rank:: ddp.world])
+            lr = lr_at(state["step"], total_steps, config) * state["lr_scale"]
+            for group in opt.param_groups:
+                group["lr"] = lr
+            out = net(images, labels, lengths, generator=noise)
+            # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
+            loss = out["loss"].sum() * ddp.world / len(batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            sums = ddp.all_sum(torch.stack([out[k].detach().sum() for k in ("loss", "recon", "kl")]))
+            mean_loss, mean_recon, mean_kl = (sums / len(batch)).tolist()
+            if math.isfinite(mean_loss) and torch.isfinite(norm):
+                opt.step()
+                consecutive_bad = 0
+            else:                                  # never train on garbage: skip, and back off if it repeats
+                state["skipped_steps"] += 1
+                consecutive_bad += 1
+                if log:
+                    log.write(state["step"], event="skipped non-finite step", loss=mean_loss, grad_norm=float(norm))
+                if consecutive_bad >= 5:
+                    state["lr_scale"] *= 0.5
+                    consecutive_bad = 0
+                    if log:
+                        log.write(state["step"], event="lr backed off", lr_scale=state["lr_scale"])
+            state["step"] += 1
+            state["batch"] += 1
+            state["images_seen"] += len(batch)
+            seen0 += len(batch)
+            rate = seen0 / max(time.time() - t0, 1e-9)
+            bar.set_postfix(loss=f"{mean_loss:.1f}", recon=f"{mean_recon:.1f}", kl=f"{mean_kl:.1f}", img_s=f"{rate:.0f}")
+            bar.update()
+            if log and state["step"] % config.log_every == 0:
+                log.write(state["step"], loss=mean_loss, recon=mean_recon, kl=mean_kl, lr=lr, images_per_s=rate,
+                          stage=s + 1, epoch=e + 1)
+            if state["step"] % config.checkpoint_every == 0:
+                checkpoint()
+        bar.close()
+        end_of_epoch(s, e)
+        if state["batch"] >= len(plan):
+            state["batch"] = 0
+            state["epoch"] += 1
+            if state["epoch"] == config.epochs:
+                state["epoch"] = 0
+                state["stage"] += 1
         checkpoint()
-    save_model(run / "final" / "model.safetensors", model,
-               extra={"val_bound_nats": val, "step": state["step"], "max_len": config.max_len})
     summary = {"step": state["step"], "images_seen": state["images_seen"], "seconds": round(time.time() - t_start, 1),
                "val_bound_nats": val, "best_val_bound_nats": state["best_val"], "skipped_steps": state["skipped_steps"]}
-    with atomic_path(run / "summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    if ddp.main:
+        save_model(run / "final" / "model.safetensors", model,
+                   extra={"val_bound_nats": val, "step": state["step"], "max_len": config.max_len})
+        with atomic_path(run / "summary.json") as tmp:
+            tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary
