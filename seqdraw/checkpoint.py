@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from seqdraw.errors import SeqdrawError
@@ -24,41 +24,51 @@ from seqdraw.files import atomic_path
 from seqdraw.model import ConditionalDRAW, ModelConfig
 
 
-def save_model(path, model: ConditionalDRAW, extra: dict | None = None) -> None:
-    meta = {"model_config": json.dumps(model.config.to_dict()), **{k: json.dumps(v) for k, v in (extra or {}).items()}}
-    tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+def save_weights(path, module: torch.nn.Module, metadata: dict) -> None:
+    """A module's state dict as safetensors, with JSON-encoded metadata, written atomically."""
+    tensors = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
+        save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in metadata.items()})
 
 
-def load_model(path, map_location: str = "cpu") -> tuple[ConditionalDRAW, dict]:
-    """Build the model from a .safetensors file (config in its metadata); loading executes no code.
-    Returns the model and the file's other metadata (e.g. max_len trained, validation bound)."""
+def load_weights(path, what: str = "model") -> tuple[dict[str, torch.Tensor], dict]:
+    """(tensors, metadata) from a safetensors file; a folder means its model.safetensors."""
     path = Path(path)
     if path.is_dir():
         path = path / "model.safetensors"
     if not path.is_file():
-        raise SeqdrawError(f"{path}: no such model file")
+        raise SeqdrawError(f"{path}: no such {what} file")
     try:
-        from safetensors import safe_open
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-        tensors = load_file(str(path), device=map_location)
+        tensors = load_file(str(path))
+        meta = {k: json.loads(v) for k, v in meta.items()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise SeqdrawError(f"{path}: not a readable safetensors model ({e})") from None
-    if "model_config" not in meta:
-        raise SeqdrawError(f"{path}: no model config in the file's metadata (not a seqdraw model)")
-    model = ConditionalDRAW(ModelConfig.from_dict(json.loads(meta["model_config"])))
+        raise SeqdrawError(f"{path}: not a readable safetensors {what} ({e})") from None
+    return tensors, meta
+
+
+def restore(path, module: torch.nn.Module, tensors: dict) -> None:
     try:
-        model.load_state_dict(tensors)
+        module.load_state_dict(tensors)
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
-        raise SeqdrawError(f"{path}: weights do not match the model config ({first})") from None
-    try:
-        extra = {k: json.loads(v) for k, v in meta.items() if k != "model_config"}
-    except ValueError as e:
-        raise SeqdrawError(f"{path}: corrupt metadata ({e})") from None
-    return model, extra
+        raise SeqdrawError(f"{path}: weights do not match the config ({first})") from None
+
+
+def save_model(path, model: ConditionalDRAW, extra: dict | None = None) -> None:
+    save_weights(path, model, {"model_config": model.config.to_dict(), **(extra or {})})
+
+
+def load_model(path) -> tuple[ConditionalDRAW, dict]:
+    """Build the model from a .safetensors file (config in its metadata); loading executes no code.
+    Returns the model and the file's other metadata (e.g. max_len trained, validation bound)."""
+    tensors, meta = load_weights(path)
+    if "model_config" not in meta:
+        raise SeqdrawError(f"{path}: no model config in the file's metadata (not a seqdraw model)")
+    model = ConditionalDRAW(ModelConfig.from_dict(meta.pop("model_config")))
+    restore(path, model, tensors)
+    return model, meta
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict, dict]:

@@ -176,6 +176,72 @@ def cmd_generate(args) -> None:
         print(f"label attention -> {args.attention}")
 
 
+# ---- seqdraw classifier ------------------------------------------------------------------------------
+
+def load_split_pair(data: str) -> tuple[dict, dict]:
+    from seqdraw.data.shards import load_shard
+    folder = Path(data[5:] if data.startswith("svhn:") else data)
+    return load_shard(folder / "train.npz"), load_shard(folder / "test.npz")
+
+
+def cmd_classifier_train(args) -> None:
+    from seqdraw.evaluate.classifier import ClassifierConfig, train_classifier
+
+    train_data, test_data = load_split_pair(args.data)
+    out = writable_dir(Path(args.out))
+    result = train_classifier(train_data, test_data, out, epochs=args.epochs, batch_size=args.batch_size,
+                              lr=args.lr, seed=args.seed, config=ClassifierConfig(width=args.width))
+    print(format_accuracy("test sequence accuracy", result["test_sequence_accuracy"]),
+          f"-> {out / 'classifier.safetensors'}")
+
+
+def cmd_classifier_eval(args) -> None:
+    from seqdraw.data.shards import load_shard
+    from seqdraw.evaluate.classifier import evaluate_classifier, load_classifier
+
+    acc = evaluate_classifier(load_classifier(args.model), load_shard(args.data))
+    print(format_accuracy(f"{args.data}: sequence accuracy", acc))
+
+
+def format_accuracy(title: str, acc: dict) -> str:
+    parts = ", ".join(f"L={k}: {100 * v:.2f}%" for k, v in acc.items() if k != "all")
+    return f"{title} {100 * acc['all']:.2f}% ({parts})"
+
+
+# ---- seqdraw evaluate ---------------------------------------------------------------------------------
+
+def cmd_evaluate(args) -> None:
+    from seqdraw.data.shards import load_shard
+    from seqdraw.evaluate.report import evaluate, markdown
+
+    data = load_shard(Path(args.data[5:] if args.data.startswith("svhn:") else args.data) / "test.npz")
+    out = writable_dir(Path(args.out))
+    report = evaluate(args.model, args.classifier, data, out, per_length=args.per_length, seed=args.seed)
+    print(markdown(report))
+    print(f"-> {out / 'report.md'}, {out / 'report.json'}, {out / 'samples.png'}")
+
+
+# ---- seqdraw reproduce table2 ---------------------------------------------------------------------------
+
+def cmd_reproduce_table2(args) -> None:
+    from seqdraw.evaluate.table2 import reproduce_table2
+
+    overrides = {}
+    for item in args.set or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise SeqdrawError(f"--set {item!r}: use KEY=VALUE")
+        if key.startswith("model."):
+            overrides.setdefault("model", {})[key[6:]] = parse_value(raw)
+        else:
+            overrides[key] = parse_value(raw)
+    out = writable_dir(Path(args.out))
+    print(reproduce_table2(args.data, out, max_steps=args.max_steps, epochs=args.epochs, max_len=args.max_len,
+                           classifier=args.classifier, classifier_epochs=args.classifier_epochs,
+                           per_length=args.per_length, overrides=overrides, seed=args.seed))
+    print(f"-> {out / 'table2.md'}")
+
+
 def build_parser() -> Parser:
     p = Parser(prog="seqdraw", description="Draw house-number images from digit strings (seqDRAW).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -238,6 +304,51 @@ def build_parser() -> Parser:
     g.add_argument("--attention", metavar="PNG", help="also a plot of the label attention over the steps")
     g.add_argument("--scale", type=positive_int, default=3, help="upscaling of the PNGs")
     g.set_defaults(func=cmd_generate)
+
+    c = sub.add_parser("classifier", help="the multi-digit classifier that judges generated images")
+    csub = c.add_subparsers(dest="classifier_command", required=True, parser_class=Parser)
+    ct = csub.add_parser("train", help="train it on a data folder (train.npz, test.npz)",
+                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ct.add_argument("--data", required=True, help="a folder with train.npz and test.npz, or svhn:DIR")
+    ct.add_argument("--out", default="runs/classifier")
+    ct.add_argument("--epochs", type=positive_int, default=8)
+    ct.add_argument("--batch-size", dest="batch_size", type=positive_int, default=128)
+    ct.add_argument("--lr", type=float, default=2e-3)
+    ct.add_argument("--width", type=positive_int, default=48, help="channels of the first conv block")
+    ct.add_argument("--seed", type=int, default=0)
+    ct.set_defaults(func=cmd_classifier_train)
+    ce = csub.add_parser("eval", help="sequence accuracy on a shard, overall and per length")
+    ce.add_argument("--model", required=True, help="classifier.safetensors")
+    ce.add_argument("--data", required=True, help="a shard .npz (e.g. data/synth/test.npz)")
+    ce.set_defaults(func=cmd_classifier_eval)
+
+    e = sub.add_parser("evaluate", help="the paper's Table II for a model, plus bound, diversity, Frechet distance",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e.add_argument("--model", required=True, help="a model .safetensors or a run's final/ or best/ folder")
+    e.add_argument("--classifier", required=True, help="classifier.safetensors (seqdraw classifier train)")
+    e.add_argument("--data", required=True, help="the data folder whose test.npz is held out (or svhn:DIR)")
+    e.add_argument("--per-length", dest="per_length", type=int, default=0,
+                   help="draw N random strings of each length instead of the test set's sequences")
+    e.add_argument("--out", default="runs/evaluation", help="where report.md, report.json, samples.png go")
+    e.add_argument("--seed", type=int, default=0)
+    e.set_defaults(func=cmd_evaluate)
+
+    r = sub.add_parser("reproduce", help="reproduce an experiment of the paper")
+    rsub = r.add_subparsers(dest="experiment", required=True, parser_class=Parser)
+    t2 = rsub.add_parser("table2", help="rnnDRAW, seqDRAW, seqDRAW-cur under one budget, judged by one classifier",
+                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t2.add_argument("--data", required=True, help="a data folder with train.npz and test.npz (or svhn:DIR)")
+    t2.add_argument("--out", default="runs/table2")
+    t2.add_argument("--max-steps", dest="max_steps", type=positive_int, default=3000, help="training budget per model")
+    t2.add_argument("--epochs", type=positive_int, default=10, help="epochs per curriculum stage (within the budget)")
+    t2.add_argument("--max-len", dest="max_len", type=positive_int, default=3, help="lengths 1..N (the paper: 3)")
+    t2.add_argument("--classifier", default=None, help="reuse a trained classifier instead of training one")
+    t2.add_argument("--classifier-epochs", dest="classifier_epochs", type=positive_int, default=8)
+    t2.add_argument("--per-length", dest="per_length", type=positive_int, default=1000,
+                    help="random strings per length to generate and classify")
+    t2.add_argument("--set", action="append", metavar="KEY=VALUE", help="TrainConfig values for all three; model.X")
+    t2.add_argument("--seed", type=int, default=0)
+    t2.set_defaults(func=cmd_reproduce_table2)
     return p
 
 

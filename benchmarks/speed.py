@@ -1,0 +1,161 @@
+"""Training and sampling speed of seqdraw's seqdraw-cur model against a plain DRAW step, in one run.
+
+    python benchmarks/speed.py [--repeats 5] [--compile] [--model PATH]
+
+The yardstick is ../shared/bench/reference_draw.py (a plain DRAW training step of our default size,
+no label attention, no learned prior); it is imported from there, never copied. The two are timed
+alternately in this one process, so a noisy machine slows both alike: compare the ratios, not the
+absolute numbers. A training step is forward + backward + Adam step.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqdraw.data.synth import SVHN_LENGTH_PROBS
+from seqdraw.model import ConditionalDRAW, preset
+
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+
+
+def timed(fn, repeats: int) -> float:
+    fn()                                            # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def ours_train_step(model, opt, B: int, L: int):
+    x = torch.rand(B, 32, 64)
+    labels = torch.randint(0, 10, (B, L))
+    lengths = torch.full((B,), L)
+
+    def step():
+        loss = model(x, labels, lengths)["loss"].mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step
+
+
+def ref_train_step(ref, opt, B: int, T: int):
+    x, y = torch.rand(B, 32 * 64), torch.rand(B, 20)
+
+    def step():
+        loss = ref.loss(x, y, T=T)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--compile", action="store_true", help="also time seqdraw with torch.compile")
+    ap.add_argument("--model", default=None, help="a model file for the `seqdraw generate 42` start-up timing")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    ref_cls = None
+    if (BENCH / "reference_draw.py").exists():
+        sys.path.insert(0, str(BENCH))
+        from reference_draw import DRAW as ref_cls  # noqa: N813
+    else:
+        print(f"{BENCH} not present: timing seqdraw alone")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+
+    # fixed T = 21: our model with k = 21 steps per digit and one-digit labels
+    fixed = ConditionalDRAW(preset("seqdraw-cur", steps_per_digit=21))
+    variants = [("seqdraw-cur", fixed)]
+    if args.compile:
+        compiled = ConditionalDRAW(preset("seqdraw-cur", steps_per_digit=21))
+        compiled.load_state_dict(fixed.state_dict())
+        variants.append(("seqdraw-cur compiled", compiled.compile()))
+    print("\n## training images/s, fixed T = 21")
+    rows = []
+    for B in (64, 128):
+        res = {}
+        for name, m in variants:
+            res[name] = B / timed(ours_train_step(m, torch.optim.Adam(m.parameters()), B, 1), args.repeats)
+        if ref_cls:
+            ref = ref_cls(T=21)
+            res["reference"] = B / timed(ref_train_step(ref, torch.optim.Adam(ref.parameters()), B, 21), args.repeats)
+        rows.append((B, res))
+        line = ", ".join(f"{k} {v:.0f}" for k, v in res.items())
+        ratio = f"; ratio seqdraw/reference {res['seqdraw-cur'] / res['reference']:.2f}x" if ref_cls else ""
+        print(f"batch {B}: {line}{ratio}")
+
+    # mixed lengths from the SVHN distribution, one length per batch (T = 10 L), same plan for both
+    print("\n## training images/s, lengths drawn from SVHN (T = 10 L per batch), batch 64")
+    model = ConditionalDRAW(preset("seqdraw-cur"))
+    opt = torch.optim.Adam(model.parameters())
+    rng = np.random.default_rng(0)
+    plan = rng.choice(5, size=4 * args.repeats, p=np.array(SVHN_LENGTH_PROBS) / sum(SVHN_LENGTH_PROBS)) + 1
+    ours_t = sum(timed(ours_train_step(model, opt, 64, int(L)), 1) for L in plan)
+    line = f"seqdraw-cur {64 * len(plan) / ours_t:.0f}"
+    if ref_cls:
+        ref = ref_cls(T=10)
+        ropt = torch.optim.Adam(ref.parameters())
+        ref_t = sum(timed(ref_train_step(ref, ropt, 64, 10 * int(L)), 1) for L in plan)
+        line += f", reference {64 * len(plan) / ref_t:.0f}; ratio {ref_t / ours_t:.2f}x"
+    print(line)
+
+    print("\n## training cost by length, batch 64 (seqdraw-cur)")
+    base = None
+    for L in range(1, 6):
+        t = timed(ours_train_step(model, opt, 64, L), max(2, args.repeats // 2))
+        base = base or t
+        print(f"L={L} (T={10 * L}): {64 / t:.0f} images/s, {t / base:.2f}x the cost of L=1")
+
+    print("\n## sampling, batch 64, T = 21")
+    labels, lengths = torch.randint(0, 10, (64, 1)), torch.ones(64, dtype=torch.long)
+    ours_s = 64 / timed(lambda: fixed.generate(labels, lengths), args.repeats)
+    line = f"seqdraw-cur {ours_s:.0f} images/s"
+    if ref_cls:
+        ref = ref_cls(T=21)
+        ref_s = 64 / timed(lambda: ref.sample(torch.rand(64, 20)), args.repeats)
+        line += f", reference {ref_s:.0f}; ratio {ours_s / ref_s:.2f}x"
+    print(line)
+
+    print("\n## single 2-digit number, latency (median of 200, warm)")
+    lab, ln = torch.tensor([[4, 2]]), torch.tensor([2])
+    g = torch.Generator().manual_seed(0)
+    times = []
+    for _ in range(210):
+        t = time.perf_counter()
+        model.generate(lab, ln, generator=g)
+        times.append(time.perf_counter() - t)
+    line = f"seqdraw-cur {1e3 * statistics.median(times[10:]):.2f} ms"
+    if ref_cls:
+        ref = ref_cls(T=20)
+        rt = []
+        for _ in range(210):
+            t = time.perf_counter()
+            ref.sample(torch.rand(1, 20))
+            rt.append(time.perf_counter() - t)
+        line += f", reference {1e3 * statistics.median(rt[10:]):.2f} ms"
+    print(line)
+    print(f"\npeak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+    if args.model:
+        with tempfile.TemporaryDirectory() as d:
+            t = time.perf_counter()
+            subprocess.run(["seqdraw", "generate", "42", "--model", args.model, "--out", f"{d}/42.png"], check=True,
+                           capture_output=True)
+            print(f"\n`seqdraw generate 42` end to end (process start to PNG written): {time.perf_counter() - t:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
