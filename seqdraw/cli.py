@@ -96,6 +96,20 @@ def parse_value(text: str):
         return text
 
 
+def parse_overrides(items: list[str] | None) -> dict:
+    """--set KEY=VALUE pairs -> TrainConfig values; model.X goes into the model overrides."""
+    values: dict = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise SeqdrawError(f"--set {item!r}: use KEY=VALUE, e.g. --set model.enc_size=256")
+        if key.startswith("model."):
+            values.setdefault("model", {})[key[6:]] = parse_value(raw)
+        else:
+            values[key] = parse_value(raw)
+    return values
+
+
 def cmd_train(args) -> None:
     from seqdraw.trainer import TrainConfig, train
 
@@ -119,14 +133,9 @@ def cmd_train(args) -> None:
                     "max_steps"):
             if getattr(args, key) is not None:
                 values[key] = getattr(args, key)
-        for item in args.set or []:
-            key, sep, raw = item.partition("=")
-            if not sep:
-                raise SeqdrawError(f"--set {item!r}: use KEY=VALUE, e.g. --set model.enc_size=256")
-            if key.startswith("model."):
-                values.setdefault("model", {})[key[6:]] = parse_value(raw)
-            else:
-                values[key] = parse_value(raw)
+        overrides = parse_overrides(args.set)
+        values["model"] = {**values.get("model", {}), **overrides.pop("model", {})}
+        values.update(overrides)
     config = TrainConfig.from_dict(values)
     summary = train(config, resume=bool(args.resume))
     import os
@@ -178,16 +187,11 @@ def cmd_generate(args) -> None:
 
 # ---- seqdraw classifier ------------------------------------------------------------------------------
 
-def load_split_pair(data: str) -> tuple[dict, dict]:
-    from seqdraw.data.shards import load_shard
-    folder = Path(data[5:] if data.startswith("svhn:") else data)
-    return load_shard(folder / "train.npz"), load_shard(folder / "test.npz")
-
-
 def cmd_classifier_train(args) -> None:
+    from seqdraw.data.shards import load_splits
     from seqdraw.evaluate.classifier import ClassifierConfig, train_classifier
 
-    train_data, test_data = load_split_pair(args.data)
+    train_data, test_data = load_splits(args.data)
     out = writable_dir(Path(args.out))
     result = train_classifier(train_data, test_data, out, epochs=args.epochs, batch_size=args.batch_size,
                               lr=args.lr, seed=args.seed, config=ClassifierConfig(width=args.width))
@@ -211,10 +215,10 @@ def format_accuracy(title: str, acc: dict) -> str:
 # ---- seqdraw evaluate ---------------------------------------------------------------------------------
 
 def cmd_evaluate(args) -> None:
-    from seqdraw.data.shards import load_shard
+    from seqdraw.data.shards import data_folder, load_shard
     from seqdraw.evaluate.report import evaluate, markdown
 
-    data = load_shard(Path(args.data[5:] if args.data.startswith("svhn:") else args.data) / "test.npz")
+    data = load_shard(data_folder(args.data) / "test.npz")
     out = writable_dir(Path(args.out))
     report = evaluate(args.model, args.classifier, data, out, per_length=args.per_length, seed=args.seed)
     print(markdown(report))
@@ -226,15 +230,7 @@ def cmd_evaluate(args) -> None:
 def cmd_reproduce_table2(args) -> None:
     from seqdraw.evaluate.table2 import reproduce_table2
 
-    overrides = {}
-    for item in args.set or []:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise SeqdrawError(f"--set {item!r}: use KEY=VALUE")
-        if key.startswith("model."):
-            overrides.setdefault("model", {})[key[6:]] = parse_value(raw)
-        else:
-            overrides[key] = parse_value(raw)
+    overrides = parse_overrides(args.set)
     out = writable_dir(Path(args.out))
     print(reproduce_table2(args.data, out, max_steps=args.max_steps, epochs=args.epochs, max_len=args.max_len,
                            classifier=args.classifier, classifier_epochs=args.classifier_epochs,

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from seqdraw.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_model
 from seqdraw.data.labels import MAX_LEN, encode
-from seqdraw.data.shards import load_shard
+from seqdraw.data.shards import load_splits
 from seqdraw.errors import SeqdrawError
 from seqdraw.files import atomic_path
 from seqdraw.model import ConditionalDRAW, preset
@@ -91,8 +91,7 @@ def load_data(config: TrainConfig) -> tuple[dict, dict]:
         train = generate(config.synth_n, seed=config.seed, progress=True)
         test = generate(config.val_size, seed=config.seed + 1_000_003)
         return train, test
-    folder = Path(config.data[5:] if config.data.startswith("svhn:") else config.data)
-    return load_shard(folder / "train.npz"), load_shard(folder / "test.npz")
+    return load_splits(config.data)
 
 
 def batch_plan(lengths: np.ndarray, stage: tuple[int, ...], config: TrainConfig, stage_i: int, epoch: int):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from seqdraw.data.shards import load_shard
+from seqdraw.data.shards import data_folder, load_splits
 from seqdraw.evaluate.classifier import train_classifier
 from seqdraw.evaluate.report import PAPER_TABLE2, evaluate, pct
 from seqdraw.files import atomic_path
@@ -17,8 +17,8 @@ MODELS = (("rnnDRAW", "rnndraw"), ("seqDRAW", "seqdraw"), ("seqDRAW-cur", "seqdr
 def reproduce_table2(data: str, out: Path, max_steps: int, epochs: int, max_len: int = 3, classifier: str | None = None,
                      classifier_epochs: int = 8, per_length: int = 1000, overrides: dict | None = None,
                      seed: int = 0) -> str:
-    folder = Path(data[5:] if data.startswith("svhn:") else data)
-    train_data, test_data = load_shard(folder / "train.npz"), load_shard(folder / "test.npz")
+    folder = data_folder(data)
+    train_data, test_data = load_splits(data)
     overrides = overrides or {}
     if classifier is None:
         print("training the classifier")
