@@ -168,3 +168,4 @@ def test_real_pngs_preprocess_and_missing_ones_are_reported(tmp_path, capsys):
     assert main(["data", "svhn", "--root", str(tmp_path), "--splits", "train", "--skip-missing"]) == 0
     d = load_shard(tmp_path / "train.npz")
     assert len(d["images"]) == 3 and d["images"].std() > 10
+    assert (tmp_path / "train_preview.png").stat().st_size > 0
