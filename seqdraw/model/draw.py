@@ -97,8 +97,9 @@ class ConditionalDRAW(nn.Module):
                 generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """images [B, H, W] in [0, 1]; labels [B, Lmax] padded with -1; lengths [B].
 
-        Returns per-image reconstruction (-log p(x|y,z), BCE in nats), KL (summed over steps), and
-        their sum, the negative bound of eq. 18-19 with one sample of z (L = 1 in eq. 19)."""
+        Returns per-image reconstruction (-log p(x|y,z), BCE in nats), KL (summed over steps), their
+        sum, the negative bound of eq. 18-19 with one sample of z (L = 1 in eq. 19), and the final
+        canvas c_T ("logits": sigmoid of it is the reconstruction)."""
         B = images.shape[0]
         T = self.steps(lengths)
         context = self._label_context(labels, lengths)
@@ -112,7 +113,7 @@ class ConditionalDRAW(nn.Module):
             h_enc, c_enc, h_dec, c_dec, canvas, kl = self.step(
                 x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, *context)
         recon = F.binary_cross_entropy_with_logits(canvas, images, reduction="none").flatten(1).sum(1)  # eq. 10
-        return {"loss": recon + kl, "recon": recon, "kl": kl}
+        return {"loss": recon + kl, "recon": recon, "kl": kl, "logits": canvas}
 
     def train_step(self, x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, d, Ud, valid, y_rnn):
         """One drawing step of the inference pass (eq. 11-14, 3-8); `step` may be its compiled form."""
