@@ -41,7 +41,7 @@ class TrainConfig:
     warmup_steps: int = 200
     grad_clip: float = 10.0
     seed: int = 0
-    curriculum: str = ""              # "" = the preset's: paper for seqdraw-cur, none otherwise
+    curriculum: str = ""              # "" = the preset's: replay for seqdraw-cur (docs/training.md), none otherwise
     replay: float = 0.3               # replay curriculum: share of batches from shorter lengths
     max_len: int = 4                  # longest length trained (SVHN: 5 digits is 0.03%)
     synth_n: int = 20000              # data=synth: training images generated in memory
@@ -55,7 +55,7 @@ class TrainConfig:
 
     def __post_init__(self):
         if not self.curriculum:
-            self.curriculum = "paper" if self.preset == "seqdraw-cur" else "none"
+            self.curriculum = "replay" if self.preset == "seqdraw-cur" else "none"
         if self.curriculum not in CURRICULA:
             raise SeqdrawError(f"curriculum must be one of {CURRICULA}, got {self.curriculum!r}")
         for name in ("epochs", "batch_size", "checkpoint_every", "keep", "val_size", "synth_n", "log_every"):

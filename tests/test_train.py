@@ -68,7 +68,7 @@ def test_curriculum_stages(tmp_path, data):
     assert config(tmp_path, curriculum="paper").stages() == [(1,), (2,), (3,)]
     assert config(tmp_path, curriculum="replay").stages() == [(1,), (1, 2), (1, 2, 3)]
     assert config(tmp_path, curriculum="none").stages() == [(1, 2, 3)]
-    assert TrainConfig(preset="seqdraw-cur").curriculum == "paper"
+    assert TrainConfig(preset="seqdraw-cur").curriculum == "replay"
     assert TrainConfig(preset="seqdraw").curriculum == "none"
     lengths = data[0]["lengths"]
     cfg = config(tmp_path, curriculum="paper")
