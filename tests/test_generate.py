@@ -89,3 +89,14 @@ def test_cli_missing_and_corrupt_model(tmp_path, capsys):
     bad.write_bytes(b"\x00" * 100)
     assert exit_code(["generate", "12", "--model", str(bad)]) == 2
     assert "bad.safetensors" in one_line_error(capsys.readouterr().err)
+
+
+def test_shipped_model_works_with_no_model_argument(tmp_path, capsys):
+    from seqdraw.generate import default_model_path
+    if not default_model_path().exists():
+        pytest.skip("no shipped weights in this checkout")
+    images = seqdraw.load().generate("2024", n=2, seed=0)
+    assert images.shape == (2, 32, 64) and images.std() > 0.01
+    assert exit_code(["generate", "2024", "--n", "2", "--out", str(tmp_path / "x.png")]) == 0
+    assert exit_code(["generate", "12345", "--out", str(tmp_path / "y.png")]) == 2     # trained for 1-4 digits
+    assert "too long" in one_line_error(capsys.readouterr().err)

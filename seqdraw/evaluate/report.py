@@ -159,7 +159,7 @@ def markdown(r: dict) -> str:
         "| metric | value |",
         "|---|---|",
         "| test bound, nats/image (lower is better; BCE on grey pixels, not a normalised likelihood) | "
-        + ", ".join(f"L={k}: {v:.1f}" for k, v in r["test_bound_nats"].items()) + " |",
+        + ", ".join(f"{'L=' if k != 'all' else ''}{k}: {v:.1f}" for k, v in r["test_bound_nats"].items()) + " |",
         f"| diversity ratio (mean pairwise distance of samples of one string / of test images of that length) | {r['diversity_ratio']:.3f} |",
         f"| Frechet distance to test images, classifier features | {r['frechet_distance']:.2f} |",
         "| per-position digit accuracy (1 = leftmost) | "

@@ -1,0 +1,31 @@
+"""Copy a trained model into the package as the shipped default, with its provenance in the metadata.
+
+    python scripts/export_shipped.py runs/ship-cur/best --command "..." --data "..." --hours 1.2
+
+Writes seqdraw/weights/seqdraw-cur.safetensors (what `seqdraw.load()` and `seqdraw generate` use
+when no --model is given).
+"""
+import argparse
+from pathlib import Path
+
+from seqdraw.checkpoint import load_model, save_model
+from seqdraw.generate import default_model_path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--command", required=True, help="the training command(s) that produced it")
+    ap.add_argument("--data", required=True, help="the data it was trained on, and how to make it")
+    ap.add_argument("--hours", type=float, required=True, help="training time")
+    args = ap.parse_args()
+    model, meta = load_model(args.model)
+    meta.update(command=args.command, data=args.data, training_hours=args.hours,
+                machine="shared 2-core CPU (no GPU), with other jobs on the same cores")
+    target = default_model_path()
+    save_model(target, model, extra=meta)
+    print(f"{args.model} -> {target} ({Path(target).stat().st_size / 1e6:.1f} MB), metadata keys {sorted(meta)}")
+
+
+if __name__ == "__main__":
+    main()
