@@ -232,7 +232,7 @@ def cmd_reproduce_table2(args) -> None:
 
     overrides = parse_overrides(args.set)
     out = writable_dir(Path(args.out))
-    print(reproduce_table2(args.data, out, max_steps=args.max_steps, epochs=args.epochs, max_len=args.max_len,
+    print(reproduce_table2(args.data, out, max_steps=args.max_steps, max_len=args.max_len,
                            classifier=args.classifier, classifier_epochs=args.classifier_epochs,
                            per_length=args.per_length, overrides=overrides, seed=args.seed))
     print(f"-> {out / 'table2.md'}")
@@ -335,8 +335,8 @@ def build_parser() -> Parser:
                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t2.add_argument("--data", required=True, help="a data folder with train.npz and test.npz (or svhn:DIR)")
     t2.add_argument("--out", default="runs/table2")
-    t2.add_argument("--max-steps", dest="max_steps", type=positive_int, default=3000, help="training budget per model")
-    t2.add_argument("--epochs", type=positive_int, default=10, help="epochs per curriculum stage (within the budget)")
+    t2.add_argument("--max-steps", dest="max_steps", type=positive_int, default=3000,
+                    help="training budget per model, in steps; epochs per stage follow from it")
     t2.add_argument("--max-len", dest="max_len", type=positive_int, default=3, help="lengths 1..N (the paper: 3)")
     t2.add_argument("--classifier", default=None, help="reuse a trained classifier instead of training one")
     t2.add_argument("--classifier-epochs", dest="classifier_epochs", type=positive_int, default=8)

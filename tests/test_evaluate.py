@@ -121,3 +121,14 @@ def test_reproduce_table2_tiny_budget(tiny_setup, capsys):
         assert f"| {name} |" in table
     assert "81.65%" in table                                         # the paper's numbers beside ours
     assert json.loads((root / "t2" / "table2.json").read_text()).keys() == {"rnnDRAW", "seqDRAW", "seqDRAW-cur"}
+
+
+def test_budget_reaches_every_curriculum_stage():
+    from seqdraw.evaluate.table2 import epochs_for_budget
+    from seqdraw.trainer import TrainConfig, batch_plan
+    lengths = np.repeat([1, 2, 3], 640)
+    for curriculum in ("none", "paper", "replay"):
+        cfg = TrainConfig(curriculum=curriculum, max_len=3, batch_size=64)
+        per_pass = sum(len(batch_plan(lengths, st, cfg, s, 0)) for s, st in enumerate(cfg.stages()))
+        epochs = epochs_for_budget(cfg, lengths, 100)
+        assert epochs * per_pass >= 100 and (epochs - 1) * per_pass < 100

@@ -9,12 +9,19 @@ from seqdraw.data.shards import data_folder, load_splits
 from seqdraw.evaluate.classifier import train_classifier
 from seqdraw.evaluate.report import PAPER_TABLE2, evaluate, pct
 from seqdraw.files import atomic_path
-from seqdraw.trainer import TrainConfig, train
+from seqdraw.trainer import TrainConfig, batch_plan, train
 
 MODELS = (("rnnDRAW", "rnndraw"), ("seqDRAW", "seqdraw"), ("seqDRAW-cur", "seqdraw-cur"))
 
 
-def reproduce_table2(data: str, out: Path, max_steps: int, epochs: int, max_len: int = 3, classifier: str | None = None,
+def epochs_for_budget(config: TrainConfig, lengths, max_steps: int) -> int:
+    """Epochs per stage such that every curriculum stage is reached within the step budget: one
+    budget, spent over all lengths, for every model (the budget then cuts the last epoch short)."""
+    per_pass = sum(len(batch_plan(lengths, stage, config, s, 0)) for s, stage in enumerate(config.stages()))
+    return max(1, -(-max_steps // per_pass))
+
+
+def reproduce_table2(data: str, out: Path, max_steps: int, max_len: int = 3, classifier: str | None = None,
                      classifier_epochs: int = 8, per_length: int = 1000, overrides: dict | None = None,
                      seed: int = 0) -> str:
     folder = data_folder(data)
@@ -27,9 +34,11 @@ def reproduce_table2(data: str, out: Path, max_steps: int, epochs: int, max_len:
     reports = {}
     for name, preset_name in MODELS:
         run = out / preset_name
-        config = TrainConfig.from_dict({"preset": preset_name, "data": str(folder), "out": str(run), "epochs": epochs,
+        config = TrainConfig.from_dict({"preset": preset_name, "data": str(folder), "out": str(run),
                                         "max_steps": max_steps, "max_len": max_len, "seed": seed, **overrides})
-        print(f"training {name} ({config.curriculum} curriculum, at most {max_steps} steps)")
+        config.epochs = epochs_for_budget(config, train_data["lengths"], max_steps)
+        print(f"training {name} ({config.curriculum} curriculum, {config.epochs} epochs per stage, "
+              f"{max_steps} steps)")
         train(config, data=(train_data, test_data))
         reports[name] = evaluate(run / "final", classifier, test_data, run / "evaluation", per_length=per_length,
                                  seed=seed)
