@@ -124,3 +124,28 @@ def test_ddp_two_processes_match_single_process(tmp_path):
     np.testing.assert_allclose(a, b, rtol=0.01)
     assert a[-1] < a[0]                                         # and it trained
     assert len(list((tmp_path / "two").glob("ckpt-*"))) >= 1    # rank 0 wrote checkpoints
+
+
+def test_non_finite_steps_are_skipped_and_logged(tmp_path, data, monkeypatch):
+    from seqdraw.model import ConditionalDRAW
+    real_forward = ConditionalDRAW.forward
+
+    def poisoned(self, *args, **kwargs):
+        out = real_forward(self, *args, **kwargs)
+        out["loss"] = out["loss"] * float("nan")               # every step: a NaN loss
+        return out
+
+    monkeypatch.setattr(ConditionalDRAW, "forward", poisoned)
+    cfg = config(tmp_path, curriculum="none", epochs=1, max_steps=6)
+    torch.manual_seed(0)
+    summary = train(cfg, data=data, progress=False)
+    assert summary["skipped_steps"] == 6
+    events = [json.loads(l) for l in open(tmp_path / "run" / "metrics.jsonl") if "event" in l]
+    assert sum(e["event"] == "skipped non-finite step" for e in events) == 6
+    assert any(e["event"] == "lr backed off" for e in events)       # 5 in a row halve the learning rate
+    monkeypatch.setattr(ConditionalDRAW, "forward", real_forward)
+    trained = load_model(tmp_path / "run" / "final")[0]
+    torch.manual_seed(cfg.seed)
+    fresh = ConditionalDRAW(trained.config)                         # the initial weights of that seed
+    for (k, a), b in zip(fresh.state_dict().items(), trained.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=f"{k} changed although every step was skipped")
