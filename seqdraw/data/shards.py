@@ -1,0 +1,51 @@
+"""The on-disk data set format, shared by the synthetic and the SVHN paths.
+
+One .npz per split:
+  images  uint8   [N, 32, 64]  grey frames
+  labels  int8    [N, 5]       digits 0-9, padded with -1
+  lengths int8    [N]          1..5
+  boxes   float32 [N, 5, 4]    per-digit left, top, width, height in the frame, zero-padded
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seqdraw.data.labels import MAX_LEN
+from seqdraw.data.preprocess import FRAME_H, FRAME_W
+from seqdraw.errors import SeqdrawError
+from seqdraw.files import load_npz, save_npz
+
+ARRAYS = ("images", "labels", "lengths", "boxes")
+
+
+def save_shard(path, arrays: dict[str, np.ndarray]) -> None:
+    save_npz(path, **arrays)
+
+
+def load_shard(path) -> dict[str, np.ndarray]:
+    d = load_npz(path, required=ARRAYS)
+    n = len(d["images"])
+    if d["images"].dtype != np.uint8 or d["images"].shape[1:] != (FRAME_H, FRAME_W):
+        raise SeqdrawError(f"{path}: images must be uint8 [N, {FRAME_H}, {FRAME_W}], got "
+                           f"{d['images'].dtype} {list(d['images'].shape)}")
+    if d["labels"].shape != (n, MAX_LEN) or d["lengths"].shape != (n,) or d["boxes"].shape != (n, MAX_LEN, 4):
+        raise SeqdrawError(f"{path}: labels/lengths/boxes do not match {n} images")
+    if n and (d["lengths"].min() < 1 or d["lengths"].max() > MAX_LEN):
+        raise SeqdrawError(f"{path}: lengths must be 1..{MAX_LEN}")
+    return d
+
+
+def length_counts(lengths: np.ndarray) -> dict[int, int]:
+    return {L: int((lengths == L).sum()) for L in range(1, MAX_LEN + 1)}
+
+
+def data_folder(spec: str) -> Path:
+    """`svhn:DIR` or a plain DIR -> the folder holding train.npz and test.npz."""
+    return Path(spec[5:] if spec.startswith("svhn:") else spec)
+
+
+def load_splits(spec: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    folder = data_folder(spec)
+    return load_shard(folder / "train.npz"), load_shard(folder / "test.npz")
