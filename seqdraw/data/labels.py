@@ -30,7 +30,3 @@ def encode(numbers: list[str], max_len: int = MAX_LEN) -> tuple[np.ndarray, np.n
         labels[i, : len(n)] = [int(c) for c in n]
         lengths[i] = len(n)
     return labels, lengths
-
-
-def decode(labels: np.ndarray, lengths: np.ndarray) -> list[str]:
-    return ["".join(str(int(d)) for d in row[:l]) for row, l in zip(labels, lengths)]

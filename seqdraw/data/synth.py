@@ -13,7 +13,6 @@ Statistics fitted to the real SVHN train annotations are marked "SVHN train.csv"
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import io
 from dataclasses import dataclass
@@ -410,7 +409,3 @@ def generate(n: int, seed: int = 0, config: SynthConfig | None = None, start: in
         out["crops"] = np.concatenate(crop_list)
         out["crop_labels"] = np.asarray(crop_labels, np.int8)
     return out
-
-
-def config_dict(config: SynthConfig) -> dict:
-    return dataclasses.asdict(config)
