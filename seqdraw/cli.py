@@ -50,7 +50,7 @@ def writable_dir(path: Path) -> Path:
 def cmd_data_synth(args) -> None:
     from seqdraw.data.shards import length_counts, save_shard
     from seqdraw.data.synth import SynthConfig, generate
-    from seqdraw.files import atomic_path
+    from seqdraw.files import atomic_path, save_npz
     from seqdraw.pictures import grid, save_png
 
     out = writable_dir(Path(args.out))
@@ -65,7 +65,6 @@ def cmd_data_synth(args) -> None:
         crops = {k: arrays.pop(k) for k in ("crops", "crop_labels") if k in arrays}
         save_shard(out / f"{split}.npz", arrays)
         if crops:
-            from seqdraw.files import save_npz
             save_npz(out / f"{split}_crops32.npz", images=crops["crops"], labels=crops["crop_labels"])
         counts = ", ".join(f"L={L}: {c}" for L, c in length_counts(arrays["lengths"]).items() if c)
         print(f"{split}: {n} images ({counts}) -> {out / f'{split}.npz'}")
@@ -138,8 +137,7 @@ def cmd_train(args) -> None:
         values.update(overrides)
     config = TrainConfig.from_dict(values)
     summary = train(config, resume=bool(args.resume))
-    import os
-    if os.environ.get("RANK", "0") != "0":
+    if os.environ.get("RANK", "0") != "0":       # under torchrun only rank 0 reports
         return
     print(f"done: {summary['step']} steps, {summary['images_seen']} images, {summary['seconds']:.0f} s, "
           f"validation bound {summary['val_bound_nats']:.1f} nats/image -> {config.out}/final/model.safetensors")

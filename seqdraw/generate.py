@@ -47,7 +47,6 @@ class Drawer:
                                    "and pass --model RUN/final")
         self.model, self.meta = load_model(path)
         self.model.eval()
-        self.path = path
         self.max_len = int(self.meta.get("max_len", self.model.config.max_len))
 
     def check_number(self, number: str) -> str:

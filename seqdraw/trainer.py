@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -189,7 +190,6 @@ class Distributed:
 
     @classmethod
     def from_env(cls) -> "Distributed":
-        import os
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world == 1:
             return cls()

@@ -34,7 +34,6 @@ class Drawing:
     canvases: torch.Tensor | None = None    # [B, Tmax + 1, H, W] sigmoid(c_t), frozen after T_b
     write_where: torch.Tensor | None = None  # [B, Tmax, 3] write centre gx, gy and stride delta
     alpha: torch.Tensor | None = None       # [B, Tmax, Lmax] label attention weights (seqDRAW)
-    steps: torch.Tensor | None = None       # [B] T_b = k L_b
 
 
 class ConditionalDRAW(nn.Module):
@@ -163,9 +162,9 @@ class ConditionalDRAW(nn.Module):
                     alphas.append(alpha * live[:, None])
         images = torch.sigmoid(canvas)                                                 # eq. 10 (mean)
         if not process:
-            return Drawing(images, steps=T)
+            return Drawing(images)
         return Drawing(images, torch.stack(canvases, 1), torch.stack(wheres, 1),
-                       torch.stack(alphas, 1) if alphas else None, T)
+                       torch.stack(alphas, 1) if alphas else None)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
