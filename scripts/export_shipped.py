@@ -18,10 +18,13 @@ def main():
     ap.add_argument("--command", required=True, help="the training command(s) that produced it")
     ap.add_argument("--data", required=True, help="the data it was trained on, and how to make it")
     ap.add_argument("--hours", type=float, required=True, help="training time")
+    ap.add_argument("--temperature", type=float, default=1.0,
+                    help="the sampling temperature it was evaluated at; seqdraw generate uses it by default")
+    ap.add_argument("--machine", default="shared 2-core CPU (no GPU), with other jobs on the same cores")
     args = ap.parse_args()
     model, meta = load_model(args.model)
     meta.update(command=args.command, data=args.data, training_hours=args.hours,
-                machine="shared 2-core CPU (no GPU), with other jobs on the same cores")
+                temperature=args.temperature, machine=args.machine)
     target = default_model_path()
     save_model(target, model, extra=meta)
     print(f"{args.model} -> {target} ({Path(target).stat().st_size / 1e6:.1f} MB), metadata keys {sorted(meta)}")

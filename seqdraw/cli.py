@@ -25,6 +25,16 @@ def positive_int(text: str) -> int:
     return v
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
+    return v
+
+
 def fraction(text: str) -> float:
     try:
         v = float(text)
@@ -129,7 +139,7 @@ def cmd_train(args) -> None:
             except (OSError, ValueError) as e:
                 raise SeqdrawError(f"--config {args.config}: {e}") from None
         for key in ("preset", "data", "out", "epochs", "batch_size", "lr", "seed", "curriculum", "max_len", "synth_n",
-                    "max_steps"):
+                    "max_steps", "init"):
             if getattr(args, key) is not None:
                 values[key] = getattr(args, key)
         overrides = parse_overrides(args.set)
@@ -155,7 +165,8 @@ def cmd_generate(args) -> None:
     drawer = load(args.model)
     numbers = [drawer.check_number(n) for n in args.numbers]   # all checked before any work
     want_process = bool(args.process or args.gif or args.attention)
-    results = [drawer.generate(n, n=args.n, seed=args.seed + i, process=want_process) for i, n in enumerate(numbers)]
+    results = [drawer.generate(n, n=args.n, seed=args.seed + i, process=want_process, temperature=args.temperature)
+               for i, n in enumerate(numbers)]
     images = np.concatenate([r.images if want_process else r for r in results])
     save_png(args.out, grid(to_uint8(images), cols=args.n), scale=args.scale)
     print(f"{len(numbers)} number(s) x {args.n} samples -> {args.out}")
@@ -218,7 +229,8 @@ def cmd_evaluate(args) -> None:
 
     data = load_shard(data_folder(args.data) / "test.npz")
     out = writable_dir(Path(args.out))
-    report = evaluate(args.model, args.classifier, data, out, per_length=args.per_length, seed=args.seed)
+    report = evaluate(args.model, args.classifier, data, out, per_length=args.per_length, seed=args.seed,
+                      temperature=args.temperature)
     print(markdown(report))
     print(f"-> {out / 'report.md'}, {out / 'report.json'}, {out / 'samples.png'}")
 
@@ -280,6 +292,8 @@ def build_parser() -> Parser:
     t.add_argument("--max-len", dest="max_len", type=positive_int, help="longest number length trained")
     t.add_argument("--synth-n", dest="synth_n", type=positive_int, help="images generated for --data synth")
     t.add_argument("--max-steps", dest="max_steps", type=positive_int, help="a step budget: stop after this many")
+    t.add_argument("--init", metavar="MODEL", help="fine-tune: start from these weights (a .safetensors or run "
+                                                  "folder; the architecture must match)")
     t.add_argument("--config", help="a JSON file of TrainConfig values")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig value; model.X for the model")
     t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint")
@@ -292,6 +306,9 @@ def build_parser() -> Parser:
     g.add_argument("--model", default=None, help="a .safetensors model or a run's final/ or best/ folder "
                                                  "(default: the shipped model)")
     g.add_argument("--seed", type=int, default=0, help="the same seed gives the same pixels")
+    g.add_argument("--temperature", type=non_negative_float, default=None,
+                   help="scale of the prior's noise: 1 is the paper's sampling, lower is more legible and less "
+                        "varied (default: the temperature stored with the model, else 1)")
     g.add_argument("--out", default="numbers.png", help="the grid of samples")
     g.add_argument("--process", metavar="PNG", help="also the drawing process: one row per sample, steps across")
     g.add_argument("--gif", metavar="GIF", help="also an animation of the canvas with the write window")
@@ -323,6 +340,8 @@ def build_parser() -> Parser:
     e.add_argument("--data", required=True, help="the data folder whose test.npz is held out (or svhn:DIR)")
     e.add_argument("--per-length", dest="per_length", type=int, default=0,
                    help="draw N random strings of each length instead of the test set's sequences")
+    e.add_argument("--temperature", type=non_negative_float, default=None,
+                   help="sampling temperature (default: the one stored with the model, else 1)")
     e.add_argument("--out", default="runs/evaluation", help="where report.md, report.json, samples.png go")
     e.add_argument("--seed", type=int, default=0)
     e.set_defaults(func=cmd_evaluate)

@@ -3,6 +3,7 @@
     import seqdraw
     model = seqdraw.load()                       # the shipped model, or seqdraw.load("runs/x/final")
     images = model.generate("157", n=8, seed=0)  # float32 [8, 32, 64] in [0, 1]
+    images = model.generate("157", temperature=1.0)   # the paper's sampling (default: the model's own)
     drawing = model.generate("157", n=2, seed=0, process=True)   # + canvases, write boxes, attention
 """
 from __future__ import annotations
@@ -48,18 +49,24 @@ class Drawer:
         self.model, self.meta = load_model(path)
         self.model.eval()
         self.max_len = int(self.meta.get("max_len", self.model.config.max_len))
+        # the sampling temperature the model was evaluated at (written by scripts/export_shipped.py)
+        self.temperature = float(self.meta.get("temperature", 1.0))
 
     def check_number(self, number: str) -> str:
         return parse_number(number, self.max_len)
 
-    def generate(self, number: str, n: int = 8, seed: int = 0, process: bool = False):
+    def generate(self, number: str, n: int = 8, seed: int = 0, process: bool = False,
+                 temperature: float | None = None):
         number = self.check_number(str(number))
         if not isinstance(n, int) or n < 1:
             raise SeqdrawError(f"n must be a positive integer, got {n!r}")
+        temperature = self.temperature if temperature is None else float(temperature)
+        if not temperature >= 0:
+            raise SeqdrawError(f"temperature must be 0 or more, got {temperature}")
         labels, lengths = encode([number] * n)
         g = torch.Generator().manual_seed(seed)
         d = self.model.generate(torch.from_numpy(labels[:, : len(number)]), torch.from_numpy(lengths),
-                                generator=g, process=process)
+                                generator=g, process=process, temperature=temperature)
         images = d.images.numpy()
         if not process:
             return images

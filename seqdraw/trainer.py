@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from seqdraw.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_model
+from seqdraw.checkpoint import (latest_checkpoint, load_checkpoint, load_weights, restore, save_checkpoint,
+                                save_model)
 from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import load_splits
 from seqdraw.errors import SeqdrawError
@@ -53,6 +54,7 @@ class TrainConfig:
     compile: bool = False             # torch.compile the per-step function (needs a C compiler)
     max_steps: int = 0                # stop after this many steps in all (0: run every stage and epoch)
     model: dict = field(default_factory=dict)   # ModelConfig overrides, e.g. {"enc_size": 256}
+    init: str = ""                    # start from these model weights (fine-tuning) instead of at random
 
     def __post_init__(self):
         if not self.curriculum:
@@ -222,6 +224,9 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
 
     torch.manual_seed(config.seed)
     model = ConditionalDRAW(preset(config.preset, max_len=MAX_LEN, **config.model))
+    if config.init and not resume:
+        tensors, _ = load_weights(config.init)
+        restore(config.init, model, tensors)
     if config.compile:
         model.compile()
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)

@@ -75,6 +75,8 @@ def test_gif_has_kL_frames_for_one_number(model_path, tmp_path):
     (["-5"], "not a number"),
     (["12345"], "too long"),
     (["12", "--n", "0"], "at least 1"),
+    (["12", "--temperature", "-1"], "0 or more"),
+    (["12", "--temperature", "hot"], "not a number"),
 ])
 def test_cli_bad_input(model_path, tmp_path, capsys, argv, message):
     assert exit_code(["generate", *argv, "--model", str(model_path), "--out", str(tmp_path / "o.png")]) == 2

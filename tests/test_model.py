@@ -74,9 +74,10 @@ def test_kl_matches_torch():
     torch.testing.assert_close(gaussian_kl(mq, lq, mp, lp), ref, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["seqdraw", "rnndraw"])
-def test_mixed_batch_equals_per_sample_runs(name):
-    model = small(name).double()
+@pytest.mark.parametrize("name,kw", [("seqdraw", {}), ("rnndraw", {}),
+                                     ("seqdraw", {"label_attention": "scheduled"})])
+def test_mixed_batch_equals_per_sample_runs(name, kw):
+    model = small(name, **kw).double()
     images, labels, lengths = batch()
     images = images.double()
     # the same noise per sample: draw each sample's eps stream from its own generator
@@ -119,6 +120,31 @@ def test_masked_canvas_frozen_after_own_steps():
         assert torch.allclose(d.alpha[i, : k * L, :L].sum(-1), torch.ones(k * L))
         assert (d.alpha[i, :, L:] == 0).all()              # never attends to padding
     assert d.canvases.shape == (4, k * 5 + 1, 32, 64) and d.write_where.shape == (4, k * 5, 3)
+
+
+def test_scheduled_attention_walks_right_to_left_k_steps_per_digit():
+    model = small(label_attention="scheduled", schedule_spread=0.3)
+    _, labels, lengths = batch()
+    d = model.generate(labels, lengths, generator=torch.Generator().manual_seed(0), process=True)
+    k = model.config.steps_per_digit
+    for i, L in enumerate(lengths.tolist()):
+        alpha = d.alpha[i, : k * L, :L]
+        assert torch.allclose(alpha.sum(-1), torch.ones(k * L))
+        focus = alpha.argmax(-1)
+        expected = torch.tensor([L - 1 - t // k for t in range(k * L)])
+        assert torch.equal(focus, expected)                # rightmost digit first, k steps each
+        if L > 1:                                          # the rest share the spread evenly
+            others = alpha[0, : L - 1]
+            assert torch.allclose(others, torch.full_like(others, 0.3 / L))
+
+
+def test_temperature_zero_is_the_prior_mean():
+    model = small()
+    _, labels, lengths = batch()
+    a = model.generate(labels, lengths, generator=torch.Generator().manual_seed(1), temperature=0.0).images
+    b = model.generate(labels, lengths, generator=torch.Generator().manual_seed(2), temperature=0.0).images
+    c = model.generate(labels, lengths, generator=torch.Generator().manual_seed(2), temperature=1.0).images
+    assert torch.equal(a, b) and not torch.equal(b, c)
 
 
 def test_gradients_reach_every_parameter():

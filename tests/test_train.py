@@ -47,6 +47,22 @@ def test_resume_after_kill_matches_uninterrupted(tmp_path, data):
     assert summary["step"] == json.loads((tmp_path / "a" / "run" / "summary.json").read_text())["step"]
 
 
+def test_init_starts_from_given_weights(tmp_path, data):
+    first = config(tmp_path / "a", curriculum="none", epochs=1)
+    train(first, data=data, progress=False)
+    source, _ = load_model(tmp_path / "a" / "run" / "final")
+    tuned = config(tmp_path / "b", curriculum="none", epochs=1, lr=1e-9, warmup_steps=1,
+                   init=str(tmp_path / "a" / "run" / "final"))
+    train(tuned, data=data, progress=False)
+    result, _ = load_model(tmp_path / "b" / "run" / "final")
+    for (name, p), q in zip(source.named_parameters(), result.parameters()):
+        torch.testing.assert_close(p, q, atol=1e-6, rtol=0, msg=name)    # lr ~0: still the init weights
+    wrong = config(tmp_path / "c", curriculum="none", epochs=1, init=str(tmp_path / "a" / "run" / "final"),
+                   model={**TINY, "dec_size": 16})
+    with pytest.raises(SeqdrawError, match="do not match"):
+        train(wrong, data=data, progress=False)
+
+
 def test_truncated_checkpoint_is_refused(tmp_path, data):
     cfg = config(tmp_path)
     train(cfg, data=data, stop_after=4, progress=False)

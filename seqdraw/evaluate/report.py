@@ -22,7 +22,7 @@ PAPER_TABLE2 = {"rnnDRAW": (81.25, 7.55, 6.60), "seqDRAW": (81.02, 7.66, 6.50), 
 
 @torch.no_grad()
 def generate_for(model, labels: np.ndarray, lengths: np.ndarray, seed: int, batch: int = 256,
-                 progress: bool = True) -> np.ndarray:
+                 progress: bool = True, temperature: float = 1.0) -> np.ndarray:
     """One image per label row, batched by length so each batch draws only k L steps."""
     out = np.zeros((len(labels), model.config.height, model.config.width), np.float32)
     g = torch.Generator().manual_seed(seed)
@@ -32,7 +32,7 @@ def generate_for(model, labels: np.ndarray, lengths: np.ndarray, seed: int, batc
         for i in range(0, len(idx), batch):
             j = idx[i: i + batch]
             lab = torch.from_numpy(labels[j, :L].astype(np.int64))
-            out[j] = model.generate(lab, torch.full((len(j),), int(L)), generator=g).images.numpy()
+            out[j] = model.generate(lab, torch.full((len(j),), int(L)), generator=g, temperature=temperature).images.numpy()
             bar.update(len(j))
     bar.close()
     return out
@@ -59,10 +59,12 @@ def test_bound(model, data: dict, max_len: int, limit: int, seed: int) -> dict:
 
 def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int = 0, seed: int = 0,
              diversity_strings: int = 20, diversity_samples: int = 10, bound_limit: int = 2000,
-             progress: bool = True) -> dict:
+             progress: bool = True, temperature: float | None = None) -> dict:
     t0 = time.time()
     model, meta = load_model(model_path)
     model.eval()
+    if temperature is None:
+        temperature = float(meta.get("temperature", 1.0))
     clf = load_classifier(classifier_path)
     max_len = int(meta.get("max_len", model.config.max_len))
     rng = np.random.default_rng(seed)
@@ -78,7 +80,7 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
         keep = np.flatnonzero(data["lengths"] <= max_len)
         labels, lengths = data["labels"][keep].astype(np.int64), data["lengths"][keep].astype(np.int64)
         source = "the test set's label sequences"
-    generated = generate_for(model, labels, lengths, seed, progress=progress)
+    generated = generate_for(model, labels, lengths, seed, progress=progress, temperature=temperature)
     pl, pd = clf.predict(torch.from_numpy(generated))
     correct = sequence_correct(pl, pd, lengths, labels)
 
@@ -95,7 +97,8 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
         for _ in range(diversity_strings):
             lab = np.full((diversity_samples, 5), -1, np.int64)
             lab[:, :L] = rng.integers(0, 10, L)
-            imgs = generate_for(model, lab, np.full(diversity_samples, L), int(rng.integers(1 << 30)), progress=False)
+            imgs = generate_for(model, lab, np.full(diversity_samples, L), int(rng.integers(1 << 30)),
+                                progress=False, temperature=temperature)
             div_gen.append(mean_pairwise_distance(imgs))
             pool = np.flatnonzero(real["lengths"] == L)
             if len(pool) >= diversity_samples:
@@ -112,6 +115,7 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
 
     report = {
         "model": str(model_path), "classifier": str(classifier_path), "strings": source, "seed": seed,
+        "temperature": temperature,
         "images": int(len(generated)), "max_len": max_len,
         "sequence_accuracy": accuracy_by_length(correct, lengths),
         "classifier_on_real_test": accuracy_by_length(real_correct, rn.numpy()),
@@ -145,7 +149,8 @@ def markdown(r: dict) -> str:
     lines = [
         f"# Evaluation of {r['model']}",
         "",
-        f"{r['images']} generated images ({r['strings']}), classified by {r['classifier']}; seed {r['seed']}.",
+        f"{r['images']} generated images ({r['strings']}, sampling temperature {r['temperature']:g}), "
+        f"classified by {r['classifier']}; seed {r['seed']}.",
         "",
         "## Sequence accuracy of generated images (the paper's Table II)",
         "",

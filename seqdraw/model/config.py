@@ -18,6 +18,8 @@ class ModelConfig:
     z_size: int = 100                    # Table I: #z
     y_size: int = 20                     # Table I: #y (attention: y_t = sum alpha d_i, so #y = b)
     label_dim: int = 20                  # Table I: b (attention: one-hot digit 10 + one-hot position 10)
+    label_attention: str = "learned"     # "learned": eq. 16-17; "scheduled": alpha fixed to digit t // k
+    schedule_spread: float = 0.3         # scheduled: share of alpha spread evenly over all digits
     attention_size: int = 64             # width of tanh(W_a h + U_a d) in eq. 17 (not given in the paper)
     steps_per_digit: int = 10            # Table I: k, T = k L
     max_len: int = 5
@@ -27,6 +29,10 @@ class ModelConfig:
     def __post_init__(self):
         if self.label_encoder not in ("attention", "rnn"):
             raise SeqdrawError(f"label_encoder must be 'attention' or 'rnn', got {self.label_encoder!r}")
+        if self.label_attention not in ("learned", "scheduled"):
+            raise SeqdrawError(f"label_attention must be 'learned' or 'scheduled', got {self.label_attention!r}")
+        if not 0 <= self.schedule_spread <= 1:
+            raise SeqdrawError(f"schedule_spread must be in [0, 1], got {self.schedule_spread}")
         if self.position_from not in ("left", "right"):
             raise SeqdrawError(f"position_from must be 'left' or 'right', got {self.position_from!r}")
         if self.label_encoder == "attention" and self.y_size != self.label_dim:

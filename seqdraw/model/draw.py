@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from seqdraw.model.attention import FilterbankAttention, soft_clamp
 from seqdraw.model.config import ModelConfig
-from seqdraw.model.labels import LabelAttention, RNNLabelEncoder, digit_vectors
+from seqdraw.model.labels import LabelAttention, RNNLabelEncoder, digit_vectors, scheduled_alpha
 
 
 def gaussian_kl(mu_q, log_sigma_q, mu_p, log_sigma_p) -> torch.Tensor:
@@ -68,18 +68,31 @@ class ConditionalDRAW(nn.Module):
         return mu, soft_clamp(log_sigma, self.config.log_sigma_limit)
 
     def _label_context(self, labels, lengths):
-        """Everything about the labels that does not depend on t, computed once per sequence."""
-        attention = self.config.label_encoder == "attention"
-        d, valid = digit_vectors(labels, lengths, self.config.position_from, with_position=attention,
+        """Everything about the labels that does not depend on h_dec, computed once per sequence:
+        (d, U_a d, valid, y for rnnDRAW, alpha [B, T, L] when the attention is scheduled)."""
+        c = self.config
+        attention = c.label_encoder == "attention"
+        d, valid = digit_vectors(labels, lengths, c.position_from, with_position=attention,
                                  dtype=self.h0_dec.dtype)
-        if attention:
-            return d, self.labels.precompute(d), valid, None
-        return d, None, valid, self.labels(d, lengths)
+        if not attention:
+            return d, None, valid, self.labels(d, lengths), None
+        if c.label_attention == "scheduled":
+            T = int(self.steps(lengths).max())
+            return d, None, valid, None, scheduled_alpha(lengths, c.steps_per_digit, d.shape[1], T,
+                                                         c.schedule_spread, d.dtype)
+        return d, self.labels.precompute(d), valid, None, None
 
-    def _y(self, h_dec, context):
-        d, Ud, valid, y_rnn = context
+    @staticmethod
+    def _at(context, t: int):
+        """The label context for step t (only a scheduled alpha changes with t)."""
+        d, Ud, valid, y_rnn, alpha = context
+        return d, Ud, valid, y_rnn, None if alpha is None else alpha[:, t]
+
+    def _y(self, h_dec, d, Ud, valid, y_rnn, alpha):
         if y_rnn is not None:
             return y_rnn, None
+        if alpha is not None:
+            return (alpha[..., None] * d).sum(1), alpha                             # eq. 15, fixed alpha
         return self.labels(h_dec, d, Ud, valid)                                     # eq. 15-17
 
     def _initial(self, B: int):
@@ -110,11 +123,11 @@ class ConditionalDRAW(nn.Module):
             live = (t < T).to(images.dtype)
             eps = torch.randn((B, self.config.z_size), generator=generator, dtype=images.dtype, device=images.device)
             h_enc, c_enc, h_dec, c_dec, canvas, kl = self.step(
-                x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, *context)
+                x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, *self._at(context, t))
         recon = F.binary_cross_entropy_with_logits(canvas, images, reduction="none").flatten(1).sum(1)  # eq. 10
         return {"loss": recon + kl, "recon": recon, "kl": kl, "logits": canvas}
 
-    def train_step(self, x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, d, Ud, valid, y_rnn):
+    def train_step(self, x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, d, Ud, valid, y_rnn, alpha):
         """One drawing step of the inference pass (eq. 11-14, 3-8); `step` may be its compiled form."""
         x_hat = x - torch.sigmoid(canvas)[:, None]                                    # eq. 11
         r = self.read_attention.read(torch.cat([x, x_hat], 1), h_dec)                  # eq. 12
@@ -122,7 +135,7 @@ class ConditionalDRAW(nn.Module):
         mu_q, log_sigma_q = self._gaussian(self.posterior, h_enc)                      # eq. 14
         mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                          # eq. 3-5
         z = mu_q + log_sigma_q.exp() * eps                                             # eq. 20
-        y, _ = self._y(h_dec, (d, Ud, valid, y_rnn))
+        y, _ = self._y(h_dec, d, Ud, valid, y_rnn, alpha)
         h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))              # eq. 7
         written, _ = self._write(h_dec)
         canvas = canvas + live[:, None, None] * written                                # eq. 8
@@ -137,8 +150,11 @@ class ConditionalDRAW(nn.Module):
     # ---- generation: sampling from the learned prior ----------------------------------------------
     @torch.no_grad()
     def generate(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
-                 process: bool = False) -> Drawing:
-        """Draw one image per row of labels with z_t from the conditional prior (eq. 6-10)."""
+                 process: bool = False, temperature: float = 1.0) -> Drawing:
+        """Draw one image per row of labels with z_t from the conditional prior (eq. 6-10).
+
+        temperature scales the prior's standard deviation (1: the paper's sampling; 0: the prior mean).
+        Below 1 it trades style diversity for legibility, as in Glow and NVAE."""
         B = labels.shape[0]
         T = self.steps(lengths)
         c = self.config
@@ -150,8 +166,8 @@ class ConditionalDRAW(nn.Module):
             live = (t < T).to(canvas.dtype)
             mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                      # eq. 3-5
             eps = torch.randn(mu_p.shape, generator=generator, dtype=mu_p.dtype, device=mu_p.device)
-            z = mu_p + log_sigma_p.exp() * eps                                         # eq. 6
-            y, alpha = self._y(h_dec, context)
+            z = mu_p + temperature * log_sigma_p.exp() * eps                           # eq. 6
+            y, alpha = self._y(h_dec, *self._at(context, t))
             h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))          # eq. 7
             written, where = self._write(h_dec)
             canvas = canvas + live[:, None, None] * written                            # eq. 8

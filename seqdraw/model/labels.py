@@ -41,6 +41,22 @@ class LabelAttention(nn.Module):
         return (alpha[..., None] * d).sum(1), alpha                                 # eq. 15
 
 
+def scheduled_alpha(lengths: torch.Tensor, steps_per_digit: int, Lmax: int, Tmax: int, spread: float,
+                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A fixed alpha [B, Tmax, Lmax] in place of eq. 16-17: steps [jk, (j+1)k) focus on the j-th digit
+    from the right, with weight 1 - spread, and spread is shared evenly by all L digits.
+
+    Rightmost first because images are right-aligned, so the units digit anchors the layout (the
+    learned attention of our first model read right to left too). The even share keeps the whole
+    number, and so its length, in y_t at every step. alpha stays a distribution, so y_t = sum alpha d
+    (eq. 15) is unchanged. docs/model.md gives the evidence for this flag."""
+    t = torch.arange(Tmax, device=lengths.device)
+    focus = (lengths[:, None] - 1 - t // steps_per_digit).clamp(min=0)                  # [B, T]
+    valid = (torch.arange(Lmax, device=lengths.device) < lengths[:, None]).to(dtype)    # [B, L]
+    even = valid / lengths[:, None].to(dtype)
+    return (1 - spread) * F.one_hot(focus, Lmax).to(dtype) + spread * even[:, None, :]
+
+
 class RNNLabelEncoder(nn.Module):
     """rnnDRAW: an LSTM reads the one-hot digits; its last hidden state is y_t at every step."""
 
