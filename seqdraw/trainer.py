@@ -55,6 +55,8 @@ class TrainConfig:
     max_steps: int = 0                # stop after this many steps in all (0: run every stage and epoch)
     model: dict = field(default_factory=dict)   # ModelConfig overrides, e.g. {"enc_size": 256}
     init: str = ""                    # start from these model weights (fine-tuning) instead of at random
+    digit_weight: float = 1.0         # weight of pixels inside digit boxes in the reconstruction term
+                                      # (1: the paper's bound; docs/training.md)
 
     def __post_init__(self):
         if not self.curriculum:
@@ -66,6 +68,8 @@ class TrainConfig:
                 raise SeqdrawError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 1 <= self.max_len <= MAX_LEN:
             raise SeqdrawError(f"max_len must be 1..{MAX_LEN}, got {self.max_len}")
+        if not self.digit_weight >= 1:
+            raise SeqdrawError(f"digit_weight must be at least 1, got {self.digit_weight}")
         if not self.lr > 0:
             raise SeqdrawError(f"lr must be positive, got {self.lr}")
 
@@ -123,6 +127,19 @@ def to_tensors(data: dict, idx: np.ndarray):
     lengths = torch.from_numpy(data["lengths"][idx].astype(np.int64))
     labels = torch.from_numpy(data["labels"][idx, : int(lengths.max())].astype(np.int64))
     return images, labels, lengths
+
+
+def pixel_weights(boxes: np.ndarray, weight: float, height: int, width: int) -> torch.Tensor:
+    """[B, H, W]: `weight` on pixels inside any digit box (boxes [B, L, 4]: left, top, width, height),
+    1 elsewhere. Zero-size padding boxes cover nothing."""
+    b = torch.from_numpy(boxes.astype(np.float32))
+    x = torch.arange(width, dtype=torch.float32) + 0.5
+    y = torch.arange(height, dtype=torch.float32) + 0.5
+    l, t, w, h = (b[..., i, None] for i in range(4))                               # B, L, 1
+    inside_x = (x >= l) & (x < l + w)                                               # B, L, W
+    inside_y = (y >= t) & (y < t + h)                                               # B, L, H
+    inside = (inside_y[..., :, None] & inside_x[..., None, :]).any(1)               # B, H, W
+    return 1 + (weight - 1) * inside.float()
 
 
 @torch.no_grad()
@@ -291,11 +308,15 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
                 bar.close()
                 return {"step": state["step"], "stopped": True}
             batch = plan[state["batch"]]
-            images, labels, lengths = to_tensors(train_data, batch[ddp.rank:: ddp.world])
+            idx = batch[ddp.rank:: ddp.world]
+            images, labels, lengths = to_tensors(train_data, idx)
+            weights = None
+            if config.digit_weight != 1:
+                weights = pixel_weights(train_data["boxes"][idx], config.digit_weight, *images.shape[1:])
             lr = lr_at(state["step"], total_steps, config) * state["lr_scale"]
             for group in opt.param_groups:
                 group["lr"] = lr
-            out = net(images, labels, lengths, generator=noise)
+            out = net(images, labels, lengths, generator=noise, pixel_weights=weights)
             # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
             loss = out["loss"].sum() * ddp.world / len(batch)
             opt.zero_grad(set_to_none=True)

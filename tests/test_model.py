@@ -186,3 +186,12 @@ def test_presets_build(name, capsys):
     images, labels, lengths = batch(2)
     out = model(images, labels[:, :3], lengths.clamp(max=3))
     assert out["loss"].shape == (2,)
+
+
+def test_compile_falls_back_to_eager_without_a_compiler(monkeypatch):
+    import shutil
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    model = small()
+    with pytest.warns(UserWarning, match="C\\+\\+ compiler"):
+        model.compile()
+    assert model.step == model.train_step and model.sample == model.sample_step

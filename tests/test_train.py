@@ -9,7 +9,7 @@ from seqdraw.checkpoint import latest_checkpoint, load_model
 from seqdraw.cli import main
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
-from seqdraw.trainer import TrainConfig, batch_plan, train
+from seqdraw.trainer import TrainConfig, batch_plan, pixel_weights, train
 
 TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
         "read_n": 4, "write_n": 4}
@@ -61,6 +61,36 @@ def test_init_starts_from_given_weights(tmp_path, data):
                    model={**TINY, "dec_size": 16})
     with pytest.raises(SeqdrawError, match="do not match"):
         train(wrong, data=data, progress=False)
+
+
+def test_pixel_weights_cover_exactly_the_digit_boxes():
+    boxes = np.zeros((2, 5, 4), np.float32)
+    boxes[0, 0] = (10, 4, 6, 20)             # left, top, width, height
+    boxes[0, 1] = (14, 6, 6, 20)             # overlaps the first: weight not doubled
+    w = pixel_weights(boxes, 3.0, 32, 64)
+    expect = torch.ones(2, 32, 64)
+    expect[0, 4:24, 10:16] = 3
+    expect[0, 6:26, 14:20] = 3
+    torch.testing.assert_close(w, expect)    # sample 1 has only zero-size padding boxes: all ones
+
+
+def test_digit_weight_trains_and_validates_on_the_bound(tmp_path, data):
+    with pytest.raises(SeqdrawError, match="digit_weight"):
+        config(tmp_path, digit_weight=0.5)
+    summary = train(config(tmp_path, curriculum="none", epochs=1, digit_weight=4.0), data=data, progress=False)
+    logged = [json.loads(l) for l in open(tmp_path / "run" / "metrics.jsonl")]
+    train_loss = [r["loss"] for r in logged if "loss" in r]
+    assert all(np.isfinite(train_loss)) and np.isfinite(summary["val_bound_nats"])
+    model, _ = load_model(tmp_path / "run" / "final")
+    images, labels, lengths = (torch.from_numpy(data[1]["images"][:4]).float() / 255,
+                               torch.from_numpy(data[1]["labels"][:4, :5].astype(np.int64)).clamp(min=-1),
+                               torch.from_numpy(data[1]["lengths"][:4].astype(np.int64)))
+    labels = labels[:, : int(lengths.max())]
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    plain = model(images, labels, lengths, generator=g())["recon"]
+    weighted = model(images, labels, lengths, generator=g(),
+                     pixel_weights=pixel_weights(data[1]["boxes"][:4], 4.0, 32, 64))["recon"]
+    assert (weighted > plain).all()          # the digits' pixels count more, the rest the same
 
 
 def test_truncated_checkpoint_is_refused(tmp_path, data):

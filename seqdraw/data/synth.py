@@ -55,7 +55,7 @@ class SynthConfig:
     max_rotation: float = 5.0                     # degrees
     max_perspective: float = 0.0015               # projective terms
     p_dark_on_light: float = 0.5                  # polarity
-    contrast: tuple[float, float] = (0.15, 0.85)  # |luma(digits) - luma(background)|
+    contrast: tuple[float, float] = (0.18, 0.7)   # |luma(digits) - luma(background)|
     background_probs: tuple[float, ...] = (0.2, 0.2, 0.2, 0.15, 0.1, 0.15)   # over BACKGROUNDS
     texture_amplitude: tuple[float, float] = (0.02, 0.25)
     p_plate: float = 0.35                         # a plate of its own colour behind the number
@@ -63,11 +63,11 @@ class SynthConfig:
     p_neighbours: float = 0.5                     # clutter at the sides: other glyphs, edges, bars
     p_shadow: float = 0.25                        # drop shadow under the paint
     lighting: float = 0.35                        # max strength of a linear lighting gradient
-    blur_sigma: tuple[float, float] = (0.0, 1.6)  # Gaussian blur of the scene, pixels
+    blur_sigma: tuple[float, float] = (0.6, 2.6)  # Gaussian blur of the scene, pixels
     p_low_res: float = 0.5                        # the photo was smaller: downscale, then back up
     low_res_factor: tuple[float, float] = (1.3, 3.0)
     box_pad: float = 0.08                         # SVHN boxes are looser than the ink: pad top and bottom
-    noise_std: tuple[float, float] = (0.0, 0.05)  # sensor noise on the frame (fraction of 255)
+    noise_std: tuple[float, float] = (0.0, 0.03)  # sensor noise on the scene (fraction of 255)
     p_jpeg: float = 0.5
     jpeg_quality: tuple[int, int] = (15, 85)
     fonts: str | None = None                      # a folder of TTF/OTF files instead of the bundled set
@@ -162,8 +162,7 @@ class SynthGenerator:
             digits = "".join(str(d) for d in rng.integers(0, 10, L))
         scene, boxes = self._scene(rng, digits)
         frame, frame_boxes = preprocess(scene, boxes, margin=c.margin)
-        frame = self._sensor(rng, frame)
-        crop_arr = np.stack([self._sensor(rng, square_crop(scene, b)) for b in boxes]) if crops else None
+        crop_arr = np.stack([square_crop(scene, b) for b in boxes]) if crops else None
         return Sample(frame, digits, frame_boxes, crop_arr)
 
     # ---- scene: text layer, geometry, appearance --------------------------------------------
@@ -256,7 +255,9 @@ class SynthGenerator:
             f = rng.uniform(*c.low_res_factor)
             small = img.resize((max(8, int(W / f)), max(8, int(H / f))), Image.BILINEAR)
             img = small.resize((W, H), Image.BILINEAR)
-        return img, boxes
+        # the camera's noise and JPEG belong to the photo: the resize to 32x64 (or 32x32) then
+        # smooths them, as it does for real SVHN; added after the resize they were far too sharp
+        return self._sensor(rng, img), boxes
 
     def _background(self, rng, shape, yy, xx, gh) -> np.ndarray:
         c = self.config
@@ -327,18 +328,17 @@ class SynthGenerator:
                 layer[:, xa:xb] = rng.integers(100, 256)
         return layer
 
-    def _sensor(self, rng, frame: np.ndarray) -> np.ndarray:
+    def _sensor(self, rng, img: Image.Image) -> Image.Image:
         c = self.config
-        f = frame.astype(np.float32)
         std = rng.uniform(*c.noise_std) * 255
         if std > 0.5:
-            f = f + rng.normal(0, std, f.shape)
-        f = np.clip(f + 0.5, 0, 255).astype(np.uint8)
+            f = np.asarray(img, np.float32) + rng.normal(0, std, (img.height, img.width)).astype(np.float32)
+            img = Image.fromarray(np.clip(f + 0.5, 0, 255).astype(np.uint8), "L")
         if rng.random() < c.p_jpeg:
             buf = io.BytesIO()
-            Image.fromarray(f).save(buf, "JPEG", quality=int(rng.integers(*c.jpeg_quality)))
-            f = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"))
-        return f
+            img.save(buf, "JPEG", quality=int(rng.integers(*c.jpeg_quality)))
+            img = Image.open(io.BytesIO(buf.getvalue())).convert("L")
+        return img
 
 
 # ---- small image helpers ------------------------------------------------------------------------

@@ -7,6 +7,8 @@ each sample alone.
 """
 from __future__ import annotations
 
+import shutil
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -58,6 +60,7 @@ class ConditionalDRAW(nn.Module):
         self.h0_dec = nn.Parameter(torch.zeros(c.dec_size))
         self.c0_dec = nn.Parameter(torch.zeros(c.dec_size))
         self.step = self.train_step
+        self.sample = self.sample_step
 
     # ---- pieces ------------------------------------------------------------------------------
     def steps(self, lengths: torch.Tensor) -> torch.Tensor:
@@ -106,7 +109,8 @@ class ConditionalDRAW(nn.Module):
 
     # ---- training: the variational bound ------------------------------------------------------
     def forward(self, images: torch.Tensor, labels: torch.Tensor, lengths: torch.Tensor,
-                generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+                generator: torch.Generator | None = None,
+                pixel_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """images [B, H, W] in [0, 1]; labels [B, Lmax] padded with -1; lengths [B].
 
         Returns per-image reconstruction (-log p(x|y,z), BCE in nats), KL (summed over steps), their
@@ -124,7 +128,10 @@ class ConditionalDRAW(nn.Module):
             eps = torch.randn((B, self.config.z_size), generator=generator, dtype=images.dtype, device=images.device)
             h_enc, c_enc, h_dec, c_dec, canvas, kl = self.step(
                 x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, *self._at(context, t))
-        recon = F.binary_cross_entropy_with_logits(canvas, images, reduction="none").flatten(1).sum(1)  # eq. 10
+        recon = F.binary_cross_entropy_with_logits(canvas, images, reduction="none")                # eq. 10
+        if pixel_weights is not None:
+            recon = recon * pixel_weights
+        recon = recon.flatten(1).sum(1)
         return {"loss": recon + kl, "recon": recon, "kl": kl, "logits": canvas}
 
     def train_step(self, x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, d, Ud, valid, y_rnn, alpha):
@@ -143,12 +150,27 @@ class ConditionalDRAW(nn.Module):
         return h_enc, c_enc, h_dec, c_dec, canvas, kl
 
     def compile(self, **kwargs) -> "ConditionalDRAW":
-        """Compile the per-step function with torch.compile; the eager step stays the reference."""
+        """Compile the per-step functions with torch.compile; the eager steps stay the reference.
+        Without a C++ compiler (torch.compile's CPU backend needs one) the model stays eager."""
+        if not torch.cuda.is_available() and not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
+            warnings.warn("torch.compile needs a C++ compiler on the CPU and none was found: running eager")
+            return self
         self.step = torch.compile(self.train_step, dynamic=True, **kwargs)
+        self.sample = torch.compile(self.sample_step, **kwargs)
         return self
 
     # ---- generation: sampling from the learned prior ----------------------------------------------
-    @torch.no_grad()
+    def sample_step(self, eps, live, temperature: float, h_dec, c_dec, canvas, d, Ud, valid, y_rnn, alpha):
+        """One drawing step from the prior (eq. 3-8); `sample` may be its compiled form."""
+        mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                          # eq. 3-5
+        z = mu_p + temperature * log_sigma_p.exp() * eps                               # eq. 6
+        y, alpha = self._y(h_dec, d, Ud, valid, y_rnn, alpha)
+        h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))              # eq. 7
+        written, where = self._write(h_dec)
+        canvas = canvas + live[:, None, None] * written                                # eq. 8
+        return h_dec, c_dec, canvas, torch.stack(where, -1), alpha
+
+    @torch.inference_mode()
     def generate(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
                  process: bool = False, temperature: float = 1.0) -> Drawing:
         """Draw one image per row of labels with z_t from the conditional prior (eq. 6-10).
@@ -164,16 +186,12 @@ class ConditionalDRAW(nn.Module):
         canvases, wheres, alphas = [torch.sigmoid(canvas)], [], []
         for t in range(int(T.max())):
             live = (t < T).to(canvas.dtype)
-            mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                      # eq. 3-5
-            eps = torch.randn(mu_p.shape, generator=generator, dtype=mu_p.dtype, device=mu_p.device)
-            z = mu_p + temperature * log_sigma_p.exp() * eps                           # eq. 6
-            y, alpha = self._y(h_dec, *self._at(context, t))
-            h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))          # eq. 7
-            written, where = self._write(h_dec)
-            canvas = canvas + live[:, None, None] * written                            # eq. 8
+            eps = torch.randn((B, c.z_size), generator=generator, dtype=canvas.dtype, device=canvas.device)
+            h_dec, c_dec, canvas, where, alpha = self.sample(eps, live, float(temperature), h_dec, c_dec, canvas,
+                                                             *self._at(context, t))
             if process:
                 canvases.append(torch.sigmoid(canvas))
-                wheres.append(torch.stack(where, -1))
+                wheres.append(where)
                 if alpha is not None:
                     alphas.append(alpha * live[:, None])
         images = torch.sigmoid(canvas)                                                 # eq. 10 (mean)
