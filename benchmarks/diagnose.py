@@ -19,6 +19,7 @@ from seqdraw.data.shards import data_folder, load_shard
 from seqdraw.evaluate.classifier import load_classifier
 from seqdraw.evaluate.metrics import accuracy_by_length, sequence_correct
 from seqdraw.evaluate.report import generate_for
+from seqdraw.pictures import grid, save_png, to_uint8
 
 
 @torch.no_grad()
@@ -43,6 +44,7 @@ def main():
     ap.add_argument("--per-length", type=int, default=500)
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--figure", help="also a PNG: for each length, rows real / reconstruction / sample, 8 each")
     args = ap.parse_args()
     model, meta = load_model(args.model)
     model.eval()
@@ -63,6 +65,10 @@ def main():
         pl, pd = clf.predict(torch.from_numpy(x))
         acc = accuracy_by_length(sequence_correct(pl, pd, lengths, labels), lengths)
         print(f"  {name:15s}" + "  ".join(f"L={k}: {100 * v:5.1f}%" for k, v in acc.items()))
+    if args.figure:
+        rows = [to_uint8(x[np.flatnonzero(lengths == L)[:8]]) for L in range(1, max_len + 1) for x in sets.values()]
+        save_png(args.figure, grid(np.concatenate(rows), cols=8), scale=2)
+        print(f"figure -> {args.figure}")
 
 
 if __name__ == "__main__":

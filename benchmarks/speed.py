@@ -37,13 +37,14 @@ def timed(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def ours_train_step(model, opt, B: int, L: int):
+def ours_train_step(model, opt, B: int, L: int, bf16: bool = False):
     x = torch.rand(B, 32, 64)
     labels = torch.randint(0, 10, (B, L))
     lengths = torch.full((B,), L)
 
     def step():
-        loss = model(x, labels, lengths)["loss"].mean()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(x, labels, lengths)["loss"].float().mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -65,6 +66,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--compile", action="store_true", help="also time seqdraw with torch.compile")
+    ap.add_argument("--bf16", action="store_true", help="also time training under CPU bf16 autocast")
     ap.add_argument("--model", default=None, help="a model file for the `seqdraw generate 42` start-up timing")
     args = ap.parse_args()
     torch.manual_seed(0)
@@ -89,6 +91,9 @@ def main():
         res = {}
         for name, m in variants:
             res[name] = B / timed(ours_train_step(m, torch.optim.Adam(m.parameters()), B, 1), args.repeats)
+            if args.bf16:
+                res[f"{name} bf16"] = B / timed(ours_train_step(m, torch.optim.Adam(m.parameters()), B, 1, bf16=True),
+                                                args.repeats)
         if ref_cls:
             ref = ref_cls(T=21)
             res["reference"] = B / timed(ref_train_step(ref, torch.optim.Adam(ref.parameters()), B, 21), args.repeats)
@@ -123,6 +128,8 @@ def main():
     labels, lengths = torch.randint(0, 10, (64, 1)), torch.ones(64, dtype=torch.long)
     ours_s = 64 / timed(lambda: fixed.generate(labels, lengths), args.repeats)
     line = f"seqdraw-cur {ours_s:.0f} images/s"
+    if args.compile:
+        line += f", compiled {64 / timed(lambda: compiled.generate(labels, lengths), args.repeats):.0f} images/s"
     if ref_cls:
         ref = ref_cls(T=21)
         ref_s = 64 / timed(lambda: ref.sample(torch.rand(64, 20)), args.repeats)
@@ -138,6 +145,15 @@ def main():
         model.generate(lab, ln, generator=g)
         times.append(time.perf_counter() - t)
     line = f"seqdraw-cur {1e3 * statistics.median(times[10:]):.2f} ms"
+    if args.compile:
+        model.compile()
+        model.generate(lab, ln, generator=g)                # compiles
+        times = []
+        for _ in range(210):
+            t = time.perf_counter()
+            model.generate(lab, ln, generator=g)
+            times.append(time.perf_counter() - t)
+        line += f", compiled {1e3 * statistics.median(times[10:]):.2f} ms"
     if ref_cls:
         ref = ref_cls(T=20)
         rt = []

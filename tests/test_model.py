@@ -195,3 +195,18 @@ def test_compile_falls_back_to_eager_without_a_compiler(monkeypatch):
     with pytest.warns(UserWarning, match="C\\+\\+ compiler"):
         model.compile()
     assert model.step == model.train_step and model.sample == model.sample_step
+
+
+def test_write_stride_cap_bounds_delta_and_is_the_identity_when_small():
+    att = FilterbankAttention(4, 32, 64, 12, max_stride=2.0)
+    free = FilterbankAttention(4, 32, 64, 12)
+    free.load_state_dict(att.state_dict())
+    for log_delta, capped in ((3.0, True), (-3.0, False)):
+        set_attention(att, 0.0, 0.0, 0.0, log_delta)
+        set_attention(free, 0.0, 0.0, 0.0, log_delta)
+        d_cap = att(torch.zeros(1, 4))[3][2].item()
+        d_free = free(torch.zeros(1, 4))[3][2].item()
+        if capped:
+            assert d_free > 10 and 1.9 < d_cap <= 2.0
+        else:
+            assert d_free < 0.5 and abs(d_cap - d_free) < 0.02 * d_free

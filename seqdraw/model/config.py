@@ -13,6 +13,8 @@ class ModelConfig:
     width: int = 64
     read_n: int = 12                     # read glimpse is read_n x read_n
     write_n: int = 12                    # write patch is write_n x write_n
+    write_max_stride: float = 0.0        # 0: unbounded (the paper); else the write grid's stride is
+                                         # smoothly capped, so each write is at most N x this wide
     enc_size: int = 400                  # Table I: LSTM #h
     dec_size: int = 400
     z_size: int = 100                    # Table I: #z
@@ -29,6 +31,8 @@ class ModelConfig:
     def __post_init__(self):
         if self.label_encoder not in ("attention", "rnn"):
             raise SeqdrawError(f"label_encoder must be 'attention' or 'rnn', got {self.label_encoder!r}")
+        if self.write_max_stride < 0:
+            raise SeqdrawError(f"write_max_stride must be 0 (off) or positive, got {self.write_max_stride}")
         if self.label_attention not in ("learned", "scheduled"):
             raise SeqdrawError(f"label_attention must be 'learned' or 'scheduled', got {self.label_attention!r}")
         if not 0 <= self.schedule_spread <= 1:

@@ -44,7 +44,7 @@ class ConditionalDRAW(nn.Module):
         self.config = c = config
         n_read = 2 * c.read_n * c.read_n
         self.read_attention = FilterbankAttention(c.dec_size, c.height, c.width, c.read_n)
-        self.write_attention = FilterbankAttention(c.dec_size, c.height, c.width, c.write_n)
+        self.write_attention = FilterbankAttention(c.dec_size, c.height, c.width, c.write_n, c.write_max_stride)
         self.encoder = nn.LSTMCell(n_read + c.dec_size, c.enc_size)                 # eq. 13
         self.decoder = nn.LSTMCell(c.z_size + c.y_size, c.dec_size)                 # eq. 7
         self.posterior = nn.Linear(c.enc_size, 2 * c.z_size)                        # eq. 14
