@@ -126,16 +126,18 @@ def _master_glyphs(font_path: str, bold: int):
     return out
 
 
-@functools.lru_cache(maxsize=4096)
-def _glyphs(font_path: str, size: int, bold: int):
-    """The ten masks of _master_glyphs scaled to a font size (antialiased resampling)."""
+@functools.lru_cache(maxsize=16384)
+def _glyph(font_path: str, size: int, bold: int, digit: int):
+    """One mask of _master_glyphs scaled to a font size (antialiased resampling): (mask, x, y)."""
     f = size / GLYPH_SIZE
-    out = []
-    for a, ox, oy in _master_glyphs(font_path, bold):
-        h, w = max(1, round(a.shape[0] * f)), max(1, round(a.shape[1] * f))
-        m = np.asarray(Image.fromarray(a).resize((w, h), Image.BILINEAR))
-        out.append((m, ox * f, oy * f))
-    return out
+    a, ox, oy = _master_glyphs(font_path, bold)[digit]
+    h, w = max(1, round(a.shape[0] * f)), max(1, round(a.shape[1] * f))
+    return np.asarray(Image.fromarray(a).resize((w, h), Image.BILINEAR)), ox * f, oy * f
+
+
+@functools.lru_cache(maxsize=512)
+def _tallest(font_path: str, bold: int) -> int:
+    return max(m.shape[0] for m, _, _ in _master_glyphs(font_path, bold))
 
 
 @functools.lru_cache(maxsize=512)
@@ -170,13 +172,13 @@ class SynthGenerator:
         c = self.config
         font = self.fonts[rng.integers(len(self.fonts))]
         size = max(6, int(round(h / _ink_ratio(font) / 2)) * 2)        # even sizes bound the cache
-        glyphs = _glyphs(font, size, int(rng.random() < c.p_bold))
-        gh = max(m.shape[0] for m, _, _ in glyphs)
+        bold = int(rng.random() < c.p_bold)
+        gh = max(1, round(_tallest(font, bold) * size / GLYPH_SIZE))      # the tallest of the ten, scaled
         am, asd, amin, amax = c.box_aspect
         gm, gsd, gmin, gmax = c.box_gap
         boxes, placed, x = [], [], 0.0
         for i, ch in enumerate(digits):
-            m, _, oy = glyphs[int(ch)]
+            m, _, oy = _glyph(font, size, bold, int(ch))
             # SVHN boxes are looser than ink for narrow digits (1, 7): widen the box, not the ink
             bw = max(m.shape[1], np.clip(rng.normal(am, asd), amin, amax) * gh * 0.8)
             if i:
@@ -318,7 +320,7 @@ class SynthGenerator:
             gap = rng.uniform(0.4, 1.5) * gh
             kind = rng.integers(3)
             if kind == 0:                               # a glyph of another number or a letter mark
-                m, _, _ = _glyphs(font, size, 0)[rng.integers(10)]
+                m, _, _ = _glyph(font, size, 0, int(rng.integers(10)))
                 x = x_left - gap - m.shape[1] if side == "left" else x_right + gap
                 _paste(layer, m, x, boxes[:, 1].min() + rng.normal(0, 0.2) * gh)
             else:                                       # a vertical bar or edge
@@ -332,7 +334,7 @@ class SynthGenerator:
         c = self.config
         std = rng.uniform(*c.noise_std) * 255
         if std > 0.5:
-            f = np.asarray(img, np.float32) + rng.normal(0, std, (img.height, img.width)).astype(np.float32)
+            f = np.asarray(img, np.float32) + np.float32(std) * rng.standard_normal((img.height, img.width), np.float32)
             img = Image.fromarray(np.clip(f + 0.5, 0, 255).astype(np.uint8), "L")
         if rng.random() < c.p_jpeg:
             buf = io.BytesIO()
