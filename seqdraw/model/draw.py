@@ -168,7 +168,7 @@ class ConditionalDRAW(nn.Module):
         h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))              # eq. 7
         written, where = self._write(h_dec)
         canvas = canvas + live[:, None, None] * written                                # eq. 8
-        return h_dec, c_dec, canvas, torch.stack(where, -1), alpha
+        return h_dec, c_dec, canvas, where, alpha
 
     @torch.inference_mode()
     def generate(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
@@ -191,7 +191,7 @@ class ConditionalDRAW(nn.Module):
                                                              *self._at(context, t))
             if process:
                 canvases.append(torch.sigmoid(canvas))
-                wheres.append(where)
+                wheres.append(torch.stack(where, -1))
                 if alpha is not None:
                     alphas.append(alpha * live[:, None])
         images = torch.sigmoid(canvas)                                                 # eq. 10 (mean)
