@@ -50,7 +50,8 @@ class SynthConfig:
     box_gap: tuple[float, float, float, float] = BOX_GAP
     box_dy_std: float = BOX_DY_STD / 2            # part of SVHN's dy comes from rotation, added below
     width_scale_std: float = 0.15                 # log-normal horizontal stretch (condensed/wide faces)
-    p_bold: float = 0.3                           # extra stroke width 1 px
+    p_bold: float = 0.7                           # a bold stroke around the glyphs
+    bold_stroke: int = 4                          # its width in pixels of the 96 px master (~1.7 px in the scene)
     max_shear: float = 0.25                       # slant
     max_rotation: float = 5.0                     # degrees
     max_perspective: float = 0.0015               # projective terms
@@ -107,13 +108,12 @@ GLYPH_SIZE = 96          # glyphs are rendered once per font at this size, then 
 
 
 @functools.lru_cache(maxsize=512)
-def _master_glyphs(font_path: str, bold: int):
+def _master_glyphs(font_path: str, stroke: int):
     """Ten digit masks of one font, rendered at GLYPH_SIZE: (uint8 mask, x offset, y offset).
 
     FreeType rendering costs ~5 ms a font; scaling a rendered mask costs ~20 us. Rendering once per
     font and scaling to each size keeps the generator fast from the first image."""
     font = ImageFont.truetype(font_path, GLYPH_SIZE)
-    stroke = 2 * bold                           # ~1 px at the usual digit sizes
     out = []
     for ch in "0123456789":
         x0, y0, x1, y1 = font.getbbox(ch, stroke_width=stroke)
@@ -127,17 +127,17 @@ def _master_glyphs(font_path: str, bold: int):
 
 
 @functools.lru_cache(maxsize=16384)
-def _glyph(font_path: str, size: int, bold: int, digit: int):
+def _glyph(font_path: str, size: int, stroke: int, digit: int):
     """One mask of _master_glyphs scaled to a font size (antialiased resampling): (mask, x, y)."""
     f = size / GLYPH_SIZE
-    a, ox, oy = _master_glyphs(font_path, bold)[digit]
+    a, ox, oy = _master_glyphs(font_path, stroke)[digit]
     h, w = max(1, round(a.shape[0] * f)), max(1, round(a.shape[1] * f))
     return np.asarray(Image.fromarray(a).resize((w, h), Image.BILINEAR)), ox * f, oy * f
 
 
 @functools.lru_cache(maxsize=512)
-def _tallest(font_path: str, bold: int) -> int:
-    return max(m.shape[0] for m, _, _ in _master_glyphs(font_path, bold))
+def _tallest(font_path: str, stroke: int) -> int:
+    return max(m.shape[0] for m, _, _ in _master_glyphs(font_path, stroke))
 
 
 @functools.lru_cache(maxsize=512)
@@ -172,13 +172,13 @@ class SynthGenerator:
         c = self.config
         font = self.fonts[rng.integers(len(self.fonts))]
         size = max(6, int(round(h / _ink_ratio(font) / 2)) * 2)        # even sizes bound the cache
-        bold = int(rng.random() < c.p_bold)
-        gh = max(1, round(_tallest(font, bold) * size / GLYPH_SIZE))      # the tallest of the ten, scaled
+        stroke = c.bold_stroke if rng.random() < c.p_bold else 0
+        gh = max(1, round(_tallest(font, stroke) * size / GLYPH_SIZE))    # the tallest of the ten, scaled
         am, asd, amin, amax = c.box_aspect
         gm, gsd, gmin, gmax = c.box_gap
         boxes, placed, x = [], [], 0.0
         for i, ch in enumerate(digits):
-            m, _, oy = _glyph(font, size, bold, int(ch))
+            m, _, oy = _glyph(font, size, stroke, int(ch))
             # SVHN boxes are looser than ink for narrow digits (1, 7): widen the box, not the ink
             bw = max(m.shape[1], np.clip(rng.normal(am, asd), amin, amax) * gh * 0.8)
             if i:
