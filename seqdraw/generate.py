@@ -33,6 +33,11 @@ class Process:
     write_n: int
 
 
+def stored_temperature(meta: dict) -> float:
+    """The sampling temperature a model file asks for (written by scripts/export_shipped.py), else 1."""
+    return float(meta.get("temperature", 1.0))
+
+
 def default_model_path() -> Path:
     return Path(str(resources.files("seqdraw") / "weights" / DEFAULT_MODEL))
 
@@ -49,8 +54,7 @@ class Drawer:
         self.model, self.meta = load_model(path)
         self.model.eval()
         self.max_len = int(self.meta.get("max_len", self.model.config.max_len))
-        # the sampling temperature the model was evaluated at (written by scripts/export_shipped.py)
-        self.temperature = float(self.meta.get("temperature", 1.0))
+        self.temperature = stored_temperature(self.meta)
 
     def check_number(self, number: str) -> str:
         return parse_number(number, self.max_len)

@@ -14,6 +14,7 @@ from seqdraw.evaluate.classifier import load_classifier, tensors
 from seqdraw.evaluate.metrics import (accuracy_by_length, frechet_distance, mean_pairwise_distance,
                                       position_accuracy, sequence_correct)
 from seqdraw.files import atomic_path
+from seqdraw.generate import stored_temperature
 from seqdraw.pictures import grid, save_png, to_uint8
 
 # Table II of the paper: classification accuracy of generated images, lengths 1 / 2 / 3
@@ -64,7 +65,7 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
     model, meta = load_model(model_path)
     model.eval()
     if temperature is None:
-        temperature = float(meta.get("temperature", 1.0))
+        temperature = stored_temperature(meta)
     clf = load_classifier(classifier_path)
     max_len = int(meta.get("max_len", model.config.max_len))
     rng = np.random.default_rng(seed)
