@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from seqdraw.checkpoint import (latest_checkpoint, load_checkpoint, load_weights, restore, save_checkpoint,
@@ -24,6 +25,7 @@ from seqdraw.checkpoint import (latest_checkpoint, load_checkpoint, load_weights
 from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import load_splits
 from seqdraw.errors import SeqdrawError
+from seqdraw.evaluate.classifier import MultiDigitClassifier, load_classifier
 from seqdraw.files import atomic_path
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.pictures import grid, save_png
@@ -57,6 +59,11 @@ class TrainConfig:
     init: str = ""                    # start from these model weights (fine-tuning) instead of at random
     digit_weight: float = 1.0         # weight of pixels inside digit boxes in the reconstruction term
                                       # (1: the paper's bound; docs/training.md)
+    kl_weight: float = 1.0            # weight of the KL term in the training loss (1: the paper's
+                                      # bound; below 1 the latents carry more, docs/training.md)
+    guide: str = ""                   # a classifier file: samples drawn from the prior during training
+                                      # must read back as their labels (docs/training.md)
+    guide_weight: float = 100.0       # nats of the bound per nat of the guide's cross-entropy
 
     def __post_init__(self):
         if not self.curriculum:
@@ -70,6 +77,10 @@ class TrainConfig:
             raise SeqdrawError(f"max_len must be 1..{MAX_LEN}, got {self.max_len}")
         if not self.digit_weight >= 1:
             raise SeqdrawError(f"digit_weight must be at least 1, got {self.digit_weight}")
+        if not 0 < self.kl_weight <= 1:
+            raise SeqdrawError(f"kl_weight must be in (0, 1], got {self.kl_weight}")
+        if not self.guide_weight > 0:
+            raise SeqdrawError(f"guide_weight must be positive, got {self.guide_weight}")
         if not self.lr > 0:
             raise SeqdrawError(f"lr must be positive, got {self.lr}")
 
@@ -140,6 +151,21 @@ def pixel_weights(boxes: np.ndarray, weight: float, height: int, width: int) -> 
     inside_y = (y >= t) & (y < t + h)                                               # B, L, H
     inside = (inside_y[..., :, None] & inside_x[..., None, :]).any(1)               # B, H, W
     return 1 + (weight - 1) * inside.float()
+
+
+def load_guide(path: str) -> MultiDigitClassifier:
+    guide = load_classifier(path).eval()     # eval: batch statistics of drawn images must not leak in
+    guide.requires_grad_(False)
+    return guide
+
+
+def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, lengths, noise) -> torch.Tensor:
+    """Per image: the guide's cross-entropy (length and digits) on one sample drawn from the prior for
+    the same labels. Only the prior and the decoder learn from it (the classifier is frozen): it asks
+    the generative path itself, not just the reconstructions, to draw the digits it was given."""
+    drawn = model.draw(labels, lengths, generator=noise).images
+    padded = F.pad(labels, (0, MAX_LEN - labels.shape[1]), value=-1)
+    return guide.loss_per_image(drawn, padded, lengths)
 
 
 @torch.no_grad()
@@ -233,6 +259,7 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
     run = Path(config.out)
     if not resume and latest_checkpoint(run) is not None:
         raise SeqdrawError(f"{run} already holds a run: continue it with --resume {run}, or choose another --out")
+    guide = load_guide(config.guide) if config.guide else None
     if ddp.main:
         run.mkdir(parents=True, exist_ok=True)
         with atomic_path(run / "config.json") as tmp:
@@ -318,7 +345,10 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
                 group["lr"] = lr
             out = net(images, labels, lengths, generator=noise, pixel_weights=weights)
             # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
-            loss = out["loss"].sum() * ddp.world / len(batch)
+            objective = out["recon"] + config.kl_weight * out["kl"]
+            if guide is not None:
+                objective = objective + config.guide_weight * guide_loss(guide, model, labels, lengths, noise)
+            loss = objective.sum() * ddp.world / len(batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -69,6 +69,13 @@ class MultiDigitClassifier(nn.Module):
         digit_loss = F.cross_entropy(digit_logits[mask], labels[mask])
         return loss + digit_loss
 
+    def loss_per_image(self, images, labels, lengths) -> torch.Tensor:
+        """[B]: cross-entropy of the length plus the sum over the image's digits (labels [B, 5], -1 pad)."""
+        length_logits, digit_logits = self(images)
+        loss = F.cross_entropy(length_logits, (lengths - 1).clamp(max=LENGTH_CLASSES - 1), reduction="none")
+        digit = F.cross_entropy(digit_logits.flatten(0, 1), labels.clamp(min=0).flatten(), reduction="none")
+        return loss + (digit.view(labels.shape) * (labels >= 0)).sum(1)
+
     @torch.no_grad()
     def predict(self, images: torch.Tensor, batch: int = 512):
         self.eval()

@@ -170,13 +170,14 @@ class ConditionalDRAW(nn.Module):
         canvas = canvas + live[:, None, None] * written                                # eq. 8
         return h_dec, c_dec, canvas, where, alpha
 
-    @torch.inference_mode()
-    def generate(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
-                 process: bool = False, temperature: float = 1.0) -> Drawing:
+    def draw(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
+             process: bool = False, temperature: float = 1.0) -> Drawing:
         """Draw one image per row of labels with z_t from the conditional prior (eq. 6-10).
 
-        temperature scales the prior's standard deviation (1: the paper's sampling; 0: the prior mean).
-        Below 1 it trades style diversity for legibility, as in Glow and NVAE."""
+        Differentiable: training with a guide (docs/training.md) backpropagates through it; `generate`
+        is the same pass without gradients. temperature scales the prior's standard deviation (1: the
+        paper's sampling; 0: the prior mean); below 1 it trades style diversity for legibility, as in
+        Glow and NVAE."""
         B = labels.shape[0]
         T = self.steps(lengths)
         c = self.config
@@ -199,6 +200,12 @@ class ConditionalDRAW(nn.Module):
             return Drawing(images)
         return Drawing(images, torch.stack(canvases, 1), torch.stack(wheres, 1),
                        torch.stack(alphas, 1) if alphas else None)
+
+    @torch.inference_mode()
+    def generate(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
+                 process: bool = False, temperature: float = 1.0) -> Drawing:
+        """`draw` without gradients: what generation and evaluation use."""
+        return self.draw(labels, lengths, generator, process, temperature)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
