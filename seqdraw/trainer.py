@@ -345,15 +345,18 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
                 group["lr"] = lr
             out = net(images, labels, lengths, generator=noise, pixel_weights=weights)
             # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
-            objective = out["recon"] + config.kl_weight * out["kl"]
-            if guide is not None:
-                objective = objective + config.guide_weight * guide_loss(guide, model, labels, lengths, noise)
+            out["guide"] = (guide_loss(guide, model, labels, lengths, noise) if guide is not None
+                            else torch.zeros_like(out["kl"]))
+            objective = out["recon"] + config.kl_weight * out["kl"] + config.guide_weight * out["guide"]
             loss = objective.sum() * ddp.world / len(batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            sums = ddp.all_sum(torch.stack([out[k].detach().sum() for k in ("loss", "recon", "kl")]))
-            mean_loss, mean_recon, mean_kl = (sums / len(batch)).tolist()
+            sums = ddp.all_sum(torch.stack([out[k].detach().sum() for k in ("loss", "recon", "kl", "guide")]))
+            mean_loss, mean_recon, mean_kl, mean_guide = (sums / len(batch)).tolist()
+            shown = {"loss": mean_loss, "recon": mean_recon, "kl": mean_kl}
+            if guide is not None:
+                shown["guide"] = mean_guide          # the guide's cross-entropy on prior samples, nats
             if math.isfinite(mean_loss) and torch.isfinite(norm):
                 opt.step()
                 consecutive_bad = 0
@@ -372,11 +375,10 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
             state["images_seen"] += len(batch)
             seen0 += len(batch)
             rate = seen0 / max(time.time() - t0, 1e-9)
-            bar.set_postfix(loss=f"{mean_loss:.1f}", recon=f"{mean_recon:.1f}", kl=f"{mean_kl:.1f}", img_s=f"{rate:.0f}")
+            bar.set_postfix({k: f"{v:.1f}" for k, v in shown.items()} | {"img_s": f"{rate:.0f}"})
             bar.update()
             if log and state["step"] % config.log_every == 0:
-                log.write(state["step"], loss=mean_loss, recon=mean_recon, kl=mean_kl, lr=lr, images_per_s=rate,
-                          stage=s + 1, epoch=e + 1)
+                log.write(state["step"], **shown, lr=lr, images_per_s=rate, stage=s + 1, epoch=e + 1)
             if state["step"] % config.checkpoint_every == 0:
                 checkpoint()
         bar.close()

@@ -127,6 +127,8 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     cfg = config(tmp_path, curriculum="none", epochs=1, guide=str(tmp_path / "guide" / "classifier.safetensors"))
     summary = train(cfg, data=data, progress=False)
     assert np.isfinite(summary["val_bound_nats"])
+    logged = [json.loads(l) for l in open(tmp_path / "run" / "metrics.jsonl") if '"loss"' in l]
+    assert logged and all(r["guide"] > 0 for r in logged)
     with pytest.raises(SeqdrawError, match="guide_weight"):
         config(tmp_path, guide_weight=0)
     with pytest.raises(SeqdrawError, match="no such classifier"):
