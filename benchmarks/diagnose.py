@@ -16,7 +16,7 @@ import torch
 
 from seqdraw.checkpoint import load_model
 from seqdraw.data.shards import data_folder, load_shard
-from seqdraw.evaluate.classifier import load_classifier
+from seqdraw.evaluate.classifier import load_judge
 from seqdraw.evaluate.metrics import accuracy_by_length, sequence_correct
 from seqdraw.evaluate.report import generate_for
 from seqdraw.pictures import grid, save_png, to_uint8
@@ -48,7 +48,7 @@ def main():
     args = ap.parse_args()
     model, meta = load_model(args.model)
     model.eval()
-    clf = load_classifier(args.classifier)
+    clf = load_judge(args.classifier, meta)
     data = load_shard(data_folder(args.data) / "test.npz")
     max_len = int(meta.get("max_len", model.config.max_len))
     keep = np.concatenate([np.flatnonzero(data["lengths"] == L)[: args.per_length] for L in range(1, max_len + 1)])

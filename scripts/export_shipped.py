@@ -8,7 +8,7 @@ when no --model is given).
 import argparse
 from pathlib import Path
 
-from seqdraw.checkpoint import load_model, save_model
+from seqdraw.checkpoint import load_model, save_model, weights_digest
 from seqdraw.generate import default_model_path
 
 
@@ -21,8 +21,11 @@ def main():
     ap.add_argument("--temperature", type=float, default=1.0,
                     help="the sampling temperature it was evaluated at; seqdraw generate uses it by default")
     ap.add_argument("--machine", default="shared 2-core CPU (no GPU), with other jobs on the same cores")
+    ap.add_argument("--guide", action="append", default=[],
+                    help="a classifier that guided its training, for files written before trainers recorded it")
     args = ap.parse_args()
     model, meta = load_model(args.model)
+    meta["guides"] = sorted(set(meta.get("guides", [])) | {weights_digest(g) for g in args.guide})
     meta.update(command=args.command, data=args.data, training_hours=args.hours,
                 temperature=args.temperature, machine=args.machine)
     target = default_model_path()

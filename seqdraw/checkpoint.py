@@ -9,6 +9,7 @@ names the newest complete one: a kill -9 at any moment leaves the previous check
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -46,6 +47,17 @@ def load_weights(path, what: str = "model") -> tuple[dict[str, torch.Tensor], di
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise SeqdrawError(f"{path}: not a readable safetensors {what} ({e})") from None
     return tensors, meta
+
+
+def weights_digest(path, what: str = "classifier") -> str:
+    """sha256 of a safetensors file's tensors (names and values, not its metadata): which weights
+    these are, however the file was re-saved."""
+    tensors, _ = load_weights(path, what)
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        h.update(name.encode())
+        h.update(tensors[name].detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def restore(path, module: torch.nn.Module, tensors: dict) -> None:

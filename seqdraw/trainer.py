@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from seqdraw.checkpoint import (latest_checkpoint, load_checkpoint, load_weights, restore, save_checkpoint,
-                                save_model)
+                                save_model, weights_digest)
 from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import load_splits
 from seqdraw.errors import SeqdrawError
@@ -260,6 +260,10 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
     if not resume and latest_checkpoint(run) is not None:
         raise SeqdrawError(f"{run} already holds a run: continue it with --resume {run}, or choose another --out")
     guide = load_guide(config.guide) if config.guide else None
+    init_tensors, init_meta = load_weights(config.init) if config.init else ({}, {})
+    # every classifier that ever guided these weights, so evaluation can refuse it as judge
+    guides = list(init_meta.get("guides", [])) + ([weights_digest(config.guide)] if config.guide else [])
+    provenance = {"max_len": config.max_len, "guides": guides}
     if ddp.main:
         run.mkdir(parents=True, exist_ok=True)
         with atomic_path(run / "config.json") as tmp:
@@ -269,8 +273,7 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
     torch.manual_seed(config.seed)
     model = ConditionalDRAW(preset(config.preset, max_len=MAX_LEN, **config.model))
     if config.init and not resume:
-        tensors, _ = load_weights(config.init)
-        restore(config.init, model, tensors)
+        restore(config.init, model, init_tensors)
     if config.compile:
         model.compile()
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -306,7 +309,7 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
     def checkpoint():
         if ddp.main:
             save_checkpoint(run, model, opt, state, {"noise": noise.get_state()}, keep=config.keep,
-                            extra={"max_len": config.max_len, "step": state["step"]})
+                            extra={**provenance, "step": state["step"]})
 
     def end_of_epoch(s, e):
         nonlocal val
@@ -317,7 +320,7 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
         if state["best_val"] is None or val < state["best_val"]:
             state["best_val"] = val
             save_model(run / "best" / "model.safetensors", model,
-                       extra={"val_bound_nats": val, "step": state["step"], "max_len": config.max_len})
+                       extra={**provenance, "val_bound_nats": val, "step": state["step"]})
         save_png(run / "samples" / f"stage{s + 1}-epoch{e + 1:03d}.png", sample_grid(model, config.max_len), scale=2)
         if progress:
             print(f"stage {s + 1} epoch {e + 1}: validation bound {val:.1f} nats/image "
@@ -394,7 +397,7 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
                "val_bound_nats": val, "best_val_bound_nats": state["best_val"], "skipped_steps": state["skipped_steps"]}
     if ddp.main:
         save_model(run / "final" / "model.safetensors", model,
-                   extra={"val_bound_nats": val, "step": state["step"], "max_len": config.max_len})
+                   extra={**provenance, "val_bound_nats": val, "step": state["step"]})
         with atomic_path(run / "summary.json") as tmp:
             tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary

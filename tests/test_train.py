@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from conftest import one_line_error
-from seqdraw.checkpoint import latest_checkpoint, load_model
+from seqdraw.checkpoint import latest_checkpoint, load_model, weights_digest
 from seqdraw.cli import main
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
-from seqdraw.evaluate.classifier import ClassifierConfig, train_classifier
+from seqdraw.evaluate.classifier import ClassifierConfig, load_judge, train_classifier
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.trainer import TrainConfig, batch_plan, guide_loss, load_guide, pixel_weights, train
 
@@ -129,6 +129,19 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     assert np.isfinite(summary["val_bound_nats"])
     logged = [json.loads(l) for l in open(tmp_path / "run" / "metrics.jsonl") if '"loss"' in l]
     assert logged and all(r["guide"] > 0 for r in logged)
+
+    # provenance: the guide is recorded, inherited through --init, and refused as the judge
+    digest = weights_digest(tmp_path / "guide" / "classifier.safetensors")
+    assert load_model(tmp_path / "run" / "final")[1]["guides"] == [digest]
+    tuned = config(tmp_path / "tuned", curriculum="none", epochs=1, init=str(tmp_path / "run" / "final"))
+    train(tuned, data=data, progress=False)
+    tuned_meta = load_model(tmp_path / "tuned" / "run" / "final")[1]
+    assert tuned_meta["guides"] == [digest]
+    with pytest.raises(SeqdrawError, match="cannot judge"):
+        load_judge(tmp_path / "guide" / "classifier.safetensors", tuned_meta)
+    train_classifier(data[0], data[1], tmp_path / "judge", epochs=1, batch_size=32, seed=1,
+                     config=ClassifierConfig(width=4), progress=False)
+    load_judge(tmp_path / "judge" / "classifier.safetensors", tuned_meta)     # an independent one is fine
     with pytest.raises(SeqdrawError, match="guide_weight"):
         config(tmp_path, guide_weight=0)
     with pytest.raises(SeqdrawError, match="no such classifier"):

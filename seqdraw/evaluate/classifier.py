@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from seqdraw.checkpoint import load_weights, restore, save_weights
+from seqdraw.checkpoint import load_weights, restore, save_weights, weights_digest
 from seqdraw.data.labels import MAX_LEN
 from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.metrics import accuracy_by_length, sequence_correct
@@ -159,6 +159,15 @@ def train_classifier(train: dict, test: dict, out: Path, epochs: int = 8, batch_
 
 def save_classifier(path, model: MultiDigitClassifier, extra: dict) -> None:
     save_weights(path, model, {"classifier_config": asdict(model.config), **extra})
+
+
+def load_judge(path, model_meta: dict) -> MultiDigitClassifier:
+    """The classifier that reads a model's images; refused when it guided that model's training
+    (its weights' digest is in the model's "guides"): a model must not be graded by its own tutor."""
+    if weights_digest(path) in model_meta.get("guides", []):
+        raise SeqdrawError(f"{path} guided this model's training, so it cannot judge it: "
+                           "evaluate with an independently trained classifier")
+    return load_classifier(path)
 
 
 def load_classifier(path) -> MultiDigitClassifier:

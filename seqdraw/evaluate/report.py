@@ -10,7 +10,7 @@ import torch
 from tqdm import tqdm
 
 from seqdraw.checkpoint import load_model
-from seqdraw.evaluate.classifier import load_classifier, tensors
+from seqdraw.evaluate.classifier import load_judge, tensors
 from seqdraw.evaluate.metrics import (accuracy_by_length, frechet_distance, mean_pairwise_distance,
                                       position_accuracy, sequence_correct)
 from seqdraw.files import atomic_path
@@ -66,7 +66,7 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
     model.eval()
     if temperature is None:
         temperature = stored_temperature(meta)
-    clf = load_classifier(classifier_path)
+    clf = load_judge(classifier_path, meta)
     max_len = int(meta.get("max_len", model.config.max_len))
     rng = np.random.default_rng(seed)
 
