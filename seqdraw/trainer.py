@@ -64,7 +64,6 @@ class TrainConfig:
     guide: str = ""                   # a classifier file: samples drawn from the prior during training
                                       # must read back as their labels (docs/training.md)
     guide_weight: float = 100.0       # nats of the bound per nat of the guide's cross-entropy
-    guide_spread: bool = False        # may the guide narrow the prior's sigma (and so the styles)?
 
     def __post_init__(self):
         if not self.curriculum:
@@ -160,12 +159,11 @@ def load_guide(path: str) -> MultiDigitClassifier:
     return guide
 
 
-def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, lengths, noise,
-               spread: bool = False) -> torch.Tensor:
+def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, lengths, noise) -> torch.Tensor:
     """Per image: the guide's cross-entropy (length and digits) on one sample drawn from the prior for
     the same labels. Only the prior and the decoder learn from it (the classifier is frozen): it asks
     the generative path itself, not just the reconstructions, to draw the digits it was given."""
-    drawn = model.draw(labels, lengths, generator=noise, spread_grad=spread).images
+    drawn = model.draw(labels, lengths, generator=noise).images
     padded = F.pad(labels, (0, MAX_LEN - labels.shape[1]), value=-1)
     return guide.loss_per_image(drawn, padded, lengths)
 
@@ -350,9 +348,8 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
                 group["lr"] = lr
             out = net(images, labels, lengths, generator=noise, pixel_weights=weights)
             # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
-            out["guide"] = torch.zeros_like(out["kl"])
-            if guide is not None:
-                out["guide"] = guide_loss(guide, model, labels, lengths, noise, config.guide_spread)
+            out["guide"] = (guide_loss(guide, model, labels, lengths, noise) if guide is not None
+                            else torch.zeros_like(out["kl"]))
             objective = out["recon"] + config.kl_weight * out["kl"] + config.guide_weight * out["guide"]
             loss = objective.sum() * ddp.world / len(batch)
             opt.zero_grad(set_to_none=True)

@@ -147,21 +147,6 @@ def test_temperature_zero_is_the_prior_mean():
     assert torch.equal(a, b) and not torch.equal(b, c)
 
 
-def test_draw_is_generate_with_gradients_and_can_hold_the_prior_spread():
-    model = small()
-    _, labels, lengths = batch()
-    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
-    drawn = model.draw(labels, lengths, generator=g())
-    torch.testing.assert_close(drawn.images.detach(), model.generate(labels, lengths, generator=g()).images)
-    z = SMALL["z_size"]
-    for spread_grad in (True, False):
-        model.zero_grad()
-        model.draw(labels, lengths, generator=g(), spread_grad=spread_grad).images.sum().backward()
-        mean_rows, sigma_rows = model.prior.weight.grad[:z], model.prior.weight.grad[z:]
-        assert mean_rows.abs().sum() > 0
-        assert (sigma_rows.abs().sum() > 0) == spread_grad
-
-
 def test_gradients_reach_every_parameter():
     for name in ("seqdraw", "rnndraw"):
         model = small(name)

@@ -160,13 +160,10 @@ class ConditionalDRAW(nn.Module):
         return self
 
     # ---- generation: sampling from the learned prior ----------------------------------------------
-    def sample_step(self, eps, live, temperature: float, spread_grad: bool, h_dec, c_dec, canvas, d, Ud, valid,
-                    y_rnn, alpha):
-        """One drawing step from the prior (eq. 3-8); `sample` may be its compiled form. Without
-        spread_grad no gradient reaches the prior's sigma through this step."""
+    def sample_step(self, eps, live, temperature: float, h_dec, c_dec, canvas, d, Ud, valid, y_rnn, alpha):
+        """One drawing step from the prior (eq. 3-8); `sample` may be its compiled form."""
         mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                          # eq. 3-5
-        sigma_p = log_sigma_p.exp() if spread_grad else log_sigma_p.exp().detach()
-        z = mu_p + temperature * sigma_p * eps                                         # eq. 6
+        z = mu_p + temperature * log_sigma_p.exp() * eps                               # eq. 6
         y, alpha = self._y(h_dec, d, Ud, valid, y_rnn, alpha)
         h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))              # eq. 7
         written, where = self._write(h_dec)
@@ -174,7 +171,7 @@ class ConditionalDRAW(nn.Module):
         return h_dec, c_dec, canvas, where, alpha
 
     def draw(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
-             process: bool = False, temperature: float = 1.0, spread_grad: bool = True) -> Drawing:
+             process: bool = False, temperature: float = 1.0) -> Drawing:
         """Draw one image per row of labels with z_t from the conditional prior (eq. 6-10).
 
         Differentiable: training with a guide (docs/training.md) backpropagates through it; `generate`
@@ -191,8 +188,8 @@ class ConditionalDRAW(nn.Module):
         for t in range(int(T.max())):
             live = (t < T).to(canvas.dtype)
             eps = torch.randn((B, c.z_size), generator=generator, dtype=canvas.dtype, device=canvas.device)
-            h_dec, c_dec, canvas, where, alpha = self.sample(eps, live, float(temperature), spread_grad, h_dec, c_dec,
-                                                             canvas, *self._at(context, t))
+            h_dec, c_dec, canvas, where, alpha = self.sample(eps, live, float(temperature), h_dec, c_dec, canvas,
+                                                             *self._at(context, t))
             if process:
                 canvases.append(torch.sigmoid(canvas))
                 wheres.append(torch.stack(where, -1))
