@@ -147,6 +147,17 @@ def test_temperature_zero_is_the_prior_mean():
     assert torch.equal(a, b) and not torch.equal(b, c)
 
 
+def test_draw_is_generate_with_gradients():
+    model = small()
+    _, labels, lengths = batch()
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    drawn = model.draw(labels, lengths, generator=g())
+    torch.testing.assert_close(drawn.images.detach(), model.generate(labels, lengths, generator=g()).images)
+    drawn.images.sum().backward()            # the guide's path: prior and decoder, never the encoder
+    assert model.prior.weight.grad.abs().sum() > 0 and model.write_patch.weight.grad.abs().sum() > 0
+    assert model.encoder.weight_ih.grad is None
+
+
 def test_gradients_reach_every_parameter():
     for name in ("seqdraw", "rnndraw"):
         model = small(name)
