@@ -8,7 +8,7 @@ when no --model is given).
 import argparse
 from pathlib import Path
 
-from seqdraw.checkpoint import load_model, save_model, weights_digest
+from seqdraw.checkpoint import load_model, load_weights, save_model, weights_digest
 from seqdraw.generate import default_model_path
 
 
@@ -25,7 +25,8 @@ def main():
                     help="a classifier that guided its training, for files written before trainers recorded it")
     args = ap.parse_args()
     model, meta = load_model(args.model)
-    meta["guides"] = sorted(set(meta.get("guides", [])) | {weights_digest(g) for g in args.guide})
+    guides = {weights_digest(load_weights(g, "classifier")[0]) for g in args.guide}
+    meta["guides"] = sorted(set(meta.get("guides", [])) | guides)
     meta.update(command=args.command, data=args.data, training_hours=args.hours,
                 temperature=args.temperature, machine=args.machine)
     target = default_model_path()

@@ -49,10 +49,9 @@ def load_weights(path, what: str = "model") -> tuple[dict[str, torch.Tensor], di
     return tensors, meta
 
 
-def weights_digest(path, what: str = "classifier") -> str:
-    """sha256 of a safetensors file's tensors (names and values, not its metadata): which weights
-    these are, however the file was re-saved."""
-    tensors, _ = load_weights(path, what)
+def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 of a state dict's names and values: which weights these are, whatever file or metadata
+    they came in."""
     h = hashlib.sha256()
     for name in sorted(tensors):
         h.update(name.encode())

@@ -262,7 +262,7 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
     guide = load_guide(config.guide) if config.guide else None
     init_tensors, init_meta = load_weights(config.init) if config.init else ({}, {})
     # every classifier that ever guided these weights, so evaluation can refuse it as judge
-    guides = list(init_meta.get("guides", [])) + ([weights_digest(config.guide)] if config.guide else [])
+    guides = list(init_meta.get("guides", [])) + ([weights_digest(guide.state_dict())] if guide else [])
     provenance = {"max_len": config.max_len, "guides": guides}
     if ddp.main:
         run.mkdir(parents=True, exist_ok=True)

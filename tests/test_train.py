@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from conftest import one_line_error
-from seqdraw.checkpoint import latest_checkpoint, load_model, weights_digest
+from seqdraw.checkpoint import latest_checkpoint, load_model, load_weights, weights_digest
 from seqdraw.cli import main
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
@@ -131,7 +131,7 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     assert logged and all(r["guide"] > 0 for r in logged)
 
     # provenance: the guide is recorded, inherited through --init, and refused as the judge
-    digest = weights_digest(tmp_path / "guide" / "classifier.safetensors")
+    digest = weights_digest(load_weights(tmp_path / "guide" / "classifier.safetensors", "classifier")[0])
     assert load_model(tmp_path / "run" / "final")[1]["guides"] == [digest]
     tuned = config(tmp_path / "tuned", curriculum="none", epochs=1, init=str(tmp_path / "run" / "final"))
     train(tuned, data=data, progress=False)

@@ -164,10 +164,11 @@ def save_classifier(path, model: MultiDigitClassifier, extra: dict) -> None:
 def load_judge(path, model_meta: dict) -> MultiDigitClassifier:
     """The classifier that reads a model's images; refused when it guided that model's training
     (its weights' digest is in the model's "guides"): a model must not be graded by its own tutor."""
-    if weights_digest(path) in model_meta.get("guides", []):
+    judge = load_classifier(path)
+    if weights_digest(judge.state_dict()) in model_meta.get("guides", []):
         raise SeqdrawError(f"{path} guided this model's training, so it cannot judge it: "
                            "evaluate with an independently trained classifier")
-    return load_classifier(path)
+    return judge
 
 
 def load_classifier(path) -> MultiDigitClassifier:
