@@ -25,6 +25,13 @@ def test_sequence_accuracy_arithmetic():
     assert pos == {"1": 1.0, "2": pytest.approx(2 / 3), "3": 1.0}     # position 2: 3 vs 3, 0 vs 5, 8 vs 8
 
 
+def test_frechet_features_come_from_every_length():
+    from seqdraw.evaluate.report import random_subset
+    lengths = np.repeat(np.arange(1, 5), 100)             # generated images come sorted by length
+    picked = random_subset(lengths, 200, np.random.default_rng(0))
+    assert len(picked) == 200 and set(picked.tolist()) == {1, 2, 3, 4}
+
+
 def test_frechet_distance_zero_for_same_set_and_grows_with_noise():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(500, 8))

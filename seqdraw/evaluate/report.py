@@ -58,6 +58,12 @@ def test_bound(model, data: dict, max_len: int, limit: int, seed: int) -> dict:
     return out
 
 
+def random_subset(x, n: int, rng: np.random.Generator):
+    """n rows of x in random order. The generated images are sorted by length, so their first n
+    would compare only the short numbers with test images of every length."""
+    return x[rng.permutation(len(x))[:n]]
+
+
 def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int = 0, seed: int = 0,
              diversity_strings: int = 20, diversity_samples: int = 10, bound_limit: int = 2000,
              progress: bool = True, temperature: float | None = None) -> dict:
@@ -110,8 +116,8 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
     # Frechet distance in the classifier's penultimate features
     n = min(len(generated), len(ri), 5000)
     with torch.no_grad():
-        fg = clf.features(torch.from_numpy(generated[:n])).numpy()
-        fr = clf.features(ri[rng.permutation(len(ri))[:n]]).numpy()
+        fg = clf.features(torch.from_numpy(random_subset(generated, n, rng))).numpy()
+        fr = clf.features(random_subset(ri, n, rng)).numpy()
     fd = frechet_distance(fg, fr)
 
     report = {
