@@ -7,9 +7,11 @@ import torch
 from conftest import one_line_error
 from seqdraw.cli import main
 from seqdraw.data.synth import SynthConfig, generate
-from seqdraw.evaluate.classifier import ClassifierConfig, evaluate_classifier, load_classifier, train_classifier
+from seqdraw.evaluate.classifier import (ClassifierConfig, MultiDigitClassifier, evaluate_classifier, load_classifier,
+                                         train_classifier)
 from seqdraw.evaluate.metrics import (accuracy_by_length, frechet_distance, mean_pairwise_distance,
                                       position_accuracy, sequence_correct)
+from seqdraw.evaluate.report import feature_frechet
 
 
 def test_sequence_accuracy_arithmetic():
@@ -26,10 +28,18 @@ def test_sequence_accuracy_arithmetic():
 
 
 def test_frechet_features_come_from_every_length():
-    from seqdraw.evaluate.report import random_subset
-    lengths = np.repeat(np.arange(1, 5), 100)             # generated images come sorted by length
-    picked = random_subset(lengths, 200, np.random.default_rng(0))
-    assert len(picked) == 200 and set(picked.tolist()) == {1, 2, 3, 4}
+    torch.manual_seed(0)
+    clf = MultiDigitClassifier(ClassifierConfig(width=4)).eval()
+    rng = np.random.default_rng(0)
+    left, right = np.zeros((32, 64), np.float32), np.zeros((32, 64), np.float32)
+    left[:, :32], right[:, 32:] = 1, 1
+    noise = lambda n: rng.uniform(0, 0.3, (n, 32, 64)).astype(np.float32)  # noqa: E731
+    generated = np.concatenate([left + noise(200), right + noise(200)]) / 1.3   # sorted: "short" ones first
+    real = torch.from_numpy(generated[rng.permutation(400)[:200]].copy())       # fewer, of both kinds
+    fd = feature_frechet(clf, generated, real, np.random.default_rng(1))
+    with torch.no_grad():
+        prefix = frechet_distance(clf.features(torch.from_numpy(generated[:200])).numpy(), clf.features(real).numpy())
+    assert fd < 0.3 * prefix                 # the first 200 alone (one kind) are far from the real mix
 
 
 def test_frechet_distance_zero_for_same_set_and_grows_with_noise():

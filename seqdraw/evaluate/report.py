@@ -58,10 +58,15 @@ def test_bound(model, data: dict, max_len: int, limit: int, seed: int) -> dict:
     return out
 
 
-def random_subset(x, n: int, rng: np.random.Generator):
-    """n rows of x in random order. The generated images are sorted by length, so their first n
-    would compare only the short numbers with test images of every length."""
-    return x[rng.permutation(len(x))[:n]]
+def feature_frechet(clf, generated: np.ndarray, real: torch.Tensor, rng: np.random.Generator) -> float:
+    """Frechet distance between generated and real images in the classifier's penultimate features,
+    on equally many of each, drawn at random: the generated images are sorted by length, so their
+    first n would compare only the short numbers with test images of every length."""
+    n = min(len(generated), len(real), 5000)
+    with torch.no_grad():
+        fg = clf.features(torch.from_numpy(generated[rng.permutation(len(generated))[:n]])).numpy()
+        fr = clf.features(real[rng.permutation(len(real))[:n]]).numpy()
+    return frechet_distance(fg, fr)
 
 
 def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int = 0, seed: int = 0,
@@ -114,11 +119,7 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
     diversity = float(np.mean(div_gen) / np.mean(div_real)) if div_real else float("nan")
 
     # Frechet distance in the classifier's penultimate features
-    n = min(len(generated), len(ri), 5000)
-    with torch.no_grad():
-        fg = clf.features(torch.from_numpy(random_subset(generated, n, rng))).numpy()
-        fr = clf.features(random_subset(ri, n, rng)).numpy()
-    fd = frechet_distance(fg, fr)
+    fd = feature_frechet(clf, generated, ri, rng)
 
     report = {
         "model": str(model_path), "classifier": str(classifier_path), "strings": source, "seed": seed,
