@@ -43,6 +43,8 @@ def main():
     ap.add_argument("--data", required=True, help="a data folder; its test.npz is used")
     ap.add_argument("--per-length", type=int, default=500)
     ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--style-temperature", dest="style_temperature", type=float, default=None,
+                    help="temperature of z_1 alone (default: --temperature)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--figure", help="also a PNG: for each length, rows real / reconstruction / sample, 8 each")
     args = ap.parse_args()
@@ -57,7 +59,8 @@ def main():
     sets = {
         "real": images.astype(np.float32) / 255,
         "reconstruction": reconstruct(model, images, labels, lengths, args.seed),
-        "sample": generate_for(model, labels, lengths, args.seed, progress=False, temperature=args.temperature),
+        "sample": generate_for(model, labels, lengths, args.seed, progress=False, temperature=args.temperature,
+                               style_temperature=args.style_temperature),
     }
     print(f"{args.model}: sequence accuracy on {len(keep)} test images ({args.per_length} per length), "
           f"temperature {args.temperature:g}")

@@ -20,6 +20,8 @@ def main():
     ap.add_argument("--hours", type=float, required=True, help="training time")
     ap.add_argument("--temperature", type=float, default=1.0,
                     help="the sampling temperature it was evaluated at; seqdraw generate uses it by default")
+    ap.add_argument("--style-temperature", dest="style_temperature", type=float, default=None,
+                    help="the temperature of z_1 it was evaluated at (default: the same as --temperature)")
     ap.add_argument("--machine", default="shared 2-core CPU (no GPU), with other jobs on the same cores")
     ap.add_argument("--guide", action="append", default=[],
                     help="a classifier that guided its training, for files written before trainers recorded it")
@@ -29,6 +31,8 @@ def main():
     meta["guides"] = sorted(set(meta.get("guides", [])) | guides)
     meta.update(command=args.command, data=args.data, training_hours=args.hours,
                 temperature=args.temperature, machine=args.machine)
+    if args.style_temperature is not None:
+        meta["style_temperature"] = args.style_temperature
     target = default_model_path()
     save_model(target, model, extra=meta)
     print(f"{args.model} -> {target} ({Path(target).stat().st_size / 1e6:.1f} MB), metadata keys {sorted(meta)}")

@@ -165,7 +165,8 @@ def cmd_generate(args) -> None:
     drawer = load(args.model)
     numbers = [drawer.check_number(n) for n in args.numbers]   # all checked before any work
     want_process = bool(args.process or args.gif or args.attention)
-    results = [drawer.generate(n, n=args.n, seed=args.seed + i, process=want_process, temperature=args.temperature)
+    results = [drawer.generate(n, n=args.n, seed=args.seed + i, process=want_process, temperature=args.temperature,
+                               style_temperature=args.style_temperature)
                for i, n in enumerate(numbers)]
     images = np.concatenate([r.images if want_process else r for r in results])
     save_png(args.out, grid(to_uint8(images), cols=args.n), scale=args.scale)
@@ -230,7 +231,7 @@ def cmd_evaluate(args) -> None:
     data = load_shard(data_folder(args.data) / "test.npz")
     out = writable_dir(Path(args.out))
     report = evaluate(args.model, args.classifier, data, out, per_length=args.per_length, seed=args.seed,
-                      temperature=args.temperature)
+                      temperature=args.temperature, style_temperature=args.style_temperature)
     print(markdown(report))
     print(f"-> {out / 'report.md'}, {out / 'report.json'}, {out / 'samples.png'}")
 
@@ -309,6 +310,9 @@ def build_parser() -> Parser:
     g.add_argument("--temperature", type=non_negative_float, default=None,
                    help="scale of the prior's noise: 1 is the paper's sampling, lower is more legible and less "
                         "varied (default: the temperature stored with the model, else 1)")
+    g.add_argument("--style-temperature", dest="style_temperature", type=non_negative_float, default=None,
+                   help="the temperature of z_1 alone, which sets each sample's style: above --temperature "
+                        "for more varied styles (default: the one stored with the model, else --temperature)")
     g.add_argument("--out", default="numbers.png", help="the grid of samples")
     g.add_argument("--process", metavar="PNG", help="also the drawing process: one row per sample, steps across")
     g.add_argument("--gif", metavar="GIF", help="also an animation of the canvas with the write window")
@@ -342,6 +346,8 @@ def build_parser() -> Parser:
                    help="draw N random strings of each length instead of the test set's sequences")
     e.add_argument("--temperature", type=non_negative_float, default=None,
                    help="sampling temperature (default: the one stored with the model, else 1)")
+    e.add_argument("--style-temperature", dest="style_temperature", type=non_negative_float, default=None,
+                   help="temperature of z_1 alone (default: the one stored with the model, else --temperature)")
     e.add_argument("--out", default="runs/evaluation", help="where report.md, report.json, samples.png go")
     e.add_argument("--seed", type=int, default=0)
     e.set_defaults(func=cmd_evaluate)

@@ -4,6 +4,7 @@
     model = seqdraw.load()                       # the shipped model, or seqdraw.load("runs/x/final")
     images = model.generate("157", n=8, seed=0)  # float32 [8, 32, 64] in [0, 1]
     images = model.generate("157", temperature=1.0)   # the paper's sampling (default: the model's own)
+    images = model.generate("157", style_temperature=2.0)   # a wider spread of styles (z_1 only)
     drawing = model.generate("157", n=2, seed=0, process=True)   # + canvases, write boxes, attention
 """
 from __future__ import annotations
@@ -38,6 +39,18 @@ def stored_temperature(meta: dict) -> float:
     return float(meta.get("temperature", 1.0))
 
 
+def stored_style_temperature(meta: dict) -> float | None:
+    """The temperature of z_1 a model file asks for, else None (z_1 uses the sampling temperature)."""
+    v = meta.get("style_temperature")
+    return None if v in (None, "", "null") else float(v)
+
+
+def check_temperature(name: str, value: float | None) -> float | None:
+    if value is not None and not float(value) >= 0:
+        raise SeqdrawError(f"{name} must be 0 or more, got {value}")
+    return None if value is None else float(value)
+
+
 def default_model_path() -> Path:
     return Path(str(resources.files("seqdraw") / "weights" / DEFAULT_MODEL))
 
@@ -55,22 +68,24 @@ class Drawer:
         self.model.eval()
         self.max_len = int(self.meta.get("max_len", self.model.config.max_len))
         self.temperature = stored_temperature(self.meta)
+        self.style_temperature = stored_style_temperature(self.meta)
 
     def check_number(self, number: str) -> str:
         return parse_number(number, self.max_len)
 
     def generate(self, number: str, n: int = 8, seed: int = 0, process: bool = False,
-                 temperature: float | None = None):
+                 temperature: float | None = None, style_temperature: float | None = None):
         number = self.check_number(str(number))
         if not isinstance(n, int) or n < 1:
             raise SeqdrawError(f"n must be a positive integer, got {n!r}")
-        temperature = self.temperature if temperature is None else float(temperature)
-        if not temperature >= 0:
-            raise SeqdrawError(f"temperature must be 0 or more, got {temperature}")
+        temperature = check_temperature("temperature", self.temperature if temperature is None else temperature)
+        style_temperature = check_temperature(
+            "style_temperature", self.style_temperature if style_temperature is None else style_temperature)
         labels, lengths = encode([number] * n)
         g = torch.Generator().manual_seed(seed)
         d = self.model.generate(torch.from_numpy(labels[:, : len(number)]), torch.from_numpy(lengths),
-                                generator=g, process=process, temperature=temperature)
+                                generator=g, process=process, temperature=temperature,
+                                style_temperature=style_temperature)
         images = d.images.numpy()
         if not process:
             return images

@@ -64,6 +64,14 @@ class TrainConfig:
     guide: str = ""                   # a classifier file: samples drawn from the prior during training
                                       # must read back as their labels (docs/training.md)
     guide_weight: float = 100.0       # nats of the bound per nat of the guide's cross-entropy
+    guide_style_temperature: float = 1.0   # temperature of z_1 in the guide's samples: above 1 the
+                                      # decoder must draw legibly across a wider range of styles
+    guide_margin: float = 0.0         # cross-entropy (nats) below which a drawn image adds nothing:
+                                      # legible is enough, the prior is not pushed to one best style
+    diversity_weight: float = 0.0     # with a guide: two samples of one string that are closer than
+                                      # diversity_target x the distance between real images of that
+                                      # length pay this per unit of distance (0: off; docs/training.md)
+    diversity_target: float = 0.8
 
     def __post_init__(self):
         if not self.curriculum:
@@ -81,6 +89,15 @@ class TrainConfig:
             raise SeqdrawError(f"kl_weight must be in (0, 1], got {self.kl_weight}")
         if not self.guide_weight > 0:
             raise SeqdrawError(f"guide_weight must be positive, got {self.guide_weight}")
+        if not self.guide_style_temperature >= 0:
+            raise SeqdrawError(f"guide_style_temperature must be at least 0, got {self.guide_style_temperature}")
+        if not self.diversity_weight >= 0 or not self.diversity_target > 0:
+            raise SeqdrawError(f"diversity_weight must be at least 0 and diversity_target positive, got "
+                               f"{self.diversity_weight} and {self.diversity_target}")
+        if self.diversity_weight and not self.guide:
+            raise SeqdrawError("diversity_weight needs a guide: its pairs of samples are the guide's")
+        if not self.guide_margin >= 0:
+            raise SeqdrawError(f"guide_margin must be at least 0, got {self.guide_margin}")
         if not self.lr > 0:
             raise SeqdrawError(f"lr must be positive, got {self.lr}")
 
@@ -159,13 +176,44 @@ def load_guide(path: str) -> MultiDigitClassifier:
     return guide
 
 
-def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, lengths, noise) -> torch.Tensor:
-    """Per image: the guide's cross-entropy (length and digits) on one sample drawn from the prior for
-    the same labels. Only the prior and the decoder learn from it (the classifier is frozen): it asks
-    the generative path itself, not just the reconstructions, to draw the digits it was given."""
-    drawn = model.draw(labels, lengths, generator=noise).images
+def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, lengths, noise,
+               margin: float = 0.0, style_temperature: float = 1.0,
+               pair_target: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Per drawn image: the guide's cross-entropy (length and digits) on a sample from the prior for
+    its labels, less `margin` and floored at 0. Only the prior and the decoder learn from it (the
+    classifier is frozen): it asks the generative path itself, not just the reconstructions, to draw
+    the digits it was given.
+
+    With pair_target (a distance per length, indexed by L), the first half of the labels is drawn
+    twice instead, and each pair also returns relu(target - ||x_a - x_b||): the guide alone rewards
+    the one style it reads best; this asks two samples of one string to differ (as diversity-
+    sensitive and mode-seeking conditional GANs do; Yang et al. 2019, Mao et al. 2019)."""
+    if pair_target is not None:
+        half = len(labels) // 2
+        labels, lengths = labels[:half].repeat(2, 1), lengths[:half].repeat(2)
+    drawn = model.draw(labels, lengths, generator=noise, style_temperature=style_temperature).images
     padded = F.pad(labels, (0, MAX_LEN - labels.shape[1]), value=-1)
-    return guide.loss_per_image(drawn, padded, lengths)
+    ce = F.relu(guide.loss_per_image(drawn, padded, lengths) - margin)
+    if pair_target is None:
+        return ce, None
+    a, b = drawn[:half].flatten(1), drawn[half:].flatten(1)
+    distance = (a - b).pow(2).sum(1).add(1e-8).sqrt()
+    return ce, F.relu(pair_target[lengths[:half]] - distance)
+
+
+def real_pair_distance(data: dict, pairs: int = 2000, seed: int = 0) -> torch.Tensor:
+    """Mean distance between two real images of the same length, per length (index L; 0 unused):
+    the scale of style variation the diversity ratio of seqdraw evaluate compares against."""
+    rng = np.random.default_rng(seed)
+    out = torch.zeros(MAX_LEN + 1)
+    for L in range(1, MAX_LEN + 1):
+        pool = np.flatnonzero(data["lengths"] == L)
+        if len(pool) >= 2:
+            i, j = rng.choice(pool, pairs), rng.choice(pool, pairs)
+            keep = i != j
+            a, b = (data["images"][k[keep]].reshape(keep.sum(), -1).astype(np.float32) / 255 for k in (i, j))
+            out[L] = float(np.sqrt(((a - b) ** 2).sum(1)).mean())
+    return out
 
 
 @torch.no_grad()
@@ -297,6 +345,7 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
         net = torch.nn.parallel.DistributedDataParallel(model)
 
     train_data, val_data = data or load_data(config)
+    pair_target = config.diversity_target * real_pair_distance(train_data) if config.diversity_weight else None
     stages = config.stages()
     steps_per_epoch = [len(batch_plan(train_data["lengths"], st, config, s, 0)) for s, st in enumerate(stages)]
     total_steps = sum(steps_per_epoch) * config.epochs
@@ -348,18 +397,27 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
                 group["lr"] = lr
             out = net(images, labels, lengths, generator=noise, pixel_weights=weights)
             # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
-            out["guide"] = (guide_loss(guide, model, labels, lengths, noise) if guide is not None
-                            else torch.zeros_like(out["kl"]))
-            objective = out["recon"] + config.kl_weight * out["kl"] + config.guide_weight * out["guide"]
-            loss = objective.sum() * ddp.world / len(batch)
+            out["guide"], out["spread"] = torch.zeros(1), torch.zeros(1)
+            if guide is not None:
+                ce, spread = guide_loss(guide, model, labels, lengths, noise, config.guide_margin,
+                                        config.guide_style_temperature, pair_target)
+                # per image of the batch, whatever the number drawn
+                out["guide"] = ce * len(labels) / len(ce)
+                if spread is not None:
+                    out["spread"] = spread * len(labels) / len(spread)
+            objective = ((out["recon"] + config.kl_weight * out["kl"]).sum() + config.guide_weight * out["guide"].sum()
+                         + config.diversity_weight * out["spread"].sum())
+            loss = objective * ddp.world / len(batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            sums = ddp.all_sum(torch.stack([out[k].detach().sum() for k in ("loss", "recon", "kl", "guide")]))
-            mean_loss, mean_recon, mean_kl, mean_guide = (sums / len(batch)).tolist()
+            sums = ddp.all_sum(torch.stack([out[k].detach().sum() for k in ("loss", "recon", "kl", "guide", "spread")]))
+            mean_loss, mean_recon, mean_kl, mean_guide, mean_spread = (sums / len(batch)).tolist()
             shown = {"loss": mean_loss, "recon": mean_recon, "kl": mean_kl}
             if guide is not None:
                 shown["guide"] = mean_guide          # the guide's cross-entropy on prior samples, nats
+            if pair_target is not None:
+                shown["spread"] = mean_spread        # how far pairs of samples fall short of the target
             if math.isfinite(mean_loss) and torch.isfinite(norm):
                 opt.step()
                 consecutive_bad = 0

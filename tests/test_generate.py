@@ -5,7 +5,7 @@ from PIL import Image
 
 import seqdraw
 from conftest import one_line_error
-from seqdraw.checkpoint import save_model
+from seqdraw.checkpoint import load_model, save_model
 from seqdraw.cli import main
 from seqdraw.errors import SeqdrawError
 from seqdraw.model import ConditionalDRAW, preset
@@ -37,6 +37,17 @@ def test_api_generate_and_seed(model_path):
     p = m.generate("68", n=2, seed=0, process=True)
     assert p.canvases.shape == (2, 3 * 2 + 1, 32, 64) and p.alpha.shape == (2, 6, 2)
     np.testing.assert_allclose(p.canvases[:, -1], p.images, atol=1e-6)
+
+
+def test_stored_temperatures_are_the_defaults(model_path, tmp_path):
+    model, meta = load_model(model_path)
+    path = tmp_path / "styled.safetensors"
+    save_model(path, model, extra={**meta, "temperature": 0.5, "style_temperature": 2.0})
+    styled, plain = seqdraw.load(path), seqdraw.load(model_path)
+    assert (styled.temperature, styled.style_temperature) == (0.5, 2.0) and plain.style_temperature is None
+    a = styled.generate("42", n=2, seed=0)
+    np.testing.assert_array_equal(a, plain.generate("42", n=2, seed=0, temperature=0.5, style_temperature=2.0))
+    assert not np.array_equal(a, plain.generate("42", n=2, seed=0, temperature=0.5))
 
 
 @pytest.mark.parametrize("bad", ["12a", "", " ", "-5", "12345", "1.5"])
@@ -77,6 +88,7 @@ def test_gif_has_kL_frames_for_one_number(model_path, tmp_path):
     (["12", "--n", "0"], "at least 1"),
     (["12", "--temperature", "-1"], "0 or more"),
     (["12", "--temperature", "hot"], "not a number"),
+    (["12", "--style-temperature", "-2"], "0 or more"),
 ])
 def test_cli_bad_input(model_path, tmp_path, capsys, argv, message):
     assert exit_code(["generate", *argv, "--model", str(model_path), "--out", str(tmp_path / "o.png")]) == 2

@@ -147,6 +147,18 @@ def test_temperature_zero_is_the_prior_mean():
     assert torch.equal(a, b) and not torch.equal(b, c)
 
 
+def test_style_temperature_scales_z1_alone():
+    model = small()
+    _, labels, lengths = batch()
+    draw = lambda seed, **kw: model.generate(labels, lengths, generator=torch.Generator().manual_seed(seed),  # noqa: E731
+                                             **kw).images
+    assert torch.equal(draw(1, temperature=0.5), draw(1, temperature=0.5, style_temperature=0.5))
+    assert not torch.equal(draw(1, temperature=0.5), draw(1, temperature=0.5, style_temperature=2.0))
+    # only z_1 is random: seeds differ, pictures differ; with z_1 at the mean too, they are equal
+    assert not torch.equal(draw(1, temperature=0.0, style_temperature=1.0), draw(2, temperature=0.0, style_temperature=1.0))
+    assert torch.equal(draw(1, temperature=0.0, style_temperature=0.0), draw(2, temperature=0.0, style_temperature=0.0))
+
+
 def test_draw_is_generate_with_gradients():
     model = small()
     _, labels, lengths = batch()
@@ -199,13 +211,30 @@ def test_presets_build(name, capsys):
     assert out["loss"].shape == (2,)
 
 
+@pytest.mark.skipif(not any(__import__("shutil").which(cc) for cc in ("g++", "c++", "clang++")),
+                    reason="torch.compile needs a C++ compiler on the CPU")
+def test_compiled_drawing_matches_eager():
+    eager, compiled = small(), small().compile()
+    _, labels, lengths = batch(2)                          # T = 9: a short graph compiles fast
+    g = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    kw = dict(process=True, temperature=0.7, style_temperature=1.5)
+    a, b = eager.generate(labels, lengths, g(), **kw), compiled.generate(labels, lengths, g(), **kw)
+    for field in ("images", "canvases", "write_where", "alpha"):
+        torch.testing.assert_close(getattr(b, field), getattr(a, field), atol=1e-5, rtol=1e-4)
+    drawn = compiled.draw(labels, lengths, g())            # the guide's pass: gradients through it
+    torch.testing.assert_close(drawn.images.detach(), eager.generate(labels, lengths, g()).images,
+                               atol=1e-5, rtol=1e-4)
+    drawn.images.sum().backward()
+    assert compiled.prior.weight.grad.abs().sum() > 0
+
+
 def test_compile_falls_back_to_eager_without_a_compiler(monkeypatch):
     import shutil
     monkeypatch.setattr(shutil, "which", lambda name: None)
     model = small()
     with pytest.warns(UserWarning, match="C\\+\\+ compiler"):
         model.compile()
-    assert model.step == model.train_step and model.sample == model.sample_step
+    assert model.step == model.train_step and model.drawing == model.drawing_loop
 
 
 def test_write_stride_cap_bounds_delta_and_is_the_identity_when_small():

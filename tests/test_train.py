@@ -11,7 +11,7 @@ from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.classifier import ClassifierConfig, load_judge, train_classifier
 from seqdraw.model import ConditionalDRAW, preset
-from seqdraw.trainer import TrainConfig, batch_plan, guide_loss, load_guide, pixel_weights, train
+from seqdraw.trainer import TrainConfig, batch_plan, guide_loss, load_guide, real_pair_distance, pixel_weights, train
 
 TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
         "read_n": 4, "write_n": 4}
@@ -118,8 +118,21 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     assert not any(p.requires_grad for p in guide.parameters()) and not guide.training
     model = ConditionalDRAW(preset("seqdraw-cur", **TINY))
     labels, lengths = torch.tensor([[4, 2], [7, -1]]), torch.tensor([2, 1])
-    loss = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0))
-    assert loss.shape == (2,) and (loss > 0).all()
+    loss, no_pairs = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0))
+    assert loss.shape == (2,) and (loss > 0).all() and no_pairs is None
+    # the margin: cross-entropy below it adds nothing; above it, only the excess
+    hinged, _ = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0), margin=loss[0].detach().item())
+    torch.testing.assert_close(hinged, (loss - loss[0]).clamp(min=0))
+    wide, _ = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0), style_temperature=3.0)
+    assert not torch.allclose(wide, loss)        # the guide's samples come from a wider z_1
+    # the diversity pairs: the first half of the labels drawn twice, a shortfall per pair
+    four_l, four_n = torch.tensor([[4, 2], [7, -1], [1, 1], [0, -1]]), torch.tensor([2, 1, 2, 1])
+    far = torch.full((6,), 1e3)
+    ce, shortfall = guide_loss(guide, model, four_l, four_n, torch.Generator().manual_seed(0), pair_target=far)
+    assert ce.shape == (4,) and shortfall.shape == (2,) and (shortfall > 900).all()
+    _, none_short = guide_loss(guide, model, four_l, four_n, torch.Generator().manual_seed(0),
+                               pair_target=torch.zeros(6))
+    assert (none_short == 0).all()
     loss.sum().backward()                    # reaches the prior and the decoder, not the encoder
     assert model.prior.weight.grad.abs().sum() > 0 and model.decoder.weight_ih.grad.abs().sum() > 0
     assert model.encoder.weight_ih.grad is None and model.posterior.weight.grad is None
@@ -128,7 +141,13 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     summary = train(cfg, data=data, progress=False)
     assert np.isfinite(summary["val_bound_nats"])
     logged = [json.loads(l) for l in open(tmp_path / "run" / "metrics.jsonl") if '"loss"' in l]
-    assert logged and all(r["guide"] > 0 for r in logged)
+    assert logged and all(r["guide"] > 0 for r in logged) and not any("spread" in r for r in logged)
+    paired = config(tmp_path / "paired", curriculum="none", epochs=1, max_steps=2, log_every=1, diversity_weight=1.0,
+                    guide=str(tmp_path / "guide" / "classifier.safetensors"))
+    train(paired, data=data, progress=False)
+    logged = [json.loads(l) for l in open(tmp_path / "paired" / "run" / "metrics.jsonl") if '"loss"' in l]
+    assert logged and all(r["spread"] >= 0 for r in logged)
+    assert (real_pair_distance(data[0])[1:4] > 0).all()
 
     # provenance: the guide is recorded, inherited through --init, and refused as the judge
     digest = weights_digest(load_weights(tmp_path / "guide" / "classifier.safetensors", "classifier")[0])
@@ -144,6 +163,12 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     load_judge(tmp_path / "judge" / "classifier.safetensors", tuned_meta)     # an independent one is fine
     with pytest.raises(SeqdrawError, match="guide_weight"):
         config(tmp_path, guide_weight=0)
+    with pytest.raises(SeqdrawError, match="guide_margin"):
+        config(tmp_path, guide_margin=-0.1)
+    with pytest.raises(SeqdrawError, match="guide_style_temperature"):
+        config(tmp_path, guide_style_temperature=-1)
+    with pytest.raises(SeqdrawError, match="needs a guide"):
+        config(tmp_path, diversity_weight=10)
     with pytest.raises(SeqdrawError, match="no such classifier"):
         train(config(tmp_path / "x", guide=str(tmp_path / "nope.safetensors")), data=data, progress=False)
 

@@ -14,7 +14,7 @@ from seqdraw.evaluate.classifier import load_judge, tensors
 from seqdraw.evaluate.metrics import (accuracy_by_length, frechet_distance, mean_pairwise_distance,
                                       position_accuracy, sequence_correct)
 from seqdraw.files import atomic_path
-from seqdraw.generate import stored_temperature
+from seqdraw.generate import stored_style_temperature, stored_temperature
 from seqdraw.pictures import grid, save_png, to_uint8
 
 # Table II of the paper: classification accuracy of generated images, lengths 1 / 2 / 3
@@ -23,7 +23,8 @@ PAPER_TABLE2 = {"rnnDRAW": (81.25, 7.55, 6.60), "seqDRAW": (81.02, 7.66, 6.50), 
 
 @torch.no_grad()
 def generate_for(model, labels: np.ndarray, lengths: np.ndarray, seed: int, batch: int = 256,
-                 progress: bool = True, temperature: float = 1.0) -> np.ndarray:
+                 progress: bool = True, temperature: float = 1.0,
+                 style_temperature: float | None = None) -> np.ndarray:
     """One image per label row, batched by length so each batch draws only k L steps."""
     out = np.zeros((len(labels), model.config.height, model.config.width), np.float32)
     g = torch.Generator().manual_seed(seed)
@@ -33,7 +34,8 @@ def generate_for(model, labels: np.ndarray, lengths: np.ndarray, seed: int, batc
         for i in range(0, len(idx), batch):
             j = idx[i: i + batch]
             lab = torch.from_numpy(labels[j, :L].astype(np.int64))
-            out[j] = model.generate(lab, torch.full((len(j),), int(L)), generator=g, temperature=temperature).images.numpy()
+            out[j] = model.generate(lab, torch.full((len(j),), int(L)), generator=g, temperature=temperature,
+                                    style_temperature=style_temperature).images.numpy()
             bar.update(len(j))
     bar.close()
     return out
@@ -71,12 +73,15 @@ def feature_frechet(clf, generated: np.ndarray, real: torch.Tensor, rng: np.rand
 
 def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int = 0, seed: int = 0,
              diversity_strings: int = 20, diversity_samples: int = 10, bound_limit: int = 2000,
-             progress: bool = True, temperature: float | None = None) -> dict:
+             progress: bool = True, temperature: float | None = None,
+             style_temperature: float | None = None) -> dict:
     t0 = time.time()
     model, meta = load_model(model_path)
     model.eval()
     if temperature is None:
         temperature = stored_temperature(meta)
+    if style_temperature is None:
+        style_temperature = stored_style_temperature(meta)
     clf = load_judge(classifier_path, meta)
     max_len = int(meta.get("max_len", model.config.max_len))
     rng = np.random.default_rng(seed)
@@ -92,7 +97,8 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
         keep = np.flatnonzero(data["lengths"] <= max_len)
         labels, lengths = data["labels"][keep].astype(np.int64), data["lengths"][keep].astype(np.int64)
         source = "the test set's label sequences"
-    generated = generate_for(model, labels, lengths, seed, progress=progress, temperature=temperature)
+    generated = generate_for(model, labels, lengths, seed, progress=progress, temperature=temperature,
+                             style_temperature=style_temperature)
     pl, pd = clf.predict(torch.from_numpy(generated))
     correct = sequence_correct(pl, pd, lengths, labels)
 
@@ -110,7 +116,7 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
             lab = np.full((diversity_samples, 5), -1, np.int64)
             lab[:, :L] = rng.integers(0, 10, L)
             imgs = generate_for(model, lab, np.full(diversity_samples, L), int(rng.integers(1 << 30)),
-                                progress=False, temperature=temperature)
+                                progress=False, temperature=temperature, style_temperature=style_temperature)
             div_gen.append(mean_pairwise_distance(imgs))
             pool = np.flatnonzero(real["lengths"] == L)
             if len(pool) >= diversity_samples:
@@ -124,6 +130,7 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
     report = {
         "model": str(model_path), "classifier": str(classifier_path), "strings": source, "seed": seed,
         "temperature": temperature,
+        "style_temperature": style_temperature,
         "images": int(len(generated)), "max_len": max_len,
         "sequence_accuracy": accuracy_by_length(correct, lengths),
         "classifier_on_real_test": accuracy_by_length(real_correct, rn.numpy()),
@@ -157,7 +164,9 @@ def markdown(r: dict) -> str:
     lines = [
         f"# Evaluation of {r['model']}",
         "",
-        f"{r['images']} generated images ({r['strings']}, sampling temperature {r['temperature']:g}), "
+        f"{r['images']} generated images ({r['strings']}, sampling temperature {r['temperature']:g}"
+        + (f", style temperature {r['style_temperature']:g}" if r.get("style_temperature") is not None else "")
+        + "), "
         f"classified by {r['classifier']}; seed {r['seed']}.",
         "",
         "## Sequence accuracy of generated images (the paper's Table II)",

@@ -60,7 +60,7 @@ class ConditionalDRAW(nn.Module):
         self.h0_dec = nn.Parameter(torch.zeros(c.dec_size))
         self.c0_dec = nn.Parameter(torch.zeros(c.dec_size))
         self.step = self.train_step
-        self.sample = self.sample_step
+        self.drawing = self.drawing_loop
 
     # ---- pieces ------------------------------------------------------------------------------
     def steps(self, lengths: torch.Tensor) -> torch.Tensor:
@@ -150,18 +150,20 @@ class ConditionalDRAW(nn.Module):
         return h_enc, c_enc, h_dec, c_dec, canvas, kl
 
     def compile(self, **kwargs) -> "ConditionalDRAW":
-        """Compile the per-step functions with torch.compile; the eager steps stay the reference.
-        Without a C++ compiler (torch.compile's CPU backend needs one) the model stays eager."""
+        """Compile with torch.compile: the inference pass step by step (its length varies with the
+        batch), and generation as one whole drawing of T steps (one graph per T: the per-step
+        overhead, which dominates drawing a single number, goes). The eager functions stay the
+        reference. Without a C++ compiler (torch.compile's CPU backend needs one) the model stays eager."""
         if not torch.cuda.is_available() and not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
             warnings.warn("torch.compile needs a C++ compiler on the CPU and none was found: running eager")
             return self
         self.step = torch.compile(self.train_step, dynamic=True, **kwargs)
-        self.sample = torch.compile(self.sample_step, **kwargs)
+        self.drawing = torch.compile(self.drawing_loop, fullgraph=True, **kwargs)
         return self
 
     # ---- generation: sampling from the learned prior ----------------------------------------------
-    def sample_step(self, eps, live, temperature: float, h_dec, c_dec, canvas, d, Ud, valid, y_rnn, alpha):
-        """One drawing step from the prior (eq. 3-8); `sample` may be its compiled form."""
+    def sample_step(self, eps, live, temperature, h_dec, c_dec, canvas, d, Ud, valid, y_rnn, alpha):
+        """One drawing step from the prior (eq. 3-8)."""
         mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                          # eq. 3-5
         z = mu_p + temperature * log_sigma_p.exp() * eps                               # eq. 6
         y, alpha = self._y(h_dec, d, Ud, valid, y_rnn, alpha)
@@ -171,41 +173,52 @@ class ConditionalDRAW(nn.Module):
         return h_dec, c_dec, canvas, where, alpha
 
     def draw(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
-             process: bool = False, temperature: float = 1.0) -> Drawing:
+             process: bool = False, temperature: float = 1.0, style_temperature: float | None = None) -> Drawing:
         """Draw one image per row of labels with z_t from the conditional prior (eq. 6-10).
 
         Differentiable: training with a guide (docs/training.md) backpropagates through it; `generate`
         is the same pass without gradients. temperature scales the prior's standard deviation (1: the
         paper's sampling; 0: the prior mean); below 1 it trades style diversity for legibility, as in
-        Glow and NVAE."""
+        Glow and NVAE. style_temperature, when given, replaces it for z_1 alone: the first step sets
+        the style of the whole picture (ground, polarity, stroke; docs/generation.md)."""
         B = labels.shape[0]
         T = self.steps(lengths)
+        Tmax = int(T.max())
         c = self.config
         context = self._label_context(labels, lengths)
         _, _, h_dec, c_dec = self._initial(B)
         canvas = h_dec.new_zeros(B, c.height, c.width)
+        # noise drawn step by step, so a seed gives the same pictures however the loop is run
+        eps = torch.stack([torch.randn((B, c.z_size), generator=generator, dtype=canvas.dtype, device=canvas.device)
+                           for _ in range(Tmax)])
+        live = (torch.arange(Tmax, device=T.device)[:, None] < T).to(canvas.dtype)          # [Tmax, B]
+        tau = torch.full((Tmax,), float(temperature), dtype=canvas.dtype, device=canvas.device)
+        if style_temperature is not None:
+            tau[0] = float(style_temperature)
+        return Drawing(*self.drawing(eps, live, tau, h_dec, c_dec, canvas, context, process))
+
+    def drawing_loop(self, eps, live, tau, h_dec, c_dec, canvas, context, process: bool):
+        """The T steps of `draw`, given all their noise; `drawing` may be its compiled form. Returns
+        the fields of a Drawing (None for the process when it is not asked for)."""
         canvases, wheres, alphas = [torch.sigmoid(canvas)], [], []
-        for t in range(int(T.max())):
-            live = (t < T).to(canvas.dtype)
-            eps = torch.randn((B, c.z_size), generator=generator, dtype=canvas.dtype, device=canvas.device)
-            h_dec, c_dec, canvas, where, alpha = self.sample(eps, live, float(temperature), h_dec, c_dec, canvas,
-                                                             *self._at(context, t))
+        for t in range(eps.shape[0]):
+            h_dec, c_dec, canvas, where, alpha = self.sample_step(eps[t], live[t], tau[t], h_dec, c_dec, canvas,
+                                                                  *self._at(context, t))
             if process:
                 canvases.append(torch.sigmoid(canvas))
                 wheres.append(torch.stack(where, -1))
                 if alpha is not None:
-                    alphas.append(alpha * live[:, None])
+                    alphas.append(alpha * live[t][:, None])
         images = torch.sigmoid(canvas)                                                 # eq. 10 (mean)
         if not process:
-            return Drawing(images)
-        return Drawing(images, torch.stack(canvases, 1), torch.stack(wheres, 1),
-                       torch.stack(alphas, 1) if alphas else None)
+            return images, None, None, None
+        return images, torch.stack(canvases, 1), torch.stack(wheres, 1), torch.stack(alphas, 1) if alphas else None
 
     @torch.inference_mode()
     def generate(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
-                 process: bool = False, temperature: float = 1.0) -> Drawing:
+                 process: bool = False, temperature: float = 1.0, style_temperature: float | None = None) -> Drawing:
         """`draw` without gradients: what generation and evaluation use."""
-        return self.draw(labels, lengths, generator, process, temperature)
+        return self.draw(labels, lengths, generator, process, temperature, style_temperature)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
