@@ -223,10 +223,11 @@ class SynthGenerator:
         R = np.array([[np.cos(th), -np.sin(th), 0], [np.sin(th), np.cos(th), 0], [0, 0, 1]])
         P = np.array([[1, 0, 0], [0, 1, 0], [px, py, 1]])
         M = np.linalg.inv(T1) @ P @ R @ A @ T1
-        ink = _warp(ink, M)
+        inv = np.linalg.inv(M)
+        ink = _warp(ink, inv)
         boxes = _warp_boxes(boxes, M)
         if clutter is not None:
-            clutter = _warp(clutter, M)
+            clutter = _warp(clutter, inv)
 
         # appearance, in luma
         bg_l = rng.uniform(0.05, 0.95)
@@ -357,9 +358,8 @@ def _paste(dst: np.ndarray, m: np.ndarray, x: float, y: float) -> None:
     np.maximum(dst[ya:yb, xa:xb], m[ya - y: yb - y, xa - x: xb - x], out=dst[ya:yb, xa:xb])
 
 
-def _warp(a: np.ndarray, M: np.ndarray) -> np.ndarray:
-    """Apply the forward projective map M to a uint8 mask; float result in [0, 1]."""
-    inv = np.linalg.inv(M)
+def _warp(a: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """Apply a projective map, given its inverse, to a uint8 mask; float result in [0, 1]."""
     inv = inv / inv[2, 2]
     im = Image.fromarray(a)
     out = im.transform(im.size, Image.PERSPECTIVE, tuple(inv.ravel()[:8]), Image.BILINEAR)
@@ -367,14 +367,15 @@ def _warp(a: np.ndarray, M: np.ndarray) -> np.ndarray:
 
 
 def _warp_boxes(boxes: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """The axis-aligned boxes around the mapped corners of each box."""
     x0, y0, w, h = boxes.T
-    corners = np.stack([np.stack([x0, y0]), np.stack([x0 + w, y0]),
-                        np.stack([x0, y0 + h]), np.stack([x0 + w, y0 + h])])       # 4, 2, L
-    pts = np.concatenate([corners, np.ones((4, 1, len(boxes)))], axis=1)          # 4, 3, L
-    q = np.einsum("ij,kjl->kil", M, pts)
-    q = q[:, :2] / q[:, 2:]
-    lo, hi = q.min(0), q.max(0)                                                     # 2, L
-    return np.stack([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], axis=1)
+    xs = np.array([x0, x0 + w, x0, x0 + w])                                         # 4, L
+    ys = np.array([y0, y0, y0 + h, y0 + h])
+    d = M[2, 0] * xs + M[2, 1] * ys + M[2, 2]
+    qx = (M[0, 0] * xs + M[0, 1] * ys + M[0, 2]) / d
+    qy = (M[1, 0] * xs + M[1, 1] * ys + M[1, 2]) / d
+    lo_x, lo_y = qx.min(0), qy.min(0)
+    return np.stack([lo_x, lo_y, qx.max(0) - lo_x, qy.max(0) - lo_y], axis=1)
 
 
 def _over(scene: np.ndarray, alpha: np.ndarray, luma: float) -> np.ndarray:
