@@ -66,8 +66,6 @@ class TrainConfig:
     guide_weight: float = 100.0       # nats of the bound per nat of the guide's cross-entropy
     guide_style_temperature: float = 1.0   # temperature of z_1 in the guide's samples: above 1 the
                                       # decoder must draw legibly across a wider range of styles
-    guide_style: str = "prior"        # z_1 of the guide's samples: "prior", or "posterior" of the
-                                      # batch's own images (their styles, with the asked-for digits)
     guide_margin: float = 0.0         # cross-entropy (nats) below which a drawn image adds nothing:
                                       # legible is enough, the prior is not pushed to one best style
     diversity_weight: float = 0.0     # with a guide: two samples of one string that are closer than
@@ -98,8 +96,6 @@ class TrainConfig:
                                f"{self.diversity_weight} and {self.diversity_target}")
         if self.diversity_weight and not self.guide:
             raise SeqdrawError("diversity_weight needs a guide: its pairs of samples are the guide's")
-        if self.guide_style not in ("prior", "posterior"):
-            raise SeqdrawError(f"guide_style must be prior or posterior, got {self.guide_style!r}")
         if not self.guide_margin >= 0:
             raise SeqdrawError(f"guide_margin must be at least 0, got {self.guide_margin}")
         if not self.lr > 0:
@@ -182,8 +178,7 @@ def load_guide(path: str) -> MultiDigitClassifier:
 
 def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, lengths, noise,
                margin: float = 0.0, style_temperature: float = 1.0,
-               pair_target: torch.Tensor | None = None,
-               style: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+               pair_target: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per drawn image: the guide's cross-entropy (length and digits) on a sample from the prior for
     its labels, less `margin` and floored at 0. Only the prior and the decoder learn from it (the
     classifier is frozen): it asks the generative path itself, not just the reconstructions, to draw
@@ -196,8 +191,7 @@ def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, leng
     if pair_target is not None:
         half = len(labels) // 2
         labels, lengths = labels[:half].repeat(2, 1), lengths[:half].repeat(2)
-        style = None if style is None else tuple(s[:half].repeat(2, 1) for s in style)
-    drawn = model.draw(labels, lengths, generator=noise, style_temperature=style_temperature, style=style).images
+    drawn = model.draw(labels, lengths, generator=noise, style_temperature=style_temperature).images
     padded = F.pad(labels, (0, MAX_LEN - labels.shape[1]), value=-1)
     ce = F.relu(guide.loss_per_image(drawn, padded, lengths) - margin)
     if pair_target is None:
@@ -405,11 +399,8 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
             # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
             out["guide"], out["spread"] = torch.zeros(1), torch.zeros(1)
             if guide is not None:
-                style = None
-                if config.guide_style == "posterior":       # the encoder does not learn from the guide
-                    style = tuple(s.detach() for s in model.first_posterior(images))
                 ce, spread = guide_loss(guide, model, labels, lengths, noise, config.guide_margin,
-                                        config.guide_style_temperature, pair_target, style)
+                                        config.guide_style_temperature, pair_target)
                 # per image of the batch, whatever the number drawn
                 out["guide"] = ce * len(labels) / len(ce)
                 if spread is not None:

@@ -162,9 +162,9 @@ class ConditionalDRAW(nn.Module):
         return self
 
     # ---- generation: sampling from the learned prior ----------------------------------------------
-    def sample_step(self, eps, live, temperature, h_dec, c_dec, canvas, d, Ud, valid, y_rnn, alpha, style=None):
-        """One drawing step from the prior (eq. 3-8), or from `style` (mu, log sigma) in its place."""
-        mu_p, log_sigma_p = style if style is not None else self._gaussian(self.prior, h_dec)   # eq. 3-5
+    def sample_step(self, eps, live, temperature, h_dec, c_dec, canvas, d, Ud, valid, y_rnn, alpha):
+        """One drawing step from the prior (eq. 3-8)."""
+        mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                          # eq. 3-5
         z = mu_p + temperature * log_sigma_p.exp() * eps                               # eq. 6
         y, alpha = self._y(h_dec, d, Ud, valid, y_rnn, alpha)
         h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))              # eq. 7
@@ -173,17 +173,14 @@ class ConditionalDRAW(nn.Module):
         return h_dec, c_dec, canvas, where, alpha
 
     def draw(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
-             process: bool = False, temperature: float = 1.0, style_temperature: float | None = None,
-             style: tuple[torch.Tensor, torch.Tensor] | None = None) -> Drawing:
+             process: bool = False, temperature: float = 1.0, style_temperature: float | None = None) -> Drawing:
         """Draw one image per row of labels with z_t from the conditional prior (eq. 6-10).
 
         Differentiable: training with a guide (docs/training.md) backpropagates through it; `generate`
         is the same pass without gradients. temperature scales the prior's standard deviation (1: the
         paper's sampling; 0: the prior mean); below 1 it trades style diversity for legibility, as in
         Glow and NVAE. style_temperature, when given, replaces it for z_1 alone: the first step sets
-        the style of the whole picture (ground, polarity, stroke; docs/generation.md). style, when
-        given, is the Gaussian (mu, log sigma), [B, z] each, that z_1 is drawn from in place of the
-        prior's."""
+        the style of the whole picture (ground, polarity, stroke; docs/generation.md)."""
         B = labels.shape[0]
         T = self.steps(lengths)
         Tmax = int(T.max())
@@ -198,15 +195,15 @@ class ConditionalDRAW(nn.Module):
         tau = torch.full((Tmax,), float(temperature), dtype=canvas.dtype, device=canvas.device)
         if style_temperature is not None:
             tau[0] = float(style_temperature)
-        return Drawing(*self.drawing(eps, live, tau, h_dec, c_dec, canvas, context, process, style))
+        return Drawing(*self.drawing(eps, live, tau, h_dec, c_dec, canvas, context, process))
 
-    def drawing_loop(self, eps, live, tau, h_dec, c_dec, canvas, context, process: bool, style=None):
+    def drawing_loop(self, eps, live, tau, h_dec, c_dec, canvas, context, process: bool):
         """The T steps of `draw`, given all their noise; `drawing` may be its compiled form. Returns
         the fields of a Drawing (None for the process when it is not asked for)."""
         canvases, wheres, alphas = [torch.sigmoid(canvas)], [], []
         for t in range(eps.shape[0]):
             h_dec, c_dec, canvas, where, alpha = self.sample_step(eps[t], live[t], tau[t], h_dec, c_dec, canvas,
-                                                                  *self._at(context, t), style if t == 0 else None)
+                                                                  *self._at(context, t))
             if process:
                 canvases.append(torch.sigmoid(canvas))
                 wheres.append(torch.stack(where, -1))
@@ -217,21 +214,11 @@ class ConditionalDRAW(nn.Module):
             return images, None, None, None
         return images, torch.stack(canvases, 1), torch.stack(wheres, 1), torch.stack(alphas, 1) if alphas else None
 
-    def first_posterior(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z_1 | x): the posterior of the first step's latent for images [B, H, W] (eq. 11-14 at
-        t = 1), which holds each image's style (ground, polarity, stroke)."""
-        h_enc, c_enc, h_dec, _ = self._initial(images.shape[0])
-        x = images[:, None]
-        r = self.read_attention.read(torch.cat([x, x - 0.5], 1), h_dec)                  # eq. 11-12, c_0 = 0
-        h_enc, _ = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))                 # eq. 13
-        return self._gaussian(self.posterior, h_enc)                                      # eq. 14
-
     @torch.inference_mode()
     def generate(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
-                 process: bool = False, temperature: float = 1.0, style_temperature: float | None = None,
-                 style: tuple[torch.Tensor, torch.Tensor] | None = None) -> Drawing:
+                 process: bool = False, temperature: float = 1.0, style_temperature: float | None = None) -> Drawing:
         """`draw` without gradients: what generation and evaluation use."""
-        return self.draw(labels, lengths, generator, process, temperature, style_temperature, style)
+        return self.draw(labels, lengths, generator, process, temperature, style_temperature)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
