@@ -136,33 +136,28 @@ def main():
         line += f", reference {ref_s:.0f}; ratio {ours_s / ref_s:.2f}x"
     print(line)
 
-    print("\n## single 2-digit number, latency (median of 200, warm)")
+    print("\n## single 2-digit number, latency (median of 3 interleaved rounds of 100, warm)")
     lab, ln = torch.tensor([[4, 2]]), torch.tensor([2])
     g = torch.Generator().manual_seed(0)
-    times = []
-    for _ in range(210):
-        t = time.perf_counter()
-        model.generate(lab, ln, generator=g)
-        times.append(time.perf_counter() - t)
-    line = f"seqdraw-cur {1e3 * statistics.median(times[10:]):.2f} ms"
+    single = {"seqdraw-cur": lambda: model.generate(lab, ln, generator=g)}
     if args.compile:
-        model.compile()
-        model.generate(lab, ln, generator=g)                # compiles
-        times = []
-        for _ in range(210):
-            t = time.perf_counter()
-            model.generate(lab, ln, generator=g)
-            times.append(time.perf_counter() - t)
-        line += f", compiled {1e3 * statistics.median(times[10:]):.2f} ms"
+        compiled_one = ConditionalDRAW(preset("seqdraw-cur")).eval()
+        compiled_one.load_state_dict(model.state_dict())
+        compiled_one.compile()
+        single["compiled"] = lambda: compiled_one.generate(lab, ln, generator=g)
     if ref_cls:
         ref = ref_cls(T=20)
-        rt = []
-        for _ in range(210):
-            t = time.perf_counter()
-            ref.sample(torch.rand(1, 20))
-            rt.append(time.perf_counter() - t)
-        line += f", reference {1e3 * statistics.median(rt[10:]):.2f} ms"
-    print(line)
+        single["reference"] = lambda: ref.sample(torch.rand(1, 20))
+    times = {name: [] for name in single}
+    for fn in single.values():
+        fn()                                               # warm-up (and compilation)
+    for _ in range(3):                                     # interleaved: a noisy spell hits all alike
+        for name, fn in single.items():
+            for _ in range(100):
+                t = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t)
+    print(", ".join(f"{name} {1e3 * statistics.median(ts):.2f} ms" for name, ts in times.items()))
     print(f"\npeak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
     if args.model:
