@@ -41,8 +41,8 @@ def stored_temperature(meta: dict) -> float:
 
 def stored_style_temperature(meta: dict) -> float | None:
     """The temperature of z_1 a model file asks for, else None (z_1 uses the sampling temperature)."""
-    v = meta.get("style_temperature")
-    return None if v in (None, "", "null") else float(v)
+    v = meta.get("style_temperature")          # metadata values are JSON-decoded by load_model
+    return None if v is None else float(v)
 
 
 def check_temperature(name: str, value: float | None) -> float | None:

@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
@@ -211,7 +213,7 @@ def test_presets_build(name, capsys):
     assert out["loss"].shape == (2,)
 
 
-@pytest.mark.skipif(not any(__import__("shutil").which(cc) for cc in ("g++", "c++", "clang++")),
+@pytest.mark.skipif(not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")),
                     reason="torch.compile needs a C++ compiler on the CPU")
 def test_compiled_drawing_matches_eager():
     eager, compiled = small(), small().compile()
@@ -229,7 +231,6 @@ def test_compiled_drawing_matches_eager():
 
 
 def test_compile_falls_back_to_eager_without_a_compiler(monkeypatch):
-    import shutil
     monkeypatch.setattr(shutil, "which", lambda name: None)
     model = small()
     with pytest.warns(UserWarning, match="C\\+\\+ compiler"):
