@@ -72,6 +72,11 @@ class TrainConfig:
                                       # diversity_target x the distance between real images of that
                                       # length pay this per unit of distance (0: off; docs/training.md)
     diversity_target: float = 0.8
+    style_match_weight: float = 0.0   # with a guide: nats per unit of sliced Wasserstein distance
+                                      # between the guide's samples and the batch's real images, at
+                                      # low resolution (0: off; docs/training.md)
+    style_match_pool: int = 4         # pooling factor of that low resolution (32x64 -> 8x16 at 4)
+    style_match_directions: int = 64  # random projections per step
 
     def __post_init__(self):
         if not self.curriculum:
@@ -96,6 +101,13 @@ class TrainConfig:
                                f"{self.diversity_weight} and {self.diversity_target}")
         if self.diversity_weight and not self.guide:
             raise SeqdrawError("diversity_weight needs a guide: its pairs of samples are the guide's")
+        if not self.style_match_weight >= 0:
+            raise SeqdrawError(f"style_match_weight must be at least 0, got {self.style_match_weight}")
+        if self.style_match_weight and not self.guide:
+            raise SeqdrawError("style_match_weight needs a guide: the images it compares are the guide's samples")
+        if self.style_match_pool < 1 or self.style_match_directions < 1:
+            raise SeqdrawError(f"style_match_pool and style_match_directions must be at least 1, got "
+                               f"{self.style_match_pool} and {self.style_match_directions}")
         if not self.guide_margin >= 0:
             raise SeqdrawError(f"guide_margin must be at least 0, got {self.guide_margin}")
         if not self.lr > 0:
@@ -178,7 +190,8 @@ def load_guide(path: str) -> MultiDigitClassifier:
 
 def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, lengths, noise,
                margin: float = 0.0, style_temperature: float = 1.0,
-               pair_target: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+               pair_target: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """Per drawn image: the guide's cross-entropy (length and digits) on a sample from the prior for
     its labels, less `margin` and floored at 0. Only the prior and the decoder learn from it (the
     classifier is frozen): it asks the generative path itself, not just the reconstructions, to draw
@@ -187,7 +200,9 @@ def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, leng
     With pair_target (a distance per length, indexed by L), the first half of the labels is drawn
     twice instead, and each pair also returns relu(target - ||x_a - x_b||): the guide alone rewards
     the one style it reads best; this asks two samples of one string to differ (as diversity-
-    sensitive and mode-seeking conditional GANs do; Yang et al. 2019, Mao et al. 2019)."""
+    sensitive and mode-seeking conditional GANs do; Yang et al. 2019, Mao et al. 2019).
+
+    The drawn images [B, H, W] come back too, for the style match."""
     if pair_target is not None:
         half = len(labels) // 2
         labels, lengths = labels[:half].repeat(2, 1), lengths[:half].repeat(2)
@@ -195,10 +210,26 @@ def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, leng
     padded = F.pad(labels, (0, MAX_LEN - labels.shape[1]), value=-1)
     ce = F.relu(guide.loss_per_image(drawn, padded, lengths) - margin)
     if pair_target is None:
-        return ce, None
+        return ce, None, drawn
     a, b = drawn[:half].flatten(1), drawn[half:].flatten(1)
     distance = (a - b).pow(2).sum(1).add(1e-8).sqrt()
-    return ce, F.relu(pair_target[lengths[:half]] - distance)
+    return ce, F.relu(pair_target[lengths[:half]] - distance), drawn
+
+
+def style_distance(drawn: torch.Tensor, real: torch.Tensor, pool: int, directions: int,
+                   noise: torch.Generator) -> torch.Tensor:
+    """Sliced Wasserstein distance (squared W2, summed over random directions) between drawn and
+    real images [B, H, W] of one length, both at 1/pool resolution: a distance between the two sets'
+    distributions of ground, polarity, contrast and layout. The guide rewards the one style it reads
+    best; this asks the samples to spread over the styles real images have, which a set of blotches
+    or of one style cannot do (Deshpande et al. 2018, sliced Wasserstein generative models). Sorting
+    pairs the i-th smallest projection of each set, so the two sets must be the same size."""
+    a = F.avg_pool2d(drawn[:, None], pool).flatten(1)
+    b = F.avg_pool2d(real[:, None], pool).flatten(1)
+    u = torch.randn(a.shape[1], directions, generator=noise, dtype=a.dtype)
+    u = u / u.norm(dim=0, keepdim=True)
+    pa, pb = (a @ u).sort(0).values, (b @ u).sort(0).values
+    return (pa - pb).pow(2).mean(0).sum()
 
 
 def real_pair_distance(data: dict, pairs: int = 2000, seed: int = 0) -> torch.Tensor:
@@ -397,27 +428,34 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
                 group["lr"] = lr
             out = net(images, labels, lengths, generator=noise, pixel_weights=weights)
             # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
-            out["guide"], out["spread"] = torch.zeros(1), torch.zeros(1)
+            out["guide"], out["spread"], out["style"] = torch.zeros(1), torch.zeros(1), torch.zeros(1)
             if guide is not None:
-                ce, spread = guide_loss(guide, model, labels, lengths, noise, config.guide_margin,
-                                        config.guide_style_temperature, pair_target)
+                ce, spread, drawn = guide_loss(guide, model, labels, lengths, noise, config.guide_margin,
+                                               config.guide_style_temperature, pair_target)
                 # per image of the batch, whatever the number drawn
                 out["guide"] = ce * len(labels) / len(ce)
                 if spread is not None:
                     out["spread"] = spread * len(labels) / len(spread)
+                if config.style_match_weight:
+                    n = min(len(drawn), len(images))
+                    out["style"] = style_distance(drawn[:n], images[:n], config.style_match_pool,
+                                                  config.style_match_directions, noise).expand(len(labels))
             objective = ((out["recon"] + config.kl_weight * out["kl"]).sum() + config.guide_weight * out["guide"].sum()
-                         + config.diversity_weight * out["spread"].sum())
+                         + config.diversity_weight * out["spread"].sum() + config.style_match_weight * out["style"].sum())
             loss = objective * ddp.world / len(batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            sums = ddp.all_sum(torch.stack([out[k].detach().sum() for k in ("loss", "recon", "kl", "guide", "spread")]))
-            mean_loss, mean_recon, mean_kl, mean_guide, mean_spread = (sums / len(batch)).tolist()
+            sums = ddp.all_sum(torch.stack([out[k].detach().sum()
+                                            for k in ("loss", "recon", "kl", "guide", "spread", "style")]))
+            mean_loss, mean_recon, mean_kl, mean_guide, mean_spread, mean_style = (sums / len(batch)).tolist()
             shown = {"loss": mean_loss, "recon": mean_recon, "kl": mean_kl}
             if guide is not None:
                 shown["guide"] = mean_guide          # the guide's cross-entropy on prior samples, nats
             if pair_target is not None:
                 shown["spread"] = mean_spread        # how far pairs of samples fall short of the target
+            if config.style_match_weight:
+                shown["style"] = mean_style          # sliced Wasserstein distance, drawn to real
             if math.isfinite(mean_loss) and torch.isfinite(norm):
                 opt.step()
                 consecutive_bad = 0

@@ -11,7 +11,8 @@ from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.classifier import ClassifierConfig, load_judge, train_classifier
 from seqdraw.model import ConditionalDRAW, preset
-from seqdraw.trainer import TrainConfig, batch_plan, guide_loss, load_guide, real_pair_distance, pixel_weights, train
+from seqdraw.trainer import (TrainConfig, batch_plan, guide_loss, load_guide, pixel_weights, real_pair_distance,
+                             style_distance, train)
 
 TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
         "read_n": 4, "write_n": 4}
@@ -118,19 +119,19 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     assert not any(p.requires_grad for p in guide.parameters()) and not guide.training
     model = ConditionalDRAW(preset("seqdraw-cur", **TINY))
     labels, lengths = torch.tensor([[4, 2], [7, -1]]), torch.tensor([2, 1])
-    loss, no_pairs = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0))
+    loss, no_pairs, drawn = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0))
     assert loss.shape == (2,) and (loss > 0).all() and no_pairs is None
     # the margin: cross-entropy below it adds nothing; above it, only the excess
-    hinged, _ = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0), margin=loss[0].detach().item())
+    hinged, _, _ = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0), margin=loss[0].detach().item())
     torch.testing.assert_close(hinged, (loss - loss[0]).clamp(min=0))
-    wide, _ = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0), style_temperature=3.0)
+    wide, _, _ = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0), style_temperature=3.0)
     assert not torch.allclose(wide, loss)        # the guide's samples come from a wider z_1
     # the diversity pairs: the first half of the labels drawn twice, a shortfall per pair
     four_l, four_n = torch.tensor([[4, 2], [7, -1], [1, 1], [0, -1]]), torch.tensor([2, 1, 2, 1])
     far = torch.full((6,), 1e3)
-    ce, shortfall = guide_loss(guide, model, four_l, four_n, torch.Generator().manual_seed(0), pair_target=far)
+    ce, shortfall, _ = guide_loss(guide, model, four_l, four_n, torch.Generator().manual_seed(0), pair_target=far)
     assert ce.shape == (4,) and shortfall.shape == (2,) and (shortfall > 900).all()
-    _, none_short = guide_loss(guide, model, four_l, four_n, torch.Generator().manual_seed(0),
+    _, none_short, _ = guide_loss(guide, model, four_l, four_n, torch.Generator().manual_seed(0),
                                pair_target=torch.zeros(6))
     assert (none_short == 0).all()
     loss.sum().backward()                    # reaches the prior and the decoder, not the encoder
@@ -148,6 +149,11 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     logged = [json.loads(l) for l in open(tmp_path / "paired" / "run" / "metrics.jsonl") if '"loss"' in l]
     assert logged and all(r["spread"] >= 0 for r in logged)
     assert (real_pair_distance(data[0])[1:4] > 0).all()
+    matched = config(tmp_path / "matched", curriculum="none", epochs=1, max_steps=2, log_every=1,
+                     style_match_weight=10.0, guide=str(tmp_path / "guide" / "classifier.safetensors"))
+    train(matched, data=data, progress=False)
+    logged = [json.loads(l) for l in open(tmp_path / "matched" / "run" / "metrics.jsonl") if '"loss"' in l]
+    assert logged and all(r["style"] > 0 for r in logged)
 
     # provenance: the guide is recorded, inherited through --init, and refused as the judge
     digest = weights_digest(load_weights(tmp_path / "guide" / "classifier.safetensors", "classifier")[0])
@@ -169,6 +175,10 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
         config(tmp_path, guide_style_temperature=-1)
     with pytest.raises(SeqdrawError, match="needs a guide"):
         config(tmp_path, diversity_weight=10)
+    with pytest.raises(SeqdrawError, match="needs a guide"):
+        config(tmp_path, style_match_weight=10)
+    with pytest.raises(SeqdrawError, match="style_match_weight"):
+        config(tmp_path, style_match_weight=-1, guide="g")
     with pytest.raises(SeqdrawError, match="no such classifier"):
         train(config(tmp_path / "x", guide=str(tmp_path / "nope.safetensors")), data=data, progress=False)
 
@@ -275,3 +285,20 @@ def test_non_finite_steps_are_skipped_and_logged(tmp_path, data, monkeypatch):
     fresh = ConditionalDRAW(trained.config)                         # the initial weights of that seed
     for (k, a), b in zip(fresh.state_dict().items(), trained.state_dict().values()):
         torch.testing.assert_close(a, b, msg=f"{k} changed although every step was skipped")
+
+
+def test_style_distance_compares_sets_not_pairs():
+    g = torch.Generator().manual_seed(0)
+    real = torch.rand(16, 32, 64, generator=g)
+    shuffled = real[torch.randperm(16, generator=g)]
+    # a set against itself in another order: nothing to move
+    assert style_distance(shuffled, real, 4, 32, torch.Generator().manual_seed(1)) < 1e-10
+    # one style for every sample is far from a varied set, and the distance says which way to move
+    one_style = real[:1].expand(16, -1, -1).clone().requires_grad_(True)
+    d = style_distance(one_style, real, 4, 32, torch.Generator().manual_seed(1))
+    assert d > 0.01
+    d.backward()
+    assert one_style.grad.abs().sum() > 0
+    # dark grounds against light ones are farther apart than two varied sets
+    dark, light = torch.rand(16, 32, 64, generator=g) * 0.3, 0.7 + torch.rand(16, 32, 64, generator=g) * 0.3
+    assert style_distance(dark, light, 4, 32, g) > 10 * style_distance(real, torch.rand(16, 32, 64, generator=g), 4, 32, g)
