@@ -157,6 +157,10 @@ class ConditionalDRAW(nn.Module):
         if not torch.cuda.is_available() and not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
             warnings.warn("torch.compile needs a C++ compiler on the CPU and none was found: running eager")
             return self
+        # one drawing graph per (T, grad mode) and step variants per grad mode: training with a guide
+        # and generating sample grids needs more than dynamo's default 8, and with fullgraph=True
+        # hitting the limit is an error, not a fallback
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
         self.step = torch.compile(self.train_step, dynamic=True, **kwargs)
         self.drawing = torch.compile(self.drawing_loop, fullgraph=True, **kwargs)
         return self
