@@ -231,7 +231,8 @@ def cmd_evaluate(args) -> None:
     data = load_shard(data_folder(args.data) / "test.npz")
     out = writable_dir(Path(args.out))
     report = evaluate(args.model, args.classifier, data, out, per_length=args.per_length, seed=args.seed,
-                      temperature=args.temperature, style_temperature=args.style_temperature)
+                      temperature=args.temperature, style_temperature=args.style_temperature,
+                      diversity_strings=args.diversity_strings)
     print(markdown(report))
     print(f"-> {out / 'report.md'}, {out / 'report.json'}, {out / 'samples.png'}")
 
@@ -344,6 +345,8 @@ def build_parser() -> Parser:
     e.add_argument("--data", required=True, help="the data folder whose test.npz is held out (or svhn:DIR)")
     e.add_argument("--per-length", dest="per_length", type=int, default=0,
                    help="draw N random strings of each length instead of the test set's sequences")
+    e.add_argument("--diversity-strings", dest="diversity_strings", type=positive_int, default=20,
+                   help="strings per length for the diversity ratio, 10 samples each (more: a tighter estimate)")
     e.add_argument("--temperature", type=non_negative_float, default=None,
                    help="sampling temperature (default: the one stored with the model, else 1)")
     e.add_argument("--style-temperature", dest="style_temperature", type=non_negative_float, default=None,

@@ -123,8 +123,12 @@ def test_evaluate_writes_every_field(tiny_setup, capsys):
     assert (out / "report.md").read_text().count("L=") >= 2 and (out / "samples.png").exists()
     again = root / "report2"
     assert main(["evaluate", "--model", str(root / "model.safetensors"), "--classifier",
-                 str(root / "clf" / "classifier.safetensors"), "--data", str(root), "--out", str(again)]) == 0
-    assert json.loads((again / "report.json").read_text())["sequence_accuracy"] == report["sequence_accuracy"]
+                 str(root / "clf" / "classifier.safetensors"), "--data", str(root), "--out", str(again),
+                 "--diversity-strings", "3"]) == 0
+    report2 = json.loads((again / "report.json").read_text())
+    assert report2["sequence_accuracy"] == report["sequence_accuracy"]
+    assert (report["diversity_strings"], report2["diversity_strings"]) == (20, 3)
+    assert report2["diversity_ratio"] != report["diversity_ratio"]
 
 
 def test_reproduce_table2_tiny_budget(tiny_setup, capsys):

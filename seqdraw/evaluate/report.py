@@ -137,6 +137,7 @@ def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int
         "position_accuracy": position_accuracy(pd, lengths, labels),
         "test_bound_nats": test_bound(model, data, max_len, bound_limit, seed),
         "diversity_ratio": diversity,
+        "diversity_strings": diversity_strings,
         "frechet_distance": fd,
         "paper_table2_seqDRAW_cur": dict(zip(("1", "2", "3"), PAPER_TABLE2["seqDRAW-cur"])),
         "seconds": round(time.time() - t0, 1),
@@ -182,7 +183,8 @@ def markdown(r: dict) -> str:
         "|---|---|",
         "| test bound, nats/image (lower is better; BCE on grey pixels, not a normalised likelihood) | "
         + ", ".join(f"{'L=' if k != 'all' else ''}{k}: {v:.1f}" for k, v in r["test_bound_nats"].items()) + " |",
-        f"| diversity ratio (mean pairwise distance of samples of one string / of test images of that length) | {r['diversity_ratio']:.3f} |",
+        f"| diversity ratio (mean pairwise distance of 10 samples of one string / of as many test images "
+        f"of that length; {r.get('diversity_strings', 20)} strings per length) | {r['diversity_ratio']:.3f} |",
         f"| Frechet distance to test images, classifier features | {r['frechet_distance']:.2f} |",
         "| per-position digit accuracy (1 = leftmost) | "
         + ", ".join(f"{k}: {pct(v)}" for k, v in r["position_accuracy"].items()) + " |",
