@@ -226,11 +226,15 @@ def format_accuracy(title: str, acc: dict) -> str:
 
 def cmd_evaluate(args) -> None:
     from seqdraw.data.shards import data_folder, load_shard
+    from seqdraw.evaluate.classifier import shipped_judge_path
     from seqdraw.evaluate.report import evaluate, markdown
 
+    classifier = args.classifier or shipped_judge_path()
+    if args.classifier is None and not Path(classifier).exists():
+        raise SeqdrawError("this install has no shipped judge: pass --classifier (seqdraw classifier train)")
     data = load_shard(data_folder(args.data) / "test.npz")
     out = writable_dir(Path(args.out))
-    report = evaluate(args.model, args.classifier, data, out, per_length=args.per_length, seed=args.seed,
+    report = evaluate(args.model, classifier, data, out, per_length=args.per_length, seed=args.seed,
                       temperature=args.temperature, style_temperature=args.style_temperature,
                       diversity_strings=args.diversity_strings)
     print(markdown(report))
@@ -341,7 +345,8 @@ def build_parser() -> Parser:
     e = sub.add_parser("evaluate", help="the paper's Table II for a model, plus bound, diversity, Frechet distance",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     e.add_argument("--model", required=True, help="a model .safetensors or a run's final/ or best/ folder")
-    e.add_argument("--classifier", required=True, help="classifier.safetensors (seqdraw classifier train)")
+    e.add_argument("--classifier", default=None,
+                   help="classifier.safetensors (seqdraw classifier train); default: the judge shipped in the package")
     e.add_argument("--data", required=True, help="the data folder whose test.npz is held out (or svhn:DIR)")
     e.add_argument("--per-length", dest="per_length", type=int, default=0,
                    help="draw N random strings of each length instead of the test set's sequences")

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+import seqdraw
+
 from conftest import one_line_error
 from seqdraw.cli import main
 from seqdraw.data.synth import SynthConfig, generate
@@ -153,3 +155,29 @@ def test_budget_reaches_every_curriculum_stage():
         per_pass = sum(len(batch_plan(lengths, st, cfg, s, 0)) for s, st in enumerate(cfg.stages()))
         epochs = epochs_for_budget(cfg, lengths, 100)
         assert epochs * per_pass >= 100 and (epochs - 1) * per_pass < 100
+
+
+def test_shipped_judge_is_the_default_and_never_guided_the_shipped_model():
+    from seqdraw.checkpoint import load_model
+    from seqdraw.evaluate.classifier import load_judge, shipped_judge_path
+    from seqdraw.generate import default_model_path
+    if not (shipped_judge_path().exists() and default_model_path().exists()):
+        pytest.skip("no shipped weights in this checkout")
+    _, meta = load_model(default_model_path())
+    judge = load_judge(shipped_judge_path(), meta)          # refused if it had guided the model
+    images = seqdraw.load().generate("2024", n=4, seed=0)
+    lengths, digits = judge.predict(torch.from_numpy(images))
+    assert lengths.shape == (4,) and digits.shape[0] == 4
+
+
+def test_evaluate_uses_the_shipped_judge_unless_told(tiny_setup, tmp_path, monkeypatch, capsys):
+    import seqdraw.evaluate.classifier as classifier_module
+    root = tiny_setup
+    monkeypatch.setattr(classifier_module, "shipped_judge_path", lambda: root / "clf" / "classifier.safetensors")
+    assert main(["evaluate", "--model", str(root / "model.safetensors"), "--data", str(root),
+                 "--out", str(tmp_path / "r"), "--diversity-strings", "2"]) == 0
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["classifier"].endswith("classifier.safetensors")
+    monkeypatch.setattr(classifier_module, "shipped_judge_path", lambda: tmp_path / "none.safetensors")
+    assert main(["evaluate", "--model", str(root / "model.safetensors"), "--data", str(root),
+                 "--out", str(tmp_path / "r2")]) == 2
+    assert "no shipped judge" in one_line_error(capsys.readouterr().err)

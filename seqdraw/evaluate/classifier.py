@@ -171,6 +171,13 @@ def load_judge(path, model_meta: dict) -> MultiDigitClassifier:
     return judge
 
 
+def shipped_judge_path() -> Path:
+    """The judge shipped inside the package (docs/evaluation.md): the classifier the shipped model's
+    numbers were measured with. It never guided that model."""
+    from importlib import resources
+    return Path(str(resources.files("seqdraw") / "weights" / "judge.safetensors"))
+
+
 def load_classifier(path) -> MultiDigitClassifier:
     tensors_, meta = load_weights(path, what="classifier")
     if "classifier_config" not in meta:
