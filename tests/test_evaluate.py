@@ -157,7 +157,7 @@ def test_budget_reaches_every_curriculum_stage():
         assert epochs * per_pass >= 100 and (epochs - 1) * per_pass < 100
 
 
-def test_shipped_judge_is_the_default_and_never_guided_the_shipped_model():
+def test_shipped_judge_never_guided_the_shipped_model_and_reads_its_samples():
     from seqdraw.checkpoint import load_model
     from seqdraw.evaluate.classifier import load_judge, shipped_judge_path
     from seqdraw.generate import default_model_path

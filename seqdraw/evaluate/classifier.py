@@ -173,9 +173,9 @@ def load_judge(path, model_meta: dict) -> MultiDigitClassifier:
 
 def shipped_judge_path() -> Path:
     """The judge shipped inside the package (docs/evaluation.md): the classifier the shipped model's
-    numbers were measured with. It never guided that model."""
-    from importlib import resources
-    return Path(str(resources.files("seqdraw") / "weights" / "judge.safetensors"))
+    numbers were measured with, beside that model's weights. It never guided that model."""
+    from seqdraw.generate import default_model_path
+    return default_model_path().with_name("judge.safetensors")
 
 
 def load_classifier(path) -> MultiDigitClassifier:
