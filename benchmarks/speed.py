@@ -99,7 +99,8 @@ def main():
             res["reference"] = B / timed(ref_train_step(ref, torch.optim.Adam(ref.parameters()), B, 21), args.repeats)
         rows.append((B, res))
         line = ", ".join(f"{k} {v:.0f}" for k, v in res.items())
-        ratio = f"; ratio seqdraw/reference {res['seqdraw-cur'] / res['reference']:.2f}x" if ref_cls else ""
+        ratio = ("; ratio seqdraw/reference " + ", ".join(f"{res[n] / res['reference']:.2f}x ({n})" for n, _ in variants)
+                 if ref_cls else "")
         print(f"batch {B}: {line}{ratio}")
 
     # mixed lengths from the SVHN distribution, one length per batch (T = 10 L), same plan for both
@@ -126,14 +127,14 @@ def main():
 
     print("\n## sampling, batch 64, T = 21")
     labels, lengths = torch.randint(0, 10, (64, 1)), torch.ones(64, dtype=torch.long)
-    ours_s = 64 / timed(lambda: fixed.generate(labels, lengths), args.repeats)
-    line = f"seqdraw-cur {ours_s:.0f} images/s"
+    sampled = {"seqdraw-cur": 64 / timed(lambda: fixed.generate(labels, lengths), args.repeats)}
     if args.compile:
-        line += f", compiled {64 / timed(lambda: compiled.generate(labels, lengths), args.repeats):.0f} images/s"
+        sampled["compiled"] = 64 / timed(lambda: compiled.generate(labels, lengths), args.repeats)
+    line = ", ".join(f"{k} {v:.0f}" for k, v in sampled.items()) + " images/s"
     if ref_cls:
         ref = ref_cls(T=21)
         ref_s = 64 / timed(lambda: ref.sample(torch.rand(64, 20)), args.repeats)
-        line += f", reference {ref_s:.0f}; ratio {ours_s / ref_s:.2f}x"
+        line += f", reference {ref_s:.0f}; ratio " + ", ".join(f"{v / ref_s:.2f}x ({k})" for k, v in sampled.items())
     print(line)
 
     print("\n## single 2-digit number, latency (median of 3 interleaved rounds of 100, warm)")

@@ -5,7 +5,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from seqdraw.model import ConditionalDRAW, FilterbankAttention, gaussian_kl, preset
-from seqdraw.model.attention import soft_clamp
+from seqdraw.model.attention import FILTER_FLOOR, soft_clamp
 
 SMALL = dict(enc_size=32, dec_size=32, z_size=8, attention_size=16, steps_per_digit=3)
 
@@ -36,6 +36,17 @@ def test_filterbank_rows_sum_to_one():
     fy, fx, gamma, _ = att(torch.randn(5, 8) * 3)
     torch.testing.assert_close(fy.sum(-1), torch.ones(5, 12))
     torch.testing.assert_close(fx.sum(-1), torch.ones(5, 12))
+
+
+def test_narrow_filters_have_no_denormal_tails():
+    # narrow filters: the softmax's tails fall to 1e-40 and below, and products with them are denormal
+    att = FilterbankAttention(1, 32, 64, 12)
+    set_attention(att, 0.3, -0.2, -3.0, -1.0)
+    fy, fx, _, _ = att(torch.zeros(3, 1))
+    for f in (fy, fx):
+        assert (f == 0).any()                                              # the far tails are exact zeros
+        assert not ((f > 0) & (f < FILTER_FLOOR)).any()                         # nothing tiny is left
+        torch.testing.assert_close(f.sum(-1), torch.ones(3, 12))          # still a distribution
 
 
 def test_grid_is_centred_on_g():
