@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seqdraw.checkpoint import load_model
 from seqdraw.data.synth import SVHN_LENGTH_PROBS
 from seqdraw.model import ConditionalDRAW, preset
 
@@ -67,7 +68,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--compile", action="store_true", help="also time seqdraw with torch.compile")
     ap.add_argument("--bf16", action="store_true", help="also time training under CPU bf16 autocast")
-    ap.add_argument("--model", default=None, help="a model file for the `seqdraw generate 42` start-up timing")
+    ap.add_argument("--model", default=None,
+                    help="a model file for the single-number latency and the `seqdraw generate 42` start-up timing")
     args = ap.parse_args()
     torch.manual_seed(0)
     ref_cls = None
@@ -137,13 +139,16 @@ def main():
         line += f", reference {ref_s:.0f}; ratio " + ", ".join(f"{v / ref_s:.2f}x ({k})" for k, v in sampled.items())
     print(line)
 
-    print("\n## single 2-digit number, latency (median of 3 interleaved rounds of 100, warm)")
+    # the trained weights when given: how wide the filters are decides how much work they do
+    one = load_model(args.model)[0].eval() if args.model else model
+    print(f"\n## single 2-digit number, latency (median of 3 interleaved rounds of 100, warm; "
+          f"{'weights of ' + args.model if args.model else 'untrained weights'})")
     lab, ln = torch.tensor([[4, 2]]), torch.tensor([2])
     g = torch.Generator().manual_seed(0)
-    single = {"seqdraw-cur": lambda: model.generate(lab, ln, generator=g)}
+    single = {"seqdraw-cur": lambda: one.generate(lab, ln, generator=g)}
     if args.compile:
-        compiled_one = ConditionalDRAW(preset("seqdraw-cur")).eval()
-        compiled_one.load_state_dict(model.state_dict())
+        compiled_one = ConditionalDRAW(one.config).eval()
+        compiled_one.load_state_dict(one.state_dict())
         compiled_one.compile()
         single["compiled"] = lambda: compiled_one.generate(lab, ln, generator=g)
     if ref_cls:

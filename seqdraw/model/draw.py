@@ -70,9 +70,9 @@ class ConditionalDRAW(nn.Module):
         mu, log_sigma = layer(h).chunk(2, dim=-1)
         return mu, soft_clamp(log_sigma, self.config.log_sigma_limit)
 
-    def _label_context(self, labels, lengths):
+    def _label_context(self, labels, lengths, Tmax: int):
         """Everything about the labels that does not depend on h_dec, computed once per sequence:
-        (d, U_a d, valid, y for rnnDRAW, alpha [B, T, L] when the attention is scheduled)."""
+        (d, U_a d, valid, y for rnnDRAW, alpha [B, Tmax, L] when the attention is scheduled)."""
         c = self.config
         attention = c.label_encoder == "attention"
         d, valid = digit_vectors(labels, lengths, c.position_from, with_position=attention,
@@ -80,8 +80,7 @@ class ConditionalDRAW(nn.Module):
         if not attention:
             return d, None, valid, self.labels(d, lengths), None
         if c.label_attention == "scheduled":
-            T = int(self.steps(lengths).max())
-            return d, None, valid, None, scheduled_alpha(lengths, c.steps_per_digit, d.shape[1], T,
+            return d, None, valid, None, scheduled_alpha(lengths, c.steps_per_digit, d.shape[1], Tmax,
                                                          c.schedule_spread, d.dtype)
         return d, self.labels.precompute(d), valid, None, None
 
@@ -118,12 +117,13 @@ class ConditionalDRAW(nn.Module):
         canvas c_T ("logits": sigmoid of it is the reconstruction)."""
         B = images.shape[0]
         T = self.steps(lengths)
-        context = self._label_context(labels, lengths)
+        Tmax = int(T.max())
+        context = self._label_context(labels, lengths, Tmax)
         h_enc, c_enc, h_dec, c_dec = self._initial(B)
         canvas = images.new_zeros(images.shape)
         kl = images.new_zeros(B)
         x = images[:, None]
-        for t in range(int(T.max())):
+        for t in range(Tmax):
             live = (t < T).to(images.dtype)
             eps = torch.randn((B, self.config.z_size), generator=generator, dtype=images.dtype, device=images.device)
             h_enc, c_enc, h_dec, c_dec, canvas, kl = self.step(
@@ -162,7 +162,10 @@ class ConditionalDRAW(nn.Module):
         # hitting the limit is an error, not a fallback
         torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
         self.step = torch.compile(self.train_step, dynamic=True, **kwargs)
-        self.drawing = torch.compile(self.drawing_loop, fullgraph=True, **kwargs)
+        # the drawing at batch 1 is ~10 small kernels per step: a C++ wrapper calls them without Python
+        # between them (2.2 -> 1.9 ms for a 2-digit number, docs/performance.md)
+        options = {"cpp_wrapper": True, **kwargs.pop("options", {})}
+        self.drawing = torch.compile(self.drawing_loop, fullgraph=True, options=options, **kwargs)
         return self
 
     # ---- generation: sampling from the learned prior ----------------------------------------------
@@ -185,27 +188,28 @@ class ConditionalDRAW(nn.Module):
         paper's sampling; 0: the prior mean); below 1 it trades style diversity for legibility, as in
         Glow and NVAE. style_temperature, when given, replaces it for z_1 alone: the first step sets
         the style of the whole picture (ground, polarity, stroke; docs/generation.md)."""
-        B = labels.shape[0]
-        T = self.steps(lengths)
-        Tmax = int(T.max())
         c = self.config
-        context = self._label_context(labels, lengths)
-        _, _, h_dec, c_dec = self._initial(B)
-        canvas = h_dec.new_zeros(B, c.height, c.width)
+        Tmax = int(self.steps(lengths).max())
         # noise drawn step by step, so a seed gives the same pictures however the loop is run
-        eps = torch.stack([torch.randn((B, c.z_size), generator=generator, dtype=canvas.dtype, device=canvas.device)
-                           for _ in range(Tmax)])
-        live = (torch.arange(Tmax, device=T.device)[:, None] < T).to(canvas.dtype)          # [Tmax, B]
-        tau = torch.full((Tmax,), float(temperature), dtype=canvas.dtype, device=canvas.device)
+        eps = torch.stack([torch.randn((labels.shape[0], c.z_size), generator=generator, dtype=self.h0_dec.dtype,
+                                       device=self.h0_dec.device) for _ in range(Tmax)])
+        tau = torch.full((Tmax,), float(temperature), dtype=eps.dtype, device=eps.device)
         if style_temperature is not None:
             tau[0] = float(style_temperature)
-        return Drawing(*self.drawing(eps, live, tau, h_dec, c_dec, canvas, context, process))
+        return Drawing(*self.drawing(eps, tau, labels, lengths, process))
 
-    def drawing_loop(self, eps, live, tau, h_dec, c_dec, canvas, context, process: bool):
-        """The T steps of `draw`, given all their noise; `drawing` may be its compiled form. Returns
-        the fields of a Drawing (None for the process when it is not asked for)."""
+    def drawing_loop(self, eps, tau, labels, lengths, process: bool):
+        """The Tmax = len(eps) steps of `draw`, given all their noise; `drawing` may be its compiled form,
+        which then holds the label set-up too. Returns the fields of a Drawing (None for the process when
+        it is not asked for)."""
+        c = self.config
+        Tmax, B = eps.shape[:2]
+        context = self._label_context(labels, lengths, Tmax)
+        live = (torch.arange(Tmax, device=eps.device)[:, None] < self.steps(lengths)).to(eps.dtype)  # [Tmax, B]
+        _, _, h_dec, c_dec = self._initial(B)
+        canvas = eps.new_zeros(B, c.height, c.width)
         canvases, wheres, alphas = [torch.sigmoid(canvas)], [], []
-        for t in range(eps.shape[0]):
+        for t in range(Tmax):
             h_dec, c_dec, canvas, where, alpha = self.sample_step(eps[t], live[t], tau[t], h_dec, c_dec, canvas,
                                                                   *self._at(context, t))
             if process:
