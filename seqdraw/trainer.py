@@ -53,7 +53,8 @@ class TrainConfig:
     checkpoint_every: int = 500       # steps
     keep: int = 3                     # checkpoints kept
     log_every: int = 50
-    compile: bool = False             # torch.compile the per-step function (needs a C compiler)
+    compile: bool = True              # torch.compile the step and the drawing: ~1.3x faster training after
+                                      # ~1 min of compiling (eager when no C++ compiler is found)
     max_steps: int = 0                # stop after this many steps in all (0: run every stage and epoch)
     model: dict = field(default_factory=dict)   # ModelConfig overrides, e.g. {"enc_size": 256}
     init: str = ""                    # start from these model weights (fine-tuning) instead of at random

@@ -137,7 +137,8 @@ def test_reproduce_table2_tiny_budget(tiny_setup, capsys):
     root = tiny_setup
     argv = ["reproduce", "table2", "--data", str(root), "--out", str(root / "t2"), "--max-steps", "2",
             "--max-len", "2", "--per-length", "4", "--classifier", str(root / "clf" / "classifier.safetensors"),
-            "--set", "val_size=8", "--set", "batch_size=16"] + [f"--set=model.{k}={v}" for k, v in TINY_MODEL.items()]
+            "--set", "val_size=8", "--set", "batch_size=16", "--set", "compile=false"] + [
+                f"--set=model.{k}={v}" for k, v in TINY_MODEL.items()]
     assert main(argv) == 0
     table = (root / "t2" / "table2.md").read_text()
     for name in ("rnnDRAW", "seqDRAW", "seqDRAW-cur"):

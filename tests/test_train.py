@@ -25,7 +25,7 @@ def data():
 
 def config(tmp_path, **kw):
     base = dict(out=str(tmp_path / "run"), epochs=2, batch_size=16, max_len=3, val_size=16, warmup_steps=2,
-                checkpoint_every=3, log_every=1, lr=3e-2, model=TINY)
+                checkpoint_every=3, log_every=1, lr=3e-2, model=TINY, compile=False)
     return TrainConfig(**{**base, **kw})
 
 
@@ -224,7 +224,7 @@ def test_curriculum_stages(tmp_path, data):
 def test_cli_train_and_resume(tmp_path, capsys):
     out = tmp_path / "cli"
     argv = ["train", "--out", str(out), "--synth-n", "48", "--epochs", "1", "--max-len", "2", "--batch-size", "16",
-            "--set", "val_size=8"] + [f"--set=model.{k}={v}" for k, v in TINY.items()]
+            "--set", "val_size=8", "--set", "compile=false"] + [f"--set=model.{k}={v}" for k, v in TINY.items()]
     assert main(argv) == 0
     assert (out / "final" / "model.safetensors").exists() and (out / "config.json").exists()
     assert list((out / "samples").glob("*.png"))
@@ -245,7 +245,8 @@ def test_ddp_two_processes_match_single_process(tmp_path):
     import sys
     common = ["train", "--synth-n", "64", "--epochs", "1", "--max-len", "2", "--batch-size", "16",
               "--max-steps", "4", "--curriculum", "none", "--set", "val_size=8", "--set", "log_every=1",
-              "--set", "warmup_steps=1", "--set", "lr=0.03"] + [f"--set=model.{k}={v}" for k, v in TINY.items()]
+              "--set", "warmup_steps=1", "--set", "lr=0.03", "--set", "compile=false"] + [
+                  f"--set=model.{k}={v}" for k, v in TINY.items()]
     env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
     single = subprocess.run([sys.executable, "-m", "seqdraw", *common, "--out", str(tmp_path / "one")],
                             capture_output=True, text=True, env=env, timeout=300)
