@@ -63,6 +63,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--figure", default="docs/figures/synth_vs_real.png")
+    ap.add_argument("--errors-figure", default="docs/figures/synth_to_real_errors.png",
+                    help="the real crops the synthetic-only CNN misreads")
     args = ap.parse_args()
     if not DEV.exists():
         raise SystemExit(f"{DEV} not present: this benchmark needs the real dev crops")
@@ -100,6 +102,15 @@ def main():
         with torch.no_grad():
             acc = (model(R).argmax(1) == real_y).float().mean().item()
         print(f"epoch {epoch + 1}: train loss {loss.item():.3f}, real SVHN dev-500 accuracy {100 * acc:.1f}%")
+    with torch.no_grad():
+        pred = model(R).argmax(1)
+    wrong = (pred != real_y).nonzero().flatten()
+    print("per digit (real dev-500): " + ", ".join(
+        f"{d}: {100 * (pred[real_y == d] == d).float().mean().item():.0f}% of {(real_y == d).sum().item()}" for d in range(10)))
+    pairs = torch.stack([real_y[wrong], pred[wrong]], 1).tolist()
+    common = sorted({tuple(p) for p in pairs}, key=lambda p: -pairs.count(list(p)))[:8]
+    print("most common errors (true -> read): " + ", ".join(f"{a}->{b} x{pairs.count([a, b])}" for a, b in common))
+    save_png(args.errors_figure, grid(real_grey[wrong.numpy()][:64], 16), scale=2)
     print(f"RESULT synthetic-only -> real SVHN dev-500 digit accuracy: {100 * acc:.1f}% "
           f"(anchor 86.7%, target 90%); {time.time() - t0:.0f} s; figure {args.figure}")
 

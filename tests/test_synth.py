@@ -6,6 +6,7 @@ from seqdraw.cli import main
 from seqdraw.data import fonts
 from seqdraw.data.preprocess import FRAME_H, FRAME_W
 from seqdraw.data.shards import load_shard
+from seqdraw.data import synth
 from seqdraw.data.synth import SVHN_LENGTH_PROBS, SynthConfig, SynthGenerator, generate
 from seqdraw.errors import SeqdrawError
 
@@ -50,6 +51,31 @@ def test_deterministic_bytes():
     # sample i depends only on (seed, i): a later start reproduces the tail
     tail = generate(5, seed=3, start=15)
     assert tail["images"].tobytes() == a["images"][15:].tobytes()
+
+
+def test_projective_inverse_and_warp_of_a_region():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        mask = np.zeros((60, 140), np.uint8)
+        x, y, w, h = (int(v) for v in rng.integers([30, 10, 10, 20], [80, 20, 50, 35]))
+        mask[y:y + h, x:x + w] = rng.integers(1, 256, (h, w))
+        M, inv = synth._projective(x + w / 2, y + h / 2, np.exp(rng.normal(0, 0.15)), rng.uniform(-0.25, 0.25),
+                                   np.deg2rad(rng.uniform(-5, 5)), *rng.uniform(-0.0015, 0.0015, 2))
+        np.testing.assert_allclose(M @ inv, np.eye(3), atol=1e-9)
+        full = synth._warp(mask, inv, mask.shape)
+        region = synth._bounds(synth._warp_boxes(np.array([[x, y, w, h]], float), M), margin=2)
+        part = synth._warp(mask, inv, mask.shape, region)
+        assert full.sum() > 0
+        np.testing.assert_allclose(part, full, atol=1.5 / 255, rtol=0)     # PIL's fixed point: 1 level
+
+
+def test_noise_fields_are_standard_normal_and_vary():
+    rng = np.random.default_rng(0)
+    a, b = synth._normal_field(rng, (60, 150)), synth._normal_field(rng, (60, 150))
+    assert a.shape == (60, 150) and a.dtype == np.float32
+    assert abs(float(a.mean())) < 0.05 and abs(float(a.std()) - 1) < 0.05
+    assert not np.array_equal(a, b)
+    assert synth._normal_field(rng, (300, 700)).shape == (300, 700)            # larger than the bank
 
 
 def test_length_distribution_matches_svhn():

@@ -64,7 +64,9 @@ def preprocess(image: Image.Image | np.ndarray, boxes: np.ndarray, margin: float
     # grey first, and only the part we need: the cost stays independent of the photo's size
     cx0, cy0 = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
     cx1, cy1 = min(image.size[0], int(np.ceil(x1))), min(image.size[1], int(np.ceil(y1)))
-    grey = image.crop((cx0, cy0, cx1, cy1)).convert("L")
+    grey = image.crop((cx0, cy0, cx1, cy1))
+    if grey.mode != "L":
+        grey = grey.convert("L")
     local = (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0)
     grey, dx, dy = _padded(grey, local)
     box = (local[0] + dx, local[1] + dy, local[2] + dx, local[3] + dy)
@@ -75,14 +77,19 @@ def preprocess(image: Image.Image | np.ndarray, boxes: np.ndarray, margin: float
     return frame, out.astype(np.float32)
 
 
+def square_window(box, expand: float = 1.0) -> tuple[float, float, float, float]:
+    """The (x0, y0, x1, y1) square around a digit box [left, top, width, height] (SVHN format 2)."""
+    left, top, w, h = (float(v) for v in box)
+    side = max(w, h) * expand
+    cx, cy = left + w / 2, top + h / 2
+    return cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2
+
+
 def square_crop(image: Image.Image | np.ndarray, box, size: int = 32, expand: float = 1.0) -> np.ndarray:
     """An SVHN format-2 style crop: the digit box widened to a square (neighbours stay visible)."""
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
-    left, top, w, h = (float(v) for v in box)
-    side = max(w, h) * expand
-    cx, cy = left + w / 2, top + h / 2
-    local = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    local = square_window(box, expand)
     grey, dx, dy = _padded(image.convert("L"), local)
     box = (local[0] + dx, local[1] + dy, local[2] + dx, local[3] + dy)
     return np.asarray(grey.resize((size, size), Image.BILINEAR, box=box), dtype=np.uint8)

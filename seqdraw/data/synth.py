@@ -5,8 +5,7 @@ plate, neighbouring clutter, lighting, blur), the per-digit boxes of that scene,
 crop/grey/resize/right-align preprocessing as real SVHN (`seqdraw.data.preprocess`). The scene is
 painted directly in luma: the real path's grey conversion is a linear map of RGB, so painting in
 colour and converting would cost three times as much for the same frame. Sensor noise and JPEG
-artefacts are applied to the final 32x64 frame, the resolution at which SVHN's small originals were
-stored.
+artefacts are applied to the scene, as a camera's are, before the crop and resize.
 
 Sample i of seed s depends only on (s, i): generation is deterministic, order-free and parallel.
 Statistics fitted to the real SVHN train annotations are marked "SVHN train.csv" below.
@@ -22,7 +21,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from seqdraw.data.fonts import font_pool
 from seqdraw.data.labels import MAX_LEN, PAD
-from seqdraw.data.preprocess import DEFAULT_MARGIN, FRAME_H, FRAME_W, preprocess, square_crop
+from seqdraw.data.preprocess import (DEFAULT_MARGIN, FRAME_H, FRAME_W, crop_window, preprocess, square_crop,
+                                     square_window)
 from seqdraw.errors import SeqdrawError
 
 # SVHN train.csv (33,402 images): share of numbers with 1..5 digits (the 1 six-digit image is
@@ -38,6 +38,7 @@ BOX_GAP = (-0.004, 0.111, -0.15, 0.35)           # mean, std, min, max
 BOX_DY_STD = 0.127
 
 BACKGROUNDS = ("flat", "gradient", "blotches", "siding", "brick", "wood")
+SCENE_MARGIN = 4         # pixels of scene beyond what the frame and crops show: room for the blur
 
 
 @dataclass
@@ -65,7 +66,7 @@ class SynthConfig:
     p_shadow: float = 0.25                        # drop shadow under the paint
     lighting: float = 0.35                        # max strength of a linear lighting gradient
     blur_sigma: tuple[float, float] = (0.6, 2.6)  # Gaussian blur of the scene, pixels
-    p_low_res: float = 0.5                        # the photo was smaller: downscale, then back up
+    p_low_res: float = 0.5                        # the photo was smaller: downscale it (noise and JPEG follow)
     low_res_factor: tuple[float, float] = (1.3, 3.0)
     box_pad: float = 0.08                         # SVHN boxes are looser than the ink: pad top and bottom
     noise_std: tuple[float, float] = (0.0, 0.03)  # sensor noise on the scene (fraction of 255)
@@ -105,6 +106,7 @@ class Sample:
 
 
 GLYPH_SIZE = 96          # glyphs are rendered once per font at this size, then scaled
+GLYPH_SIZE_STEP = 6      # font sizes used; the warp scales by the rest (at most 1 +- 3 / 30)
 
 
 @functools.lru_cache(maxsize=512)
@@ -127,7 +129,7 @@ def _master_glyphs(font_path: str, stroke: int):
     return out
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=None)          # bounded by fonts x even sizes x 2 strokes x 10 digits
 def _glyph(font_path: str, size: int, stroke: int, digit: int):
     """One mask of _master_glyphs scaled to a font size (antialiased resampling): (mask, x, y)."""
     f = size / GLYPH_SIZE
@@ -147,21 +149,46 @@ def _ink_ratio(font_path: str) -> float:
     return float(np.median([m.shape[0] for m, _, _ in _master_glyphs(font_path, 0)])) / GLYPH_SIZE
 
 
+NOISE_BANK_SHAPE = (256, 512)
+
+
+@functools.lru_cache(maxsize=1)
+def _noise_bank() -> np.ndarray:
+    """Standard normal noise drawn once. Grain and sensor noise are windows of it at random offsets:
+    drawing ~6,000 fresh normals per use cost ~70 us each time, the largest single step (profiled)."""
+    return np.random.default_rng(20261124).standard_normal(NOISE_BANK_SHAPE, dtype=np.float32)
+
+
+def _normal_field(rng, shape) -> np.ndarray:
+    """A [H, W] field of standard normals (read-only): a random window of the bank, sign flipped at random."""
+    H, W = shape
+    bh, bw = NOISE_BANK_SHAPE
+    if H > bh or W > bw:
+        return rng.standard_normal(shape, dtype=np.float32)
+    y, x, sign = rng.integers(0, (bh - H + 1, bw - W + 1, 2))
+    window = _noise_bank()[y: y + H, x: x + W]
+    return window if sign else -window
+
+
+def _pick(rng, cumulative: np.ndarray) -> int:
+    """An index drawn with probabilities given as a cumulative sum (rng.choice(p=...) costs 4x this)."""
+    return int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+
+
 class SynthGenerator:
     def __init__(self, config: SynthConfig | None = None):
         self.config = config or SynthConfig()
         self.fonts = font_pool(self.config.fonts)
         p = np.asarray(self.config.length_probs, dtype=np.float64)
-        self.length_p = p / p.sum()
-        b = np.asarray(self.config.background_probs, dtype=np.float64)
-        self.background_p = b / b.sum()
+        self.length_cum = np.cumsum(p)
+        self.background_cum = np.cumsum(np.asarray(self.config.background_probs, dtype=np.float64))
 
     # ---- one sample -------------------------------------------------------------------------
     def sample(self, seed: int, index: int, digits: str | None = None, crops: bool = False) -> Sample:
         rng = np.random.default_rng([seed, index])
         c = self.config
         if digits is None:
-            L = int(rng.choice(len(self.length_p), p=self.length_p)) + 1
+            L = _pick(rng, self.length_cum) + 1
             digits = "".join(str(d) for d in rng.integers(0, 10, L))
         scene, boxes = self._scene(rng, digits)
         frame, frame_boxes = preprocess(scene, boxes, margin=c.margin)
@@ -172,7 +199,10 @@ class SynthGenerator:
     def _text_layer(self, rng, digits: str, h: float):
         c = self.config
         font = self.fonts[rng.integers(len(self.fonts))]
-        size = max(6, int(round(h / _ink_ratio(font) / 2)) * 2)        # even sizes bound the cache
+        # glyphs come in sizes GLYPH_SIZE_STEP apart, so that the glyph cache stays small and warm; the
+        # projective map scales the number to the exact height wanted
+        wanted = h / _ink_ratio(font)
+        size = max(GLYPH_SIZE_STEP, int(round(wanted / GLYPH_SIZE_STEP)) * GLYPH_SIZE_STEP)
         stroke = c.bold_stroke if rng.random() < c.p_bold else 0
         gh = max(1, round(_tallest(font, stroke) * size / GLYPH_SIZE))    # the tallest of the ten, scaled
         am, asd, amin, amax = c.box_aspect
@@ -181,53 +211,60 @@ class SynthGenerator:
         for i, ch in enumerate(digits):
             m, _, oy = _glyph(font, size, stroke, int(ch))
             # SVHN boxes are looser than ink for narrow digits (1, 7): widen the box, not the ink
-            bw = max(m.shape[1], np.clip(rng.normal(am, asd), amin, amax) * gh * 0.8)
+            bw = max(m.shape[1], min(max(rng.normal(am, asd), amin), amax) * gh * 0.8)
             if i:
-                x += np.clip(rng.normal(gm, gsd), gmin, gmax) * gh
+                x += min(max(rng.normal(gm, gsd), gmin), gmax) * gh
             dy = rng.normal(0, c.box_dy_std) * gh
             top = oy + dy
             placed.append((m, x + (bw - m.shape[1]) / 2, top))
             pad = c.box_pad * m.shape[0]
             boxes.append((x, top - pad, bw, m.shape[0] + 2 * pad))
             x += bw
-        return placed, np.array(boxes, dtype=np.float64), gh, font, size
+        return placed, np.array(boxes, dtype=np.float64), gh, font, size, wanted / size
 
     def _scene(self, rng, digits: str):
         c = self.config
         h = rng.uniform(*c.digit_height)
-        placed, boxes, gh, font, size = self._text_layer(rng, digits, h)
-        # scene layout: room on the left for the 2:1 window of a short number, clutter on the sides
-        text_w = boxes[:, 0].max() + boxes[:, 2].max()
-        top0 = boxes[:, 1].min()
-        # the preprocessing window reaches 2 x 1.3 x gh left of the number's right edge
-        pad_y = 0.45 * gh
-        pad_l = max(0.5 * gh, 2.9 * gh - text_w)
-        pad_r = 0.5 * gh
-        W = int(text_w + pad_l + pad_r)
-        H = int(gh + pad_y * 2 + (boxes[:, 1].max() - top0))
-        ox, oy = pad_l, pad_y - top0
-        ink = np.zeros((H, W), np.uint8)
-        for m, mx, my in placed:
-            _paste(ink, m, mx + ox, my + oy)
-        boxes = boxes + [ox, oy, 0, 0]
-        clutter = self._neighbours(rng, font, size, boxes, (H, W)) if rng.random() < c.p_neighbours else None
-
+        placed, boxes, gh, font, size, scale = self._text_layer(rng, digits, h)
         # one projective map: horizontal stretch, slant, rotation, perspective, about the text centre
+        text_w = boxes[:, 0].max() + boxes[:, 2].max()
         cx, cy = boxes[:, 0].min() + text_w / 2, boxes[:, 1].mean() + gh / 2
         sx = np.exp(rng.normal(0, c.width_scale_std))
         sh = rng.uniform(-c.max_shear, c.max_shear) * (rng.random() < 0.6)
         th = np.deg2rad(rng.uniform(-c.max_rotation, c.max_rotation))
         px, py = rng.uniform(-c.max_perspective, c.max_perspective, 2) * (rng.random() < 0.5)
-        T1 = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]])
-        A = np.array([[sx, -sh, 0], [0, 1, 0], [0, 0, 1]])
-        R = np.array([[np.cos(th), -np.sin(th), 0], [np.sin(th), np.cos(th), 0], [0, 0, 1]])
-        P = np.array([[1, 0, 0], [0, 1, 0], [px, py, 1]])
-        M = np.linalg.inv(T1) @ P @ R @ A @ T1
-        inv = np.linalg.inv(M)
-        ink = _warp(ink, inv)
-        boxes = _warp_boxes(boxes, M)
-        if clutter is not None:
-            clutter = _warp(clutter, inv)
+        M, inv = _projective(cx, cy, sx, sh, th, px, py, scale)
+        warped = _warp_boxes(boxes, M)
+        # The scene is exactly what the camera must see: the preprocessing window and each digit's square
+        # crop, and a few pixels more for the blur. Anything beyond it would never reach a frame, and a
+        # scene smaller than the window would be mirror-padded by the preprocessing.
+        x0, y0, x1, y1 = np.array([crop_window(warped, c.margin), *(square_window(b) for b in warped)]).T
+        X0, Y0 = np.floor(x0.min()) - SCENE_MARGIN, np.floor(y0.min()) - SCENE_MARGIN
+        W, H = int(np.ceil(x1.max() - X0)) + SCENE_MARGIN, int(np.ceil(y1.max() - Y0)) + SCENE_MARGIN
+        # the ink is drawn unwarped on its own canvas, which holds both the glyphs and what maps onto the
+        # scene (a narrowing stretch makes the unwarped number wider than the scene)
+        corners = _warp_boxes(np.array([[X0, Y0, W, H]], dtype=np.float64), inv)
+        ix0 = np.floor(min(boxes[:, 0].min(), corners[0, 0])) - 2
+        iy0 = np.floor(min(boxes[:, 1].min(), corners[0, 1])) - 2
+        ix1 = max((boxes[:, 0] + boxes[:, 2]).max(), corners[0, 0] + corners[0, 2]) + 2
+        iy1 = max((boxes[:, 1] + boxes[:, 3]).max(), corners[0, 1] + corners[0, 3]) + 2
+        ink_shape = (int(np.ceil(iy1 - iy0)), int(np.ceil(ix1 - ix0)))
+        ink = np.zeros(ink_shape, np.uint8)
+        for m, mx, my in placed:
+            _paste(ink, m, mx - ix0, my - iy0)
+        clutter = None
+        if rng.random() < c.p_neighbours:
+            clutter = self._neighbours(rng, font, size, boxes - [ix0, iy0, 0, 0], ink_shape)
+        # scene pixel -> number coordinates -> unwarped point -> ink canvas pixel
+        to_ink = _translation(-ix0, -iy0) @ inv @ _translation(X0, Y0)
+        boxes = warped - [X0, Y0, 0, 0]
+        # the ink lies inside its boxes: warp only the part of the scene they map to (and the shadow's
+        # few pixels of offset), the rest stays zero
+        ink = _warp(ink, to_ink, (H, W), region=_bounds(boxes, margin=5))
+        if clutter is not None:                     # only where something was drawn
+            layer, drawn = clutter
+            to_scene = _translation(-X0, -Y0) @ M @ _translation(ix0, iy0)
+            clutter = _warp(layer, to_ink, (H, W), region=_bounds(_warp_boxes(drawn, to_scene), margin=2))
 
         # appearance, in luma
         bg_l = rng.uniform(0.05, 0.95)
@@ -256,16 +293,19 @@ class SynthGenerator:
         if sigma > 0.3:
             img = img.filter(ImageFilter.GaussianBlur(sigma))
         if rng.random() < c.p_low_res:
+            # the photo was smaller: its noise and JPEG blocks are at its own resolution, and the
+            # preprocessing enlarges them with it, as it does a small SVHN original
             f = rng.uniform(*c.low_res_factor)
-            small = img.resize((max(8, int(W / f)), max(8, int(H / f))), Image.BILINEAR)
-            img = small.resize((W, H), Image.BILINEAR)
+            w, h = max(8, round(W / f)), max(8, round(H / f))
+            img = img.resize((w, h), Image.BILINEAR)
+            boxes = boxes * [w / W, h / H, w / W, h / H]
         # the camera's noise and JPEG belong to the photo: the resize to 32x64 (or 32x32) then
         # smooths them, as it does for real SVHN; added after the resize they were far too sharp
         return self._sensor(rng, img), boxes
 
     def _background(self, rng, shape, yy, xx, gh) -> np.ndarray:
         c = self.config
-        kind = BACKGROUNDS[rng.choice(len(BACKGROUNDS), p=self.background_p)]
+        kind = BACKGROUNDS[_pick(rng, self.background_cum)]
         amp = rng.uniform(*c.texture_amplitude)
         H, W = shape
         if kind == "flat":
@@ -287,7 +327,7 @@ class SynthGenerator:
         else:  # wood
             freq = rng.uniform(0.15, 0.5)
             tex = np.sin(yy * freq + 3 * _smooth_noise(rng, shape, 3)).astype(np.float32)
-        grain = rng.standard_normal(shape, dtype=np.float32) * 0.15
+        grain = _normal_field(rng, shape) * np.float32(0.15)
         return np.clip(1 + amp * (tex + grain), 0, 2)
 
     def _plate(self, rng, scene, boxes, gh, bg_l):
@@ -311,9 +351,10 @@ class SynthGenerator:
         return np.clip(out, 0, 1)
 
     def _neighbours(self, rng, font, size, boxes, shape):
-        """Clutter SVHN crops often show at their sides: a stray glyph, a bar, a door edge."""
+        """Clutter SVHN crops often show at their sides: a stray glyph, a bar, a door edge. Returns the
+        layer and the boxes of what was drawn, or None when nothing was."""
         H, W = shape
-        layer = np.zeros(shape, np.uint8)
+        layer, drawn = np.zeros(shape, np.uint8), []
         x_left, x_right = boxes[:, 0].min(), (boxes[:, 0] + boxes[:, 2]).max()
         gh = boxes[:, 3].max()
         for side in ("left", "right"):
@@ -324,24 +365,27 @@ class SynthGenerator:
             if kind == 0:                               # a glyph of another number or a letter mark
                 m, _, _ = _glyph(font, size, 0, int(rng.integers(10)))
                 x = x_left - gap - m.shape[1] if side == "left" else x_right + gap
-                _paste(layer, m, x, boxes[:, 1].min() + rng.normal(0, 0.2) * gh)
+                y = boxes[:, 1].min() + rng.normal(0, 0.2) * gh
+                _paste(layer, m, x, y)
+                drawn.append((x - 1, y - 1, m.shape[1] + 2, m.shape[0] + 2))          # _paste rounds
             else:                                       # a vertical bar or edge
                 w = rng.uniform(0.1, 0.5) * gh if kind == 1 else W
                 x = x_left - gap - w if side == "left" else x_right + gap
                 xa, xb = int(np.clip(x, 0, W)), int(np.clip(x + w, 0, W))
                 layer[:, xa:xb] = rng.integers(100, 256)
-        return layer
+                drawn.append((xa, 0, xb - xa, H))
+        return (layer, np.array(drawn, dtype=np.float64)) if drawn else None
 
     def _sensor(self, rng, img: Image.Image) -> Image.Image:
         c = self.config
         std = rng.uniform(*c.noise_std) * 255
         if std > 0.5:
-            f = np.asarray(img, np.float32) + np.float32(std) * rng.standard_normal((img.height, img.width), np.float32)
+            f = np.asarray(img, np.float32) + np.float32(std) * _normal_field(rng, (img.height, img.width))
             img = Image.fromarray(np.clip(f + 0.5, 0, 255).astype(np.uint8), "L")
         if rng.random() < c.p_jpeg:
             buf = io.BytesIO()
             img.save(buf, "JPEG", quality=int(rng.integers(*c.jpeg_quality)))
-            img = Image.open(io.BytesIO(buf.getvalue())).convert("L")
+            img = Image.open(io.BytesIO(buf.getvalue()), formats=["JPEG"])           # a grey JPEG is "L"
         return img
 
 
@@ -358,24 +402,62 @@ def _paste(dst: np.ndarray, m: np.ndarray, x: float, y: float) -> None:
     np.maximum(dst[ya:yb, xa:xb], m[ya - y: yb - y, xa - x: xb - x], out=dst[ya:yb, xa:xb])
 
 
-def _warp(a: np.ndarray, inv: np.ndarray) -> np.ndarray:
-    """Apply a projective map, given its inverse, to a uint8 mask; float result in [0, 1]."""
+def _projective(cx, cy, sx, sh, th, px, py, scale=1.0) -> tuple[np.ndarray, np.ndarray]:
+    """M = T^-1 P R A T (about the centre (cx, cy): scale, then stretch sx and slant sh, rotation th,
+    perspective px, py) and its inverse in closed form, T^-1 A^-1 R^T P^-1 T."""
+    c, s = np.cos(th), np.sin(th)
+    sx, sh = sx * scale, sh * scale
+    T = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]])
+    T_inv = np.array([[1, 0, cx], [0, 1, cy], [0, 0, 1]])
+    A = np.array([[sx, -sh, 0], [0, scale, 0], [0, 0, 1]])
+    A_inv = np.array([[1 / sx, sh / (sx * scale), 0], [0, 1 / scale, 0], [0, 0, 1]])
+    R = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    P = np.array([[1, 0, 0], [0, 1, 0], [px, py, 1]])
+    P_inv = np.array([[1, 0, 0], [0, 1, 0], [-px, -py, 1]])
+    return T_inv @ P @ R @ A @ T, T_inv @ A_inv @ R.T @ P_inv @ T
+
+
+def _bounds(boxes: np.ndarray, margin: float) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) around the union of boxes, widened by margin."""
+    return (boxes[:, 0].min() - margin, boxes[:, 1].min() - margin,
+            (boxes[:, 0] + boxes[:, 2]).max() + margin, (boxes[:, 1] + boxes[:, 3]).max() + margin)
+
+
+def _translation(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=np.float64)
+
+
+def _warp(a: np.ndarray, inv: np.ndarray, shape: tuple[int, int], region=None) -> np.ndarray:
+    """A uint8 mask seen through a projective map, given as its inverse (output pixel -> pixel of a):
+    a float [H, W] = shape result in [0, 1]. With a region (x0, y0, x1, y1), only that part of the
+    output is computed and the rest is zero."""
+    H, W = shape
+    x0, y0, x1, y1 = 0, 0, W, H
+    if region is not None:
+        x0, y0 = max(0, int(region[0])), max(0, int(region[1]))
+        x1, y1 = min(W, int(np.ceil(region[2]))), min(H, int(np.ceil(region[3])))
+        if x0 >= x1 or y0 >= y1:
+            return np.zeros((H, W), np.float32)
+        inv = inv @ _translation(x0, y0)                         # output pixels from the region's corner
     inv = inv / inv[2, 2]
-    im = Image.fromarray(a)
-    out = im.transform(im.size, Image.PERSPECTIVE, tuple(inv.ravel()[:8]), Image.BILINEAR)
-    return np.asarray(out, np.float32) * np.float32(1 / 255)
+    out = Image.fromarray(a).transform((x1 - x0, y1 - y0), Image.PERSPECTIVE, tuple(inv.ravel()[:8]), Image.BILINEAR)
+    part = np.asarray(out, np.float32) * np.float32(1 / 255)
+    if region is None:
+        return part
+    full = np.zeros((H, W), np.float32)
+    full[y0:y1, x0:x1] = part
+    return full
 
 
 def _warp_boxes(boxes: np.ndarray, M: np.ndarray) -> np.ndarray:
     """The axis-aligned boxes around the mapped corners of each box."""
     x0, y0, w, h = boxes.T
-    xs = np.array([x0, x0 + w, x0, x0 + w])                                         # 4, L
-    ys = np.array([y0, y0, y0 + h, y0 + h])
-    d = M[2, 0] * xs + M[2, 1] * ys + M[2, 2]
-    qx = (M[0, 0] * xs + M[0, 1] * ys + M[0, 2]) / d
-    qy = (M[1, 0] * xs + M[1, 1] * ys + M[1, 2]) / d
-    lo_x, lo_y = qx.min(0), qy.min(0)
-    return np.stack([lo_x, lo_y, qx.max(0) - lo_x, qy.max(0) - lo_y], axis=1)
+    x1, y1 = x0 + w, y0 + h
+    corners = np.array([np.concatenate((x0, x1, x0, x1)), np.concatenate((y0, y0, y1, y1)), np.ones(4 * len(boxes))])
+    q = M @ corners
+    q = (q[:2] / q[2]).reshape(2, 4, -1)                                              # x/y, corner, box
+    lo, hi = q.min(1), q.max(1)
+    return np.concatenate((lo, hi - lo)).T
 
 
 def _over(scene: np.ndarray, alpha: np.ndarray, luma: float) -> np.ndarray:
