@@ -61,15 +61,16 @@ def preprocess(image: Image.Image | np.ndarray, boxes: np.ndarray, margin: float
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     window = crop_window(boxes, margin)
     x0, y0, x1, y1 = window
-    # grey first, and only the part we need: the cost stays independent of the photo's size
-    cx0, cy0 = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
-    cx1, cy1 = min(image.size[0], int(np.ceil(x1))), min(image.size[1], int(np.ceil(y1)))
-    grey = image.crop((cx0, cy0, cx1, cy1))
-    if grey.mode != "L":
-        grey = grey.convert("L")
-    local = (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0)
-    grey, dx, dy = _padded(grey, local)
-    box = (local[0] + dx, local[1] + dy, local[2] + dx, local[3] + dy)
+    if image.mode == "L" and x0 >= 0 and y0 >= 0 and x1 <= image.size[0] and y1 <= image.size[1]:
+        grey, box = image, window               # the synthetic scenes: already grey, the window inside
+    else:
+        # grey first, and only the part we need: the cost stays independent of the photo's size
+        cx0, cy0 = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
+        cx1, cy1 = min(image.size[0], int(np.ceil(x1))), min(image.size[1], int(np.ceil(y1)))
+        grey = image.crop((cx0, cy0, cx1, cy1)).convert("L")
+        local = (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0)
+        grey, dx, dy = _padded(grey, local)
+        box = (local[0] + dx, local[1] + dy, local[2] + dx, local[3] + dy)
     frame = np.asarray(grey.resize((size[1], size[0]), Image.BILINEAR, box=box), dtype=np.uint8)
     scale = size[0] / (y1 - y0)
     out = np.stack([(boxes[:, 0] - x0) * scale, (boxes[:, 1] - y0) * scale,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,9 +166,10 @@ def _normal_field(rng, shape) -> np.ndarray:
     bh, bw = NOISE_BANK_SHAPE
     if H > bh or W > bw:
         return rng.standard_normal(shape, dtype=np.float32)
-    y, x, sign = rng.integers(0, (bh - H + 1, bw - W + 1, 2))
+    u = rng.random(3)
+    y, x = int(u[0] * (bh - H + 1)), int(u[1] * (bw - W + 1))
     window = _noise_bank()[y: y + H, x: x + W]
-    return window if sign else -window
+    return window if u[2] < 0.5 else -window
 
 
 def _pick(rng, cumulative: np.ndarray) -> int:
@@ -189,7 +191,7 @@ class SynthGenerator:
         c = self.config
         if digits is None:
             L = _pick(rng, self.length_cum) + 1
-            digits = "".join(str(d) for d in rng.integers(0, 10, L))
+            digits = "".join(map(str, rng.integers(0, 10, L).tolist()))
         scene, boxes = self._scene(rng, digits)
         frame, frame_boxes = preprocess(scene, boxes, margin=c.margin)
         crop_arr = np.stack([square_crop(scene, b) for b in boxes]) if crops else None
@@ -274,8 +276,7 @@ class SynthGenerator:
         if not 0.0 <= fg_l <= 1.0:                  # reflect into range, keeping the contrast
             fg_l = bg_l + contrast if dark_on_light else bg_l - contrast
             fg_l = float(np.clip(fg_l, 0.0, 1.0))
-        yy, xx = np.ogrid[0:H, 0:W]
-        yy, xx = yy.astype(np.float32), xx.astype(np.float32)
+        yy, xx = np.arange(H, dtype=np.float32)[:, None], np.arange(W, dtype=np.float32)[None]
         wall = self._background(rng, (H, W), yy, xx, gh)
         scene = wall * bg_l
         if rng.random() < c.p_plate:
@@ -286,19 +287,20 @@ class SynthGenerator:
             sh_img = _shift(ink, rng.integers(-3, 4), rng.integers(1, 4))
             scene = scene * (1 - rng.uniform(0.2, 0.6) * sh_img)
         scene = _over(scene, ink, fg_l)
-        light = 1 + rng.uniform(-c.lighting, c.lighting) * _ramp(rng, yy, xx)
-        scene = np.clip(scene * light, 0, 1)
-        img = Image.fromarray((scene * 255 + 0.5).astype(np.uint8), "L")
-        sigma = rng.uniform(*c.blur_sigma)
-        if sigma > 0.3:
-            img = img.filter(ImageFilter.GaussianBlur(sigma))
+        light = _ramp(rng, yy, xx) * np.float32(255 * rng.uniform(-c.lighting, c.lighting)) + np.float32(255)
+        scene = np.clip(scene * light + np.float32(0.5), 0, 255, out=scene)          # 0..255, rounded below
+        img = Image.fromarray(scene.astype(np.uint8), "L")
+        sigma = rng.uniform(*c.blur_sigma)                     # in scene pixels
         if rng.random() < c.p_low_res:
-            # the photo was smaller: its noise and JPEG blocks are at its own resolution, and the
+            # the photo was smaller: its blur, noise and JPEG blocks are at its own resolution, and the
             # preprocessing enlarges them with it, as it does a small SVHN original
             f = rng.uniform(*c.low_res_factor)
             w, h = max(8, round(W / f)), max(8, round(H / f))
             img = img.resize((w, h), Image.BILINEAR)
             boxes = boxes * [w / W, h / H, w / W, h / H]
+            sigma = sigma * w / W
+        if sigma > 0.3:
+            img = img.filter(ImageFilter.GaussianBlur(sigma))
         # the camera's noise and JPEG belong to the photo: the resize to 32x64 (or 32x32) then
         # smooths them, as it does for real SVHN; added after the resize they were far too sharp
         return self._sensor(rng, img), boxes
@@ -328,7 +330,8 @@ class SynthGenerator:
             freq = rng.uniform(0.15, 0.5)
             tex = np.sin(yy * freq + 3 * _smooth_noise(rng, shape, 3)).astype(np.float32)
         grain = _normal_field(rng, shape) * np.float32(0.15)
-        return np.clip(1 + amp * (tex + grain), 0, 2)
+        wall = 1 + amp * (tex + grain)
+        return np.clip(wall, 0, 2, out=wall)
 
     def _plate(self, rng, scene, boxes, gh, bg_l):
         """A plate behind the number; the wall outside it gets a different brightness."""
@@ -340,8 +343,9 @@ class SynthGenerator:
         d = ImageDraw.Draw(mask)
         d.rounded_rectangle((x0, y0, x1, y1), radius=rng.uniform(0, 0.4) * gh, fill=255)
         plate = np.asarray(mask, np.float32) / 255
-        wall = np.clip(bg_l + rng.choice([-1, 1]) * rng.uniform(0.1, 0.5), 0.02, 0.98)
-        out = scene * plate + (scene / max(bg_l, 1e-3) * wall) * (1 - plate)
+        wall = min(max(bg_l + (1 if rng.random() < 0.5 else -1) * rng.uniform(0.1, 0.5), 0.02), 0.98)
+        k = np.float32(wall / max(bg_l, 1e-3))                  # the wall's brightness relative to the plate's
+        out = scene * (k + plate * (1 - k))
         if rng.random() < self.config.p_frame:
             frame = Image.new("L", (W, H))
             ImageDraw.Draw(frame).rounded_rectangle(
@@ -440,7 +444,9 @@ def _warp(a: np.ndarray, inv: np.ndarray, shape: tuple[int, int], region=None) -
             return np.zeros((H, W), np.float32)
         inv = inv @ _translation(x0, y0)                         # output pixels from the region's corner
     inv = inv / inv[2, 2]
-    out = Image.fromarray(a).transform((x1 - x0, y1 - y0), Image.PERSPECTIVE, tuple(inv.ravel()[:8]), Image.BILINEAR)
+    # an affine map (no perspective terms) has the cheaper transform
+    method, n = (Image.AFFINE, 6) if inv[2, 0] == 0 and inv[2, 1] == 0 else (Image.PERSPECTIVE, 8)
+    out = Image.fromarray(a).transform((x1 - x0, y1 - y0), method, tuple(inv.ravel()[:n]), Image.BILINEAR)
     part = np.asarray(out, np.float32) * np.float32(1 / 255)
     if region is None:
         return part
@@ -466,11 +472,13 @@ def _over(scene: np.ndarray, alpha: np.ndarray, luma: float) -> np.ndarray:
 
 def _ramp(rng, yy, xx) -> np.ndarray:
     """A linear ramp from -1 to 1 across the image in a random direction."""
-    a = rng.uniform(0, 2 * np.pi)
-    cx, cy = np.float32(np.cos(a) / max(xx.shape[1] - 1, 1)), np.float32(np.sin(a) / max(yy.shape[0] - 1, 1))
-    lo = min(cx * (xx.shape[1] - 1), 0) + min(cy * (yy.shape[0] - 1), 0)
-    span = abs(np.cos(a)) + abs(np.sin(a))
-    return (xx * cx + yy * cy - np.float32(lo)) * np.float32(2 / span) - np.float32(1)
+    a = rng.uniform(0, 2 * math.pi)
+    c, s = math.cos(a), math.sin(a)
+    # scaled so that the ramp spans exactly [-1, 1] over the image
+    k = 2 / (abs(c) + abs(s))
+    cx, cy = c / max(xx.shape[1] - 1, 1), s / max(yy.shape[0] - 1, 1)
+    lo = min(c, 0) + min(s, 0)
+    return (xx * np.float32(cx * k) + (yy * np.float32(cy * k) - np.float32(lo * k + 1)))
 
 
 def _smooth_noise(rng, shape, cells: int) -> np.ndarray:
