@@ -27,7 +27,7 @@ from seqdraw.model import ConditionalDRAW, ModelConfig
 
 def save_weights(path, module: torch.nn.Module, metadata: dict) -> None:
     """A module's state dict as safetensors, with JSON-encoded metadata, written atomically."""
-    tensors = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in metadata.items()})
 
@@ -55,7 +55,7 @@ def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
     h = hashlib.sha256()
     for name in sorted(tensors):
         h.update(name.encode())
-        h.update(tensors[name].detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        h.update(tensors[name].detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
 
@@ -84,7 +84,7 @@ def load_model(path) -> tuple[ConditionalDRAW, dict]:
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict, dict]:
     sd = opt.state_dict()
-    tensors = {f"opt.{i}.{k}": v for i, s in sd["state"].items() for k, v in s.items() if torch.is_tensor(v)}
+    tensors = {f"opt.{i}.{k}": v.cpu() for i, s in sd["state"].items() for k, v in s.items() if torch.is_tensor(v)}
     return tensors, {"param_groups": sd["param_groups"], "state_keys": {str(i): list(s) for i, s in sd["state"].items()}}
 
 

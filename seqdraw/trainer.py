@@ -53,6 +53,8 @@ class TrainConfig:
     checkpoint_every: int = 500       # steps
     keep: int = 3                     # checkpoints kept
     log_every: int = 50
+    device: str = "cpu"               # cpu, cuda or cuda:N (torchrun: each rank its LOCAL_RANK's GPU);
+                                      # the CUDA path has not been run on a GPU yet (docs/performance.md)
     compile: bool = True              # torch.compile the step and the drawing: ~1.3x faster training after
                                       # ~1 min of compiling (eager when no C++ compiler is found)
     max_steps: int = 0                # stop after this many steps in all (0: run every stage and epoch)
@@ -227,7 +229,7 @@ def style_distance(drawn: torch.Tensor, real: torch.Tensor, pool: int, direction
     pairs the i-th smallest projection of each set, so the two sets must be the same size."""
     a = F.avg_pool2d(drawn[:, None], pool).flatten(1)
     b = F.avg_pool2d(real[:, None], pool).flatten(1)
-    u = torch.randn(a.shape[1], directions, generator=noise, dtype=a.dtype)
+    u = torch.randn(a.shape[1], directions, generator=noise, dtype=a.dtype, device=a.device)
     u = u / u.norm(dim=0, keepdim=True)
     pa, pb = (a @ u).sort(0).values, (b @ u).sort(0).values
     return (pa - pb).pow(2).mean(0).sum()
@@ -254,12 +256,14 @@ def validate(model, data: dict, config: TrainConfig) -> float:
     model.eval()
     n = min(config.val_size, len(data["images"]))
     keep = np.flatnonzero(data["lengths"][:n] <= config.max_len)
-    g = torch.Generator().manual_seed(12345)
+    device = model.h0_dec.device
+    g = torch.Generator(device=device).manual_seed(12345)
     total = 0.0
     for L in range(1, config.max_len + 1):
         idx = keep[data["lengths"][keep] == L]
         for i in range(0, len(idx), 256):
-            total += model(*to_tensors(data, idx[i: i + 256]), generator=g)["loss"].sum().item()
+            batch = (t.to(device) for t in to_tensors(data, idx[i: i + 256]))
+            total += model(*batch, generator=g)["loss"].sum().item()
     model.train()
     return total / max(len(keep), 1)
 
@@ -269,10 +273,11 @@ def sample_grid(model, max_len: int, n: int = 8) -> np.ndarray:
     numbers = [s for s in SAMPLE_NUMBERS if len(s) <= max_len]
     labels, lengths = encode([s for s in numbers for _ in range(n)])
     model.eval()
-    images = model.generate(torch.from_numpy(labels), torch.from_numpy(lengths),
-                            generator=torch.Generator().manual_seed(0)).images
+    device = model.h0_dec.device
+    images = model.generate(torch.from_numpy(labels).to(device), torch.from_numpy(lengths).to(device),
+                            generator=torch.Generator(device=device).manual_seed(0)).images
     model.train()
-    return grid((images.numpy() * 255 + 0.5).astype(np.uint8), cols=n)
+    return grid((images.cpu().numpy() * 255 + 0.5).astype(np.uint8), cols=n)
 
 
 # ---- the loop ----------------------------------------------------------------------------------------
@@ -308,6 +313,7 @@ class Distributed:
     """This process's place in a torchrun job (world 1 when run plainly)."""
     rank: int = 0
     world: int = 1
+    local_rank: int = 0
 
     @property
     def main(self) -> bool:
@@ -321,7 +327,7 @@ class Distributed:
         import torch.distributed as dist
         if not dist.is_initialized():
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-        return cls(dist.get_rank(), world)
+        return cls(dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0")))
 
     def all_sum(self, t: torch.Tensor) -> torch.Tensor:
         if self.world > 1:
@@ -330,16 +336,34 @@ class Distributed:
         return t
 
 
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """The device a config names; a bare "cuda" means this rank's GPU."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise SeqdrawError(f"device {name!r}: use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SeqdrawError(f"device {name!r}: CUDA is not available on this machine")
+        return torch.device("cuda", local_rank if device.index is None else device.index)
+    if device.type != "cpu":
+        raise SeqdrawError(f"device {name!r}: use cpu, cuda or cuda:N")
+    return device
+
+
 def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | None = None,
           stop_after: int | None = None, progress: bool = True) -> dict:
     """Train (or resume) the run in config.out and return a summary. Under torchrun every rank takes
     its share of each global batch and only rank 0 writes. `stop_after` abandons the run after that
     many steps without finishing, like a kill (for tests)."""
     ddp = Distributed.from_env()
+    device = resolve_device(config.device, ddp.local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     run = Path(config.out)
     if not resume and latest_checkpoint(run) is not None:
         raise SeqdrawError(f"{run} already holds a run: continue it with --resume {run}, or choose another --out")
-    guide = load_guide(config.guide) if config.guide else None
+    guide = load_guide(config.guide).to(device) if config.guide else None
     init_tensors, init_meta = load_weights(config.init) if config.init else ({}, {})
     # every classifier that ever guided these weights, so evaluation can refuse it as judge
     guides = list(init_meta.get("guides", [])) + ([weights_digest(guide.state_dict())] if guide else [])
@@ -354,10 +378,11 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
     model = ConditionalDRAW(preset(config.preset, max_len=MAX_LEN, **config.model))
     if config.init and not resume:
         restore(config.init, model, init_tensors)
+    model.to(device)
     if config.compile:
         model.compile()
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    noise = torch.Generator().manual_seed(config.seed + 7919 * ddp.rank)
+    noise = torch.Generator(device=device).manual_seed(config.seed + 7919 * ddp.rank)
     state = {"step": 0, "stage": 0, "epoch": 0, "batch": 0, "best_val": None, "lr_scale": 1.0,
              "images_seen": 0, "skipped_steps": 0}
     if resume:
@@ -374,10 +399,10 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
             print(f"resumed {ckpt} at step {state['step']} (stage {state['stage'] + 1}, epoch {state['epoch'] + 1})")
     net = model
     if ddp.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model)
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     train_data, val_data = data or load_data(config)
-    pair_target = config.diversity_target * real_pair_distance(train_data) if config.diversity_weight else None
+    pair_target = (config.diversity_target * real_pair_distance(train_data)).to(device) if config.diversity_weight else None
     stages = config.stages()
     steps_per_epoch = [len(batch_plan(train_data["lengths"], st, config, s, 0)) for s, st in enumerate(stages)]
     total_steps = sum(steps_per_epoch) * config.epochs
@@ -420,16 +445,16 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
                 return {"step": state["step"], "stopped": True}
             batch = plan[state["batch"]]
             idx = batch[ddp.rank:: ddp.world]
-            images, labels, lengths = to_tensors(train_data, idx)
+            images, labels, lengths = (t.to(device) for t in to_tensors(train_data, idx))
             weights = None
             if config.digit_weight != 1:
-                weights = pixel_weights(train_data["boxes"][idx], config.digit_weight, *images.shape[1:])
+                weights = pixel_weights(train_data["boxes"][idx], config.digit_weight, *images.shape[1:]).to(device)
             lr = lr_at(state["step"], total_steps, config) * state["lr_scale"]
             for group in opt.param_groups:
                 group["lr"] = lr
             out = net(images, labels, lengths, generator=noise, pixel_weights=weights)
             # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
-            out["guide"], out["spread"], out["style"] = torch.zeros(1), torch.zeros(1), torch.zeros(1)
+            out["guide"], out["spread"], out["style"] = (torch.zeros(1, device=device) for _ in range(3))
             if guide is not None:
                 ce, spread, drawn = guide_loss(guide, model, labels, lengths, noise, config.guide_margin,
                                                config.guide_style_temperature, pair_target)

@@ -234,6 +234,18 @@ def test_cli_train_and_resume(tmp_path, capsys):
     assert "config.json" in one_line_error(capsys.readouterr().err)
 
 
+def test_device_is_checked_before_anything_is_written(tmp_path, capsys):
+    base = ["train", "--out", str(tmp_path / "d"), "--synth-n", "16", "--set", "compile=false"]
+    for device, message in (("tpu", "use cpu, cuda or cuda:N"), ("cuda", "CUDA is not available")):
+        if device == "cuda" and torch.cuda.is_available():
+            continue
+        assert main(base + ["--set", f"device={device}"]) == 2
+        assert message in one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "d").exists()
+    from seqdraw.trainer import resolve_device
+    assert resolve_device("cpu") == torch.device("cpu")
+
+
 def _losses(run):
     return [json.loads(l)["loss"] for l in open(run / "metrics.jsonl") if '"loss"' in l and "event" not in l]
 

@@ -311,7 +311,7 @@ class SynthGenerator:
         amp = rng.uniform(*c.texture_amplitude)
         H, W = shape
         if kind == "flat":
-            tex = np.zeros(shape, np.float32)
+            tex = None
         elif kind == "gradient":
             tex = _ramp(rng, yy, xx)
         elif kind == "blotches":
@@ -329,8 +329,10 @@ class SynthGenerator:
         else:  # wood
             freq = rng.uniform(0.15, 0.5)
             tex = np.sin(yy * freq + 3 * _smooth_noise(rng, shape, 3)).astype(np.float32)
-        grain = _normal_field(rng, shape) * np.float32(0.15)
-        wall = 1 + amp * (tex + grain)
+        wall = _normal_field(rng, shape) * np.float32(0.15 * amp)          # grain
+        if tex is not None:
+            wall += np.float32(amp) * tex
+        wall += np.float32(1)
         return np.clip(wall, 0, 2, out=wall)
 
     def _plate(self, rng, scene, boxes, gh, bg_l):
@@ -447,11 +449,8 @@ def _warp(a: np.ndarray, inv: np.ndarray, shape: tuple[int, int], region=None) -
     # an affine map (no perspective terms) has the cheaper transform
     method, n = (Image.AFFINE, 6) if inv[2, 0] == 0 and inv[2, 1] == 0 else (Image.PERSPECTIVE, 8)
     out = Image.fromarray(a).transform((x1 - x0, y1 - y0), method, tuple(inv.ravel()[:n]), Image.BILINEAR)
-    part = np.asarray(out, np.float32) * np.float32(1 / 255)
-    if region is None:
-        return part
-    full = np.zeros((H, W), np.float32)
-    full[y0:y1, x0:x1] = part
+    full = np.zeros((H, W), np.float32) if region is not None else np.empty((H, W), np.float32)
+    np.multiply(np.asarray(out), np.float32(1 / 255), out=full[y0:y1, x0:x1])
     return full
 
 
