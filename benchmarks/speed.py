@@ -111,13 +111,20 @@ def main():
     opt = torch.optim.Adam(model.parameters())
     rng = np.random.default_rng(0)
     plan = rng.choice(5, size=4 * args.repeats, p=np.array(SVHN_LENGTH_PROBS) / sum(SVHN_LENGTH_PROBS)) + 1
-    ours_t = sum(timed(ours_train_step(model, opt, 64, int(L)), 1) for L in plan)
-    line = f"seqdraw-cur {64 * len(plan) / ours_t:.0f}"
+    mixed = {"seqdraw-cur": (model, opt)}
+    if args.compile:
+        mixed_compiled = ConditionalDRAW(preset("seqdraw-cur"))
+        mixed_compiled.load_state_dict(model.state_dict())
+        mixed["seqdraw-cur compiled"] = (mixed_compiled.compile(), torch.optim.Adam(mixed_compiled.parameters()))
+    # timed() warms each length up first, so compilation is not counted
+    seconds = {name: sum(timed(ours_train_step(m, o, 64, int(L)), 1) for L in plan) for name, (m, o) in mixed.items()}
+    line = ", ".join(f"{name} {64 * len(plan) / t:.0f}" for name, t in seconds.items())
     if ref_cls:
         ref = ref_cls(T=10)
         ropt = torch.optim.Adam(ref.parameters())
         ref_t = sum(timed(ref_train_step(ref, ropt, 64, 10 * int(L)), 1) for L in plan)
-        line += f", reference {64 * len(plan) / ref_t:.0f}; ratio {ref_t / ours_t:.2f}x"
+        line += f", reference {64 * len(plan) / ref_t:.0f}; ratio " + ", ".join(
+            f"{ref_t / t:.2f}x ({name})" for name, t in seconds.items())
     print(line)
 
     print("\n## training cost by length, batch 64 (seqdraw-cur)")
