@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from seqdraw.data.labels import MAX_LEN, PAD
-from seqdraw.data.preprocess import DEFAULT_MARGIN, FRAME_H, FRAME_W, preprocess
+from seqdraw.data.preprocess import DEFAULT_MARGIN, preprocess
 from seqdraw.data.shards import save_shard
 from seqdraw.errors import SeqdrawError
 from seqdraw.pictures import grid, save_png
