@@ -157,7 +157,9 @@ NOISE_BANK_SHAPE = (256, 512)
 def _noise_bank() -> np.ndarray:
     """Standard normal noise drawn once. Grain and sensor noise are windows of it at random offsets:
     drawing ~6,000 fresh normals per use cost ~70 us each time, the largest single step (profiled)."""
-    return np.random.default_rng(20261124).standard_normal(NOISE_BANK_SHAPE, dtype=np.float32)
+    bank = np.random.default_rng(20261124).standard_normal(NOISE_BANK_SHAPE, dtype=np.float32)
+    bank.flags.writeable = False                      # every window is a view: none may change it
+    return bank
 
 
 def _normal_field(rng, shape) -> np.ndarray:
