@@ -130,7 +130,7 @@ def _master_glyphs(font_path: str, stroke: int):
     return out
 
 
-@functools.lru_cache(maxsize=None)          # bounded by fonts x even sizes x 2 strokes x 10 digits
+@functools.lru_cache(maxsize=None)          # bounded: fonts x GLYPH_SIZE_STEP sizes x 2 strokes x 10 digits
 def _glyph(font_path: str, size: int, stroke: int, digit: int):
     """One mask of _master_glyphs scaled to a font size (antialiased resampling): (mask, x, y)."""
     f = size / GLYPH_SIZE
@@ -247,11 +247,9 @@ class SynthGenerator:
         W, H = int(np.ceil(x1.max() - X0)) + SCENE_MARGIN, int(np.ceil(y1.max() - Y0)) + SCENE_MARGIN
         # the ink is drawn unwarped on its own canvas, which holds both the glyphs and what maps onto the
         # scene (a narrowing stretch makes the unwarped number wider than the scene)
-        corners = _warp_boxes(np.array([[X0, Y0, W, H]], dtype=np.float64), inv)
-        ix0 = np.floor(min(boxes[:, 0].min(), corners[0, 0])) - 2
-        iy0 = np.floor(min(boxes[:, 1].min(), corners[0, 1])) - 2
-        ix1 = max((boxes[:, 0] + boxes[:, 2]).max(), corners[0, 0] + corners[0, 2]) + 2
-        iy1 = max((boxes[:, 1] + boxes[:, 3]).max(), corners[0, 1] + corners[0, 3]) + 2
+        scene_unwarped = _warp_boxes(np.array([[X0, Y0, W, H]], dtype=np.float64), inv)
+        ix0, iy0, ix1, iy1 = _bounds(np.concatenate((boxes, scene_unwarped)), margin=2)
+        ix0, iy0 = np.floor(ix0), np.floor(iy0)
         ink_shape = (int(np.ceil(iy1 - iy0)), int(np.ceil(ix1 - ix0)))
         ink = np.zeros(ink_shape, np.uint8)
         for m, mx, my in placed:
