@@ -29,8 +29,11 @@ from seqdraw.errors import SeqdrawError
 # SVHN train.csv (33,402 images): share of numbers with 1..5 digits (the 1 six-digit image is
 # folded into 5: 15.379 / 54.278 / 26.019 / 4.293 / 0.027+0.003 %).
 SVHN_LENGTH_PROBS = (0.15379, 0.54278, 0.26019, 0.04293, 0.00030)
-# SVHN train.csv, over all 73,257 digit boxes: width / height mean 0.491, std 0.136, p5-p95 0.28-0.71.
-BOX_ASPECT = (0.491, 0.136, 0.28, 0.75)          # mean, std, min, max
+# SVHN train.csv, per image: the mean width / height of its boxes has mean 0.495, std 0.122
+# (p5 0.31, p95 0.70); within an image the std is 0.052. A "1" box is 0.86x its image's mean,
+# every other digit 1.00-1.04x (over all 73,257 boxes: mean 0.491, std 0.136).
+NUMBER_ASPECT = (0.495, 0.122, 0.28, 0.80)       # mean, std, min, max
+ONE_ASPECT = 0.86
 # SVHN train.csv, over consecutive digit pairs, in units of the digit height:
 # horizontal gap between boxes mean -0.004, std 0.111 (p5 -0.15, p95 0.14);
 # vertical offset of the next box mean -0.014, std 0.127 (p5 -0.19, p95 0.12);
@@ -48,12 +51,11 @@ class SynthConfig:
     length_probs: tuple[float, ...] = SVHN_LENGTH_PROBS   # P(L = 1..5)
     digit_height: tuple[int, int] = (22, 36)      # digit height in scene pixels (~1.2x the frame)
     margin: float = DEFAULT_MARGIN                # preprocessing margin (fraction of number height)
-    box_aspect: tuple[float, float, float, float] = BOX_ASPECT
+    number_aspect: tuple[float, float, float, float] = NUMBER_ASPECT   # box width / height, after the warp
     box_gap: tuple[float, float, float, float] = BOX_GAP
-    box_dy_std: float = BOX_DY_STD / 2            # part of SVHN's dy comes from rotation, added below
-    width_scale_std: float = 0.15                 # log-normal horizontal stretch (condensed/wide faces)
-    p_bold: float = 0.7                           # a bold stroke around the glyphs
-    bold_stroke: int = 4                          # its width in pixels of the 96 px master (~1.7 px in the scene)
+    box_dy_std: float = BOX_DY_STD / math.sqrt(2)  # per box: SVHN's is the offset between two boxes
+    p_font_weight: float = 0.25                   # keep the face's own stroke width; otherwise draw one:
+    stroke_weight: tuple[float, float] = (0.085, 0.26)   # stroke / digit height, log-uniform in STROKE_LEVELS steps
     max_shear: float = 0.25                       # slant
     max_rotation: float = 5.0                     # degrees
     max_perspective: float = 0.0015               # projective terms
@@ -67,6 +69,7 @@ class SynthConfig:
     p_shadow: float = 0.25                        # drop shadow under the paint
     lighting: float = 0.35                        # max strength of a linear lighting gradient
     blur_sigma: tuple[float, float] = (0.6, 2.6)  # Gaussian blur of the scene, pixels
+    legibility: float = 0.8                       # blur (with lost resolution) at most this x the stroke width
     p_low_res: float = 0.5                        # the photo was smaller: downscale it (noise and JPEG follow)
     low_res_factor: tuple[float, float] = (1.3, 3.0)
     box_pad: float = 0.08                         # SVHN boxes are looser than the ink: pad top and bottom
@@ -108,46 +111,96 @@ class Sample:
 
 GLYPH_SIZE = 96          # glyphs are rendered once per font at this size, then scaled
 GLYPH_SIZE_STEP = 6      # font sizes used; the warp scales by the rest (at most 1 +- 3 / 30)
+STROKE_LEVELS = 6        # stroke weights used, log-spaced over SynthConfig.stroke_weight
 
 
-@functools.lru_cache(maxsize=512)
-def _master_glyphs(font_path: str, stroke: int):
+@functools.lru_cache(maxsize=None)          # bounded: fonts x (STROKE_LEVELS + 1)
+def _master_glyphs(font_path: str, weight: float | None):
     """Ten digit masks of one font, rendered at GLYPH_SIZE: (uint8 mask, x offset, y offset).
 
+    With a weight, every stroke is thickened or thinned to `weight` x the digit height (see
+    _restroke): a face's own weight is one of few, and house numbers are painted in every weight.
     FreeType rendering costs ~5 ms for the ten digits of a font size; scaling a rendered mask ~0.1 ms
     (profiled). Rendering once per font and scaling to each size keeps the generator fast from the
     first image."""
     font = ImageFont.truetype(font_path, GLYPH_SIZE)
-    out = []
+    room = GLYPH_SIZE // 6 if weight is not None else 0          # for thickened strokes
+    masks = []
     for ch in "0123456789":
-        x0, y0, x1, y1 = font.getbbox(ch, stroke_width=stroke)
-        im = Image.new("L", (max(1, x1 - x0), max(1, y1 - y0)))
-        ImageDraw.Draw(im).text((-x0, -y0), ch, fill=255, font=font, stroke_width=stroke, stroke_fill=255)
-        a = np.asarray(im)
+        x0, y0, x1, y1 = font.getbbox(ch)
+        im = Image.new("L", (max(1, x1 - x0) + 2 * room, max(1, y1 - y0) + 2 * room))
+        ImageDraw.Draw(im).text((room - x0, room - y0), ch, fill=255, font=font)
+        masks.append((np.asarray(im), x0 - room, y0 - room))
+    if weight is not None:
+        masks = _restroke(masks, weight)
+    out = []
+    for a, x0, y0 in masks:
         ys, xs = np.nonzero(a > 40)               # tight ink box (getbbox includes side bearings)
-        a = a[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
-        out.append((a, x0 + xs.min(), y0 + ys.min()))
+        out.append((a[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1], x0 + xs.min(), y0 + ys.min()))
     return out
 
 
-@functools.lru_cache(maxsize=None)          # bounded: fonts x GLYPH_SIZE_STEP sizes x 2 strokes x 10 digits
-def _glyph(font_path: str, size: int, stroke: int, digit: int):
+def _stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width of a glyph in pixels: twice its area over its outline's length."""
+    ink = mask > 127
+    inner = ink[1:-1, 1:-1] & ink[:-2, 1:-1] & ink[2:, 1:-1] & ink[1:-1, :-2] & ink[1:-1, 2:]
+    outline = ink.sum() - inner.sum()
+    return 2 * ink.sum() / max(outline, 1)
+
+
+def _restroke(masks, weight: float):
+    """The ten glyphs of a face with one change of stroke width, so that the median stroke becomes
+    `weight` x the median digit height: grown or eroded by distance to the outline (scipy's EDT),
+    with a one-pixel soft edge. Thinning stops at 40% of the face's own stroke, where thin joins
+    would break."""
+    from scipy.ndimage import distance_transform_edt
+
+    heights = [np.ptp(np.nonzero(a > 127)[0]) + 1 for a, _, _ in masks]
+    own = float(np.median([_stroke_width(a) for a, _, _ in masks]))
+    change = max(weight * float(np.median(heights)) - own, -0.6 * own) / 2          # per side
+    out = []
+    for a, x0, y0 in masks:
+        ink = a > 127
+        if change >= 0:
+            soft = change + 1 - distance_transform_edt(~ink)
+        else:
+            soft = distance_transform_edt(ink) + change
+        out.append(((np.clip(soft, 0, 1) * 255).astype(np.uint8), x0, y0))
+    return out
+
+
+@functools.lru_cache(maxsize=None)          # bounded: fonts x GLYPH_SIZE_STEP sizes x weights x 10 digits
+def _glyph(font_path: str, size: int, weight: float | None, digit: int):
     """One mask of _master_glyphs scaled to a font size (antialiased resampling): (mask, x, y)."""
     f = size / GLYPH_SIZE
-    a, ox, oy = _master_glyphs(font_path, stroke)[digit]
+    a, ox, oy = _master_glyphs(font_path, weight)[digit]
     h, w = max(1, round(a.shape[0] * f)), max(1, round(a.shape[1] * f))
     return np.asarray(Image.fromarray(a).resize((w, h), Image.BILINEAR)), ox * f, oy * f
 
 
-@functools.lru_cache(maxsize=512)
-def _tallest(font_path: str, stroke: int) -> int:
-    return max(m.shape[0] for m, _, _ in _master_glyphs(font_path, stroke))
+@functools.lru_cache(maxsize=None)
+def _tallest(font_path: str, weight: float | None) -> int:
+    return max(m.shape[0] for m, _, _ in _master_glyphs(font_path, weight))
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_glyph(font_path: str, weight: float | None) -> tuple[float, float]:
+    """Median ink (width, height) of the face's digits other than 1, at GLYPH_SIZE."""
+    shapes = np.array([m.shape for d, (m, _, _) in enumerate(_master_glyphs(font_path, weight)) if d != 1])
+    return float(np.median(shapes[:, 1])), float(np.median(shapes[:, 0]))
+
+
+@functools.lru_cache(maxsize=None)
+def _relative_weight(font_path: str, weight: float | None) -> float:
+    """Median stroke width / median digit height of a face (its own, or restroked to `weight`)."""
+    masks = [m for m, _, _ in _master_glyphs(font_path, weight)]
+    return float(np.median([_stroke_width(m) for m in masks]) / np.median([m.shape[0] for m in masks]))
 
 
 @functools.lru_cache(maxsize=512)
 def _ink_ratio(font_path: str) -> float:
     """Digit ink height / font size, to choose the size that gives a wanted digit height."""
-    return float(np.median([m.shape[0] for m, _, _ in _master_glyphs(font_path, 0)])) / GLYPH_SIZE
+    return float(np.median([m.shape[0] for m, _, _ in _master_glyphs(font_path, None)])) / GLYPH_SIZE
 
 
 NOISE_BANK_SHAPE = (256, 512)
@@ -201,42 +254,72 @@ class SynthGenerator:
 
     # ---- scene: text layer, geometry, appearance --------------------------------------------
     def _text_layer(self, rng, digits: str, h: float):
+        """The number's font, size and glyphs: ([(mask, y offset)], tallest glyph height, font, size,
+        the scale from glyph pixels to the wanted height)."""
         c = self.config
         font = self.fonts[rng.integers(len(self.fonts))]
         # glyphs come in sizes GLYPH_SIZE_STEP apart, so that the glyph cache stays small and warm; the
         # projective map scales the number to the exact height wanted
         wanted = h / _ink_ratio(font)
         size = max(GLYPH_SIZE_STEP, int(round(wanted / GLYPH_SIZE_STEP)) * GLYPH_SIZE_STEP)
-        stroke = c.bold_stroke if rng.random() < c.p_bold else 0
-        gh = max(1, round(_tallest(font, stroke) * size / GLYPH_SIZE))    # the tallest of the ten, scaled
-        am, asd, amin, amax = c.box_aspect
+        lo, hi = c.stroke_weight
+        weight = None                               # the face's own, when it lies within the range
+        if rng.random() >= c.p_font_weight:
+            weight = lo * (hi / lo) ** (int(rng.integers(STROKE_LEVELS)) / (STROKE_LEVELS - 1))
+        elif not lo <= _relative_weight(font, None) <= hi:
+            weight = lo if _relative_weight(font, None) < lo else hi
+        gh = max(1, round(_tallest(font, weight) * size / GLYPH_SIZE))    # the tallest of the ten, scaled
+        glyphs = [_glyph(font, size, weight, int(ch)) for ch in digits]
+        return glyphs, gh, font, size, weight, wanted / size
+
+    def _layout(self, rng, glyphs, reference, sh: float, th: float):
+        """Place the glyphs so that the boxes, once warped, have SVHN's geometry: the number's mean
+        box aspect drawn from SVHN's, a "1" box ONE_ASPECT of that, and SVHN's gaps between boxes.
+
+        The warp's horizontal stretch sx is what sets the aspect. For a box w x H in glyph pixels, the
+        rotation th after the stretch sx and slant sh gives an axis-aligned box of width
+        |cos| sx w + |cos sh + sin| H and height |sin| sx w + |cos - sin sh| H; slant and rotation
+        widen a box, so they are taken out of the stretch and out of the gaps. `reference` is the
+        median (ink width, ink height) of the font's digits other than 1.
+        Returns ([(mask, x, y)], boxes [L, 4] before the warp, sx)."""
+        c = self.config
+        cs, ss = abs(math.cos(th)), abs(math.sin(th))
+        B, D = abs(math.cos(th) * sh + math.sin(th)), abs(math.cos(th) - math.sin(th) * sh)
+        am, asd, amin, amax = c.number_aspect
+        aspect = min(max(rng.normal(am, asd), amin), amax)
+        w_ref, h_ref = reference
+        H_ref = h_ref * (1 + 2 * c.box_pad)
+        # the ink keeps at least 40% of the box width, however slanted
+        sx = max(H_ref * (aspect * D - B) / (w_ref * (cs - aspect * ss)), 0.4 * aspect * H_ref / w_ref)
+        H_post = ss * sx * w_ref + D * H_ref                # a box's height after the warp
         gm, gsd, gmin, gmax = c.box_gap
         boxes, placed, x = [], [], 0.0
-        for i, ch in enumerate(digits):
-            m, _, oy = _glyph(font, size, stroke, int(ch))
-            # SVHN boxes are looser than ink for narrow digits (1, 7): widen the box, not the ink
-            bw = max(m.shape[1], min(max(rng.normal(am, asd), amin), amax) * gh * 0.8)
+        for i, (m, _, oy) in enumerate(glyphs):
+            bw = m.shape[1]
+            if m.shape[1] < 0.6 * w_ref:                    # a narrow glyph (1, 7 in some faces)
+                bw = max(bw, H_ref * (ONE_ASPECT * aspect * D - B) / (cs * sx))
             if i:
-                x += min(max(rng.normal(gm, gsd), gmin), gmax) * gh
-            dy = rng.normal(0, c.box_dy_std) * gh
-            top = oy + dy
+                gap = min(max(rng.normal(gm, gsd), gmin), gmax) * H_post
+                x += (gap + B * H_ref) / (cs * sx)
+            top = oy + rng.normal(0, c.box_dy_std) * H_ref
             placed.append((m, x + (bw - m.shape[1]) / 2, top))
             pad = c.box_pad * m.shape[0]
             boxes.append((x, top - pad, bw, m.shape[0] + 2 * pad))
             x += bw
-        return placed, np.array(boxes, dtype=np.float64), gh, font, size, wanted / size
+        return placed, np.array(boxes, dtype=np.float64), sx
 
     def _scene(self, rng, digits: str):
         c = self.config
         h = rng.uniform(*c.digit_height)
-        placed, boxes, gh, font, size, scale = self._text_layer(rng, digits, h)
-        # one projective map: horizontal stretch, slant, rotation, perspective, about the text centre
-        text_w = boxes[:, 0].max() + boxes[:, 2].max()
-        cx, cy = boxes[:, 0].min() + text_w / 2, boxes[:, 1].mean() + gh / 2
-        sx = np.exp(rng.normal(0, c.width_scale_std))
+        glyphs, gh, font, size, weight, scale = self._text_layer(rng, digits, h)
+        # one projective map: stretch, slant, rotation, perspective, about the text centre
         sh = rng.uniform(-c.max_shear, c.max_shear) * (rng.random() < 0.6)
         th = np.deg2rad(rng.uniform(-c.max_rotation, c.max_rotation))
         px, py = rng.uniform(-c.max_perspective, c.max_perspective, 2) * (rng.random() < 0.5)
+        reference = np.multiply(_reference_glyph(font, weight), size / GLYPH_SIZE)
+        placed, boxes, sx = self._layout(rng, glyphs, reference, sh, th)
+        text_w = boxes[:, 0].max() + boxes[:, 2].max()
+        cx, cy = boxes[:, 0].min() + text_w / 2, boxes[:, 1].mean() + gh / 2
         M, inv = _projective(cx, cy, sx, sh, th, px, py, scale)
         warped = _warp_boxes(boxes, M)
         # The scene is exactly what the camera must see: the preprocessing window and each digit's square
@@ -256,7 +339,7 @@ class SynthGenerator:
             _paste(ink, m, mx - ix0, my - iy0)
         clutter = None
         if rng.random() < c.p_neighbours:
-            clutter = self._neighbours(rng, font, size, boxes - [ix0, iy0, 0, 0], ink_shape)
+            clutter = self._neighbours(rng, font, size, weight, boxes - [ix0, iy0, 0, 0], ink_shape)
         # scene pixel -> number coordinates -> unwarped point -> ink canvas pixel
         to_ink = _translation(-ix0, -iy0) @ inv @ _translation(X0, Y0)
         boxes = warped - [X0, Y0, 0, 0]
@@ -291,10 +374,17 @@ class SynthGenerator:
         scene = np.clip(scene * light + np.float32(0.5), 0, 255, out=scene)          # 0..255, rounded below
         img = Image.fromarray(scene.astype(np.uint8), "L")
         sigma = rng.uniform(*c.blur_sigma)                     # in scene pixels
-        if rng.random() < c.p_low_res:
+        f = rng.uniform(*c.low_res_factor) if rng.random() < c.p_low_res else 1.0
+        # SVHN's annotators labelled digits they could read: blur and lost resolution together stay
+        # within `legibility` x the stroke width
+        stroke = _relative_weight(font, weight) * h
+        blur = math.hypot(sigma, f / 2 if f > 1 else 0.0)
+        if blur > c.legibility * stroke:
+            k = c.legibility * stroke / blur
+            sigma, f = sigma * k, 1 + (f - 1) * k
+        if f > 1.1:
             # the photo was smaller: its blur, noise and JPEG blocks are at its own resolution, and the
             # preprocessing enlarges them with it, as it does a small SVHN original
-            f = rng.uniform(*c.low_res_factor)
             w, h = max(8, round(W / f)), max(8, round(H / f))
             img = img.resize((w, h), Image.BILINEAR)
             boxes = boxes * [w / W, h / H, w / W, h / H]
@@ -356,7 +446,7 @@ class SynthGenerator:
             out = _over(out, np.asarray(frame, np.float32) / 255, 1 - bg_l)
         return np.clip(out, 0, 1)
 
-    def _neighbours(self, rng, font, size, boxes, shape):
+    def _neighbours(self, rng, font, size, weight, boxes, shape):
         """Clutter SVHN crops often show at their sides: a stray glyph, a bar, a door edge. Returns the
         layer and the boxes of what was drawn, or None when nothing was."""
         H, W = shape
@@ -369,7 +459,7 @@ class SynthGenerator:
             gap = rng.uniform(0.4, 1.5) * gh
             kind = rng.integers(3)
             if kind == 0:                               # a glyph of another number or a letter mark
-                m, _, _ = _glyph(font, size, 0, int(rng.integers(10)))
+                m, _, _ = _glyph(font, size, weight, int(rng.integers(10)))
                 x = x_left - gap - m.shape[1] if side == "left" else x_right + gap
                 y = boxes[:, 1].min() + rng.normal(0, 0.2) * gh
                 _paste(layer, m, x, y)
