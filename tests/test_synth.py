@@ -78,6 +78,29 @@ def test_noise_fields_are_standard_normal_and_vary():
     assert synth._normal_field(rng, (300, 700)).shape == (300, 700)            # larger than the bank
 
 
+def test_box_geometry_matches_svhn(batch):
+    """Box aspect and gaps, as SVHN train.csv has them (synth.NUMBER_ASPECT, BOX_GAP)."""
+    aspects, gaps, ones, others = [], [], [], []
+    for lab, L, bx in zip(batch["labels"], batch["lengths"], batch["boxes"]):
+        b = bx[:L]
+        aspects.append(float(np.mean(b[:, 2] / b[:, 3])))
+        gaps += list((b[1:, 0] - (b[:-1, 0] + b[:-1, 2])) / b[:-1, 3])
+        ones += list(b[lab[:L] == 1, 2] / b[lab[:L] == 1, 3])
+        others += list(b[lab[:L] != 1, 2] / b[lab[:L] != 1, 3])
+    assert abs(np.mean(aspects) - synth.NUMBER_ASPECT[0]) < 0.03          # SVHN: 0.495
+    assert 0.08 < np.std(aspects) < 0.16                                  # SVHN: 0.122
+    assert abs(np.mean(gaps) - synth.BOX_GAP[0]) < 0.03                   # SVHN: -0.004
+    assert np.mean(ones) < 0.95 * np.mean(others)                         # SVHN: a 1 is 0.86x
+
+
+@pytest.mark.parametrize("weight", [0.085, 0.15, 0.26])
+def test_restroke_reaches_the_weight_asked_for(weight):
+    face = next(f for f in fonts.font_pool() if "DejaVuSans.ttf" in f)
+    assert abs(synth._relative_weight(face, weight) - weight) < 0.15 * weight
+    own = synth._relative_weight(face, None)
+    assert (synth._relative_weight(face, weight) > own) == (weight > own)
+
+
 def test_length_distribution_matches_svhn():
     lengths = generate(1500, seed=11)["lengths"]
     shares = np.bincount(lengths, minlength=6)[1:] / len(lengths)

@@ -72,7 +72,7 @@ class SynthConfig:
     legibility: float = 0.8                       # blur (with lost resolution) at most this x the stroke width
     p_low_res: float = 0.5                        # the photo was smaller: downscale it (noise and JPEG follow)
     low_res_factor: tuple[float, float] = (1.3, 3.0)
-    box_pad: float = 0.08                         # SVHN boxes are looser than the ink: pad top and bottom
+    box_pad: tuple[float, float] = (0.0, 0.3)     # SVHN boxes are looser than the ink: top and bottom pads, uniform
     noise_std: tuple[float, float] = (0.0, 0.03)  # sensor noise on the scene (fraction of 255)
     p_jpeg: float = 0.5
     jpeg_quality: tuple[int, int] = (15, 85)
@@ -288,7 +288,8 @@ class SynthGenerator:
         am, asd, amin, amax = c.number_aspect
         aspect = min(max(rng.normal(am, asd), amin), amax)
         w_ref, h_ref = reference
-        H_ref = h_ref * (1 + 2 * c.box_pad)
+        pad_top, pad_bottom = rng.uniform(*c.box_pad, 2)         # one annotator per number
+        H_ref = h_ref * (1 + pad_top + pad_bottom)
         # the ink keeps at least 40% of the box width, however slanted
         sx = max(H_ref * (aspect * D - B) / (w_ref * (cs - aspect * ss)), 0.4 * aspect * H_ref / w_ref)
         H_post = ss * sx * w_ref + D * H_ref                # a box's height after the warp
@@ -303,8 +304,7 @@ class SynthGenerator:
                 x += (gap + B * H_ref) / (cs * sx)
             top = oy + rng.normal(0, c.box_dy_std) * H_ref
             placed.append((m, x + (bw - m.shape[1]) / 2, top))
-            pad = c.box_pad * m.shape[0]
-            boxes.append((x, top - pad, bw, m.shape[0] + 2 * pad))
+            boxes.append((x, top - pad_top * m.shape[0], bw, m.shape[0] * (1 + pad_top + pad_bottom)))
             x += bw
         return placed, np.array(boxes, dtype=np.float64), sx
 
@@ -570,11 +570,32 @@ def _ramp(rng, yy, xx) -> np.ndarray:
     return (xx * np.float32(cx * k) + (yy * np.float32(cy * k) - np.float32(lo * k + 1)))
 
 
+SMOOTH_CELL = 48         # a smooth-noise field has `cells` bumps per this many pixels (a typical scene height)
+
+
+@functools.lru_cache(maxsize=None)          # bounded: cells is 2..6
+def _smooth_bank(cells: int) -> np.ndarray:
+    """A NOISE_BANK_SHAPE field of smooth noise in [-1, 1], `cells` bumps per SMOOTH_CELL pixels, drawn
+    once: scaling a fresh grid up to each scene cost ~110 us a texture (profiled)."""
+    bh, bw = NOISE_BANK_SHAPE
+    grid = np.random.default_rng(20261125 + cells).uniform(0, 255, (bh * cells // SMOOTH_CELL + 1, bw * cells // SMOOTH_CELL + 1))
+    big = Image.fromarray(grid.astype(np.uint8)).resize((bw, bh), Image.BICUBIC)
+    bank = np.asarray(big, np.float32) / np.float32(127.5) - np.float32(1)
+    bank.flags.writeable = False
+    return bank
+
+
 def _smooth_noise(rng, shape, cells: int) -> np.ndarray:
+    """A [H, W] window of smooth noise (read-only), at a random offset and sign."""
     H, W = shape
-    small = rng.uniform(0, 255, (cells, cells * 2)).astype(np.uint8)
-    big = Image.fromarray(small).resize((W, H), Image.BICUBIC)
-    return np.asarray(big, np.float32) / 127.5 - 1
+    bh, bw = NOISE_BANK_SHAPE
+    if H > bh or W > bw:
+        small = rng.uniform(0, 255, (cells, cells * 2)).astype(np.uint8)
+        return np.asarray(Image.fromarray(small).resize((W, H), Image.BICUBIC), np.float32) / 127.5 - 1
+    u = rng.random(3)
+    y, x = int(u[0] * (bh - H + 1)), int(u[1] * (bw - W + 1))
+    window = _smooth_bank(int(cells))[y: y + H, x: x + W]
+    return window if u[2] < 0.5 else -window
 
 
 def _shift(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
