@@ -101,6 +101,14 @@ def test_restroke_reaches_the_weight_asked_for(weight):
     assert (synth._relative_weight(face, weight) > own) == (weight > own)
 
 
+def test_font_families_group_faces():
+    paths = ("/f/Roboto-Bold.ttf", "/f/Roboto-Regular.ttf", "/f/STIXGeneral.ttf", "/f/STIXGeneralBolIta.ttf",
+             "/f/cmb10.ttf", "/f/cmr10.ttf", "/f/cmss10.ttf", "/f/FjallaOne-Regular.ttf")
+    groups = {tuple(sorted(p.split("/")[-1] for p in g)) for g in fonts.font_families(paths)}
+    assert groups == {("Roboto-Bold.ttf", "Roboto-Regular.ttf"), ("STIXGeneral.ttf", "STIXGeneralBolIta.ttf"),
+                      ("cmb10.ttf", "cmr10.ttf"), ("cmss10.ttf",), ("FjallaOne-Regular.ttf",)}
+
+
 def test_length_distribution_matches_svhn():
     lengths = generate(1500, seed=11)["lengths"]
     shares = np.bincount(lengths, minlength=6)[1:] / len(lengths)

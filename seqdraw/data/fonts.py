@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from seqdraw.errors import SeqdrawError
 FONT_PACKAGES = ("font_roboto", "font_source_sans_pro", "font_source_serif_pro", "font_lato",
                  "font_fjallaone", "font_hanken_grotesk", "font_manrope", "font_caladea")
 # matplotlib fonts whose digit code points are not digits, or which duplicate another file
+# Computer Modern's bold and italic files are faces of its roman
+FAMILY_ALIASES = {"cmb10": "cmr10", "cmti10": "cmr10"}
 SKIP = ("LastResort", "STIXSiz", "STIXNonUni", "cmex10", "cmsy10", "cmmi10", "Display", "Variable")
 
 
@@ -73,3 +76,15 @@ def font_pool(font_dir: str | None = None) -> tuple[str, ...]:
         where = font_dir or "the installed font packages (matplotlib, font-roboto, ...)"
         raise SeqdrawError(f"no usable font (one rendering the digits 0-9) found in {where}")
     return usable
+
+
+def font_families(paths: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Faces grouped by family, from the file name: "Roboto-BoldItalic" and "STIXGeneralBolIta" belong
+    to Roboto and STIXGeneral. Sampling a family first keeps the packages that ship a dozen weights
+    of one design from outnumbering the rest."""
+    families: dict[str, list[str]] = {}
+    for p in paths:
+        name = re.sub(r"(Bol|Ita|Italic|Bold|Oblique)+$", "", Path(p).stem.split("-")[0])
+        name = FAMILY_ALIASES.get(name, name)
+        families.setdefault(name, []).append(p)
+    return tuple(tuple(v) for _, v in sorted(families.items()))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from seqdraw.data.fonts import font_pool
+from seqdraw.data.fonts import font_families, font_pool
 from seqdraw.data.labels import MAX_LEN, PAD
 from seqdraw.data.preprocess import (DEFAULT_MARGIN, FRAME_H, FRAME_W, crop_window, preprocess, square_crop,
                                      square_window)
@@ -236,6 +236,7 @@ class SynthGenerator:
     def __init__(self, config: SynthConfig | None = None):
         self.config = config or SynthConfig()
         self.fonts = font_pool(self.config.fonts)
+        self.families = font_families(self.fonts)
         p = np.asarray(self.config.length_probs, dtype=np.float64)
         self.length_cum = np.cumsum(p)
         self.background_cum = np.cumsum(np.asarray(self.config.background_probs, dtype=np.float64))
@@ -257,7 +258,8 @@ class SynthGenerator:
         """The number's font, size and glyphs: ([(mask, y offset)], tallest glyph height, font, size,
         the scale from glyph pixels to the wanted height)."""
         c = self.config
-        font = self.fonts[rng.integers(len(self.fonts))]
+        faces = self.families[rng.integers(len(self.families))]      # a family, then one of its faces:
+        font = faces[rng.integers(len(faces))]                       # no family outweighs the others
         # glyphs come in sizes GLYPH_SIZE_STEP apart, so that the glyph cache stays small and warm; the
         # projective map scales the number to the exact height wanted
         wanted = h / _ink_ratio(font)
@@ -351,9 +353,23 @@ class SynthGenerator:
             to_scene = _translation(-X0, -Y0) @ M @ _translation(ix0, iy0)
             clutter = _warp(layer, to_ink, (H, W), region=_bounds(_warp_boxes(drawn, to_scene), margin=2))
 
+        # the camera: blur, and a smaller original (`f` times smaller) that loses resolution
+        sigma = rng.uniform(*c.blur_sigma)                     # in scene pixels
+        f = rng.uniform(*c.low_res_factor) if rng.random() < c.p_low_res else 1.0
+        # SVHN's annotators labelled digits they could read: blur and lost resolution together stay
+        # within `legibility` x the stroke width, and the contrast left at a blurred stroke's centre
+        # (erf of width / (2 sqrt 2 blur) of the painted one) is at least the smallest contrast
+        stroke = _relative_weight(font, weight) * h
+        blur = math.hypot(sigma, f / 2 if f > 1 else 0.0)
+        if blur > c.legibility * stroke:
+            k = c.legibility * stroke / blur
+            sigma, f, blur = sigma * k, 1 + (f - 1) * k, blur * k
+        kept = math.erf(stroke / (2 * math.sqrt(2) * blur))
+
         # appearance, in luma
         bg_l = rng.uniform(0.05, 0.95)
-        contrast = rng.uniform(*c.contrast)
+        lo, hi = c.contrast
+        contrast = rng.uniform(min(lo / kept, hi), hi)
         dark_on_light = rng.random() < c.p_dark_on_light
         fg_l = bg_l - contrast if dark_on_light else bg_l + contrast
         if not 0.0 <= fg_l <= 1.0:                  # reflect into range, keeping the contrast
@@ -373,15 +389,6 @@ class SynthGenerator:
         light = _ramp(rng, yy, xx) * np.float32(255 * rng.uniform(-c.lighting, c.lighting)) + np.float32(255)
         scene = np.clip(scene * light + np.float32(0.5), 0, 255, out=scene)          # 0..255, rounded below
         img = Image.fromarray(scene.astype(np.uint8), "L")
-        sigma = rng.uniform(*c.blur_sigma)                     # in scene pixels
-        f = rng.uniform(*c.low_res_factor) if rng.random() < c.p_low_res else 1.0
-        # SVHN's annotators labelled digits they could read: blur and lost resolution together stay
-        # within `legibility` x the stroke width
-        stroke = _relative_weight(font, weight) * h
-        blur = math.hypot(sigma, f / 2 if f > 1 else 0.0)
-        if blur > c.legibility * stroke:
-            k = c.legibility * stroke / blur
-            sigma, f = sigma * k, 1 + (f - 1) * k
         if f > 1.1:
             # the photo was smaller: its blur, noise and JPEG blocks are at its own resolution, and the
             # preprocessing enlarges them with it, as it does a small SVHN original
