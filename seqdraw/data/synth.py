@@ -110,7 +110,7 @@ class Sample:
 
 
 GLYPH_SIZE = 96          # glyphs are rendered once per font at this size, then scaled
-GLYPH_SIZE_STEP = 6      # font sizes used; the warp scales by the rest (at most 1 +- 3 / 30)
+GLYPH_SIZE_RATIO = 1.15  # font sizes used are its powers; the warp scales by the rest (at most 1 +- 7%)
 STROKE_LEVELS = 6        # stroke weights used, log-spaced over SynthConfig.stroke_weight
 
 
@@ -169,7 +169,7 @@ def _restroke(masks, weight: float):
     return out
 
 
-@functools.lru_cache(maxsize=None)          # bounded: fonts x GLYPH_SIZE_STEP sizes x weights x 10 digits
+@functools.lru_cache(maxsize=None)          # bounded: fonts x sizes (powers of GLYPH_SIZE_RATIO) x weights x 10 digits
 def _glyph(font_path: str, size: int, weight: float | None, digit: int):
     """One mask of _master_glyphs scaled to a font size (antialiased resampling): (mask, x, y)."""
     f = size / GLYPH_SIZE
@@ -254,25 +254,30 @@ class SynthGenerator:
         return Sample(frame, digits, frame_boxes, crop_arr)
 
     # ---- scene: text layer, geometry, appearance --------------------------------------------
-    def _text_layer(self, rng, digits: str, h: float):
-        """The number's font, size and glyphs: ([(mask, y offset)], tallest glyph height, font, size,
-        the scale from glyph pixels to the wanted height)."""
+    def _face(self, rng):
+        """The number's font and stroke weight (None: the face's own)."""
         c = self.config
         faces = self.families[rng.integers(len(self.families))]      # a family, then one of its faces:
         font = faces[rng.integers(len(faces))]                       # no family outweighs the others
-        # glyphs come in sizes GLYPH_SIZE_STEP apart, so that the glyph cache stays small and warm; the
-        # projective map scales the number to the exact height wanted
-        wanted = h / _ink_ratio(font)
-        size = max(GLYPH_SIZE_STEP, int(round(wanted / GLYPH_SIZE_STEP)) * GLYPH_SIZE_STEP)
         lo, hi = c.stroke_weight
         weight = None                               # the face's own, when it lies within the range
         if rng.random() >= c.p_font_weight:
             weight = lo * (hi / lo) ** (int(rng.integers(STROKE_LEVELS)) / (STROKE_LEVELS - 1))
         elif not lo <= _relative_weight(font, None) <= hi:
             weight = lo if _relative_weight(font, None) < lo else hi
+        return font, weight
+
+    @staticmethod
+    def _text_layer(font: str, weight: float | None, digits: str, h: float):
+        """The number's glyphs for a digit height h: ([(mask, x, y offset)], tallest glyph height,
+        font size, the scale from glyph pixels to h)."""
+        # glyphs come in sizes GLYPH_SIZE_RATIO apart, so that the glyph cache stays small and warm; the
+        # projective map scales the number to the exact height wanted
+        wanted = h / _ink_ratio(font)
+        size = max(6, round(GLYPH_SIZE_RATIO ** round(math.log(wanted, GLYPH_SIZE_RATIO))))
         gh = max(1, round(_tallest(font, weight) * size / GLYPH_SIZE))    # the tallest of the ten, scaled
         glyphs = [_glyph(font, size, weight, int(ch)) for ch in digits]
-        return glyphs, gh, font, size, weight, wanted / size
+        return glyphs, gh, size, wanted / size
 
     def _layout(self, rng, glyphs, reference, sh: float, th: float):
         """Place the glyphs so that the boxes, once warped, have SVHN's geometry: the number's mean
@@ -313,7 +318,24 @@ class SynthGenerator:
     def _scene(self, rng, digits: str):
         c = self.config
         h = rng.uniform(*c.digit_height)
-        glyphs, gh, font, size, weight, scale = self._text_layer(rng, digits, h)
+        font, weight = self._face(rng)
+        # the camera: blur, and a smaller original (`f` times smaller) that loses resolution
+        sigma = rng.uniform(*c.blur_sigma)                     # in pixels of the full-size photo
+        f = rng.uniform(*c.low_res_factor) if rng.random() < c.p_low_res else 1.0
+        # SVHN's annotators labelled digits they could read: blur and lost resolution together stay
+        # within `legibility` x the stroke width, and the contrast left at a blurred stroke's centre
+        # (erf of width / (2 sqrt 2 blur) of the painted one) is at least the smallest contrast
+        stroke = _relative_weight(font, weight) * h
+        blur = math.hypot(sigma, f / 2 if f > 1 else 0.0)
+        if blur > c.legibility * stroke:
+            k = c.legibility * stroke / blur
+            sigma, f, blur = sigma * k, 1 + (f - 1) * k, blur * k
+        kept = math.erf(stroke / (2 * math.sqrt(2) * blur))
+        # A smaller original is painted at its own resolution: its blur, noise and JPEG blocks act there,
+        # and the preprocessing enlarges them with it, as it does a small SVHN original. (Painting at
+        # full size and shrinking gave the same pictures at up to 9 times the pixels.)
+        h, sigma = h / f, sigma / f
+        glyphs, gh, size, scale = self._text_layer(font, weight, digits, h)
         # one projective map: stretch, slant, rotation, perspective, about the text centre
         sh = rng.uniform(-c.max_shear, c.max_shear) * (rng.random() < 0.6)
         th = np.deg2rad(rng.uniform(-c.max_rotation, c.max_rotation))
@@ -353,19 +375,6 @@ class SynthGenerator:
             to_scene = _translation(-X0, -Y0) @ M @ _translation(ix0, iy0)
             clutter = _warp(layer, to_ink, (H, W), region=_bounds(_warp_boxes(drawn, to_scene), margin=2))
 
-        # the camera: blur, and a smaller original (`f` times smaller) that loses resolution
-        sigma = rng.uniform(*c.blur_sigma)                     # in scene pixels
-        f = rng.uniform(*c.low_res_factor) if rng.random() < c.p_low_res else 1.0
-        # SVHN's annotators labelled digits they could read: blur and lost resolution together stay
-        # within `legibility` x the stroke width, and the contrast left at a blurred stroke's centre
-        # (erf of width / (2 sqrt 2 blur) of the painted one) is at least the smallest contrast
-        stroke = _relative_weight(font, weight) * h
-        blur = math.hypot(sigma, f / 2 if f > 1 else 0.0)
-        if blur > c.legibility * stroke:
-            k = c.legibility * stroke / blur
-            sigma, f, blur = sigma * k, 1 + (f - 1) * k, blur * k
-        kept = math.erf(stroke / (2 * math.sqrt(2) * blur))
-
         # appearance, in luma
         bg_l = rng.uniform(0.05, 0.95)
         lo, hi = c.contrast
@@ -383,19 +392,12 @@ class SynthGenerator:
         if clutter is not None:
             scene = _over(scene, clutter, fg_l + rng.normal(0, 0.1))
         if rng.random() < c.p_shadow:
-            sh_img = _shift(ink, rng.integers(-3, 4), rng.integers(1, 4))
+            sh_img = _shift(ink, round(rng.integers(-3, 4) / f), round(rng.integers(1, 4) / f))
             scene = scene * (1 - rng.uniform(0.2, 0.6) * sh_img)
         scene = _over(scene, ink, fg_l)
         light = _ramp(rng, yy, xx) * np.float32(255 * rng.uniform(-c.lighting, c.lighting)) + np.float32(255)
         scene = np.clip(scene * light + np.float32(0.5), 0, 255, out=scene)          # 0..255, rounded below
         img = Image.fromarray(scene.astype(np.uint8), "L")
-        if f > 1.1:
-            # the photo was smaller: its blur, noise and JPEG blocks are at its own resolution, and the
-            # preprocessing enlarges them with it, as it does a small SVHN original
-            w, h = max(8, round(W / f)), max(8, round(H / f))
-            img = img.resize((w, h), Image.BILINEAR)
-            boxes = boxes * [w / W, h / H, w / W, h / H]
-            sigma = sigma * w / W
         if sigma > 0.3:
             img = img.filter(ImageFilter.GaussianBlur(sigma))
         # the camera's noise and JPEG belong to the photo: the resize to 32x64 (or 32x32) then
