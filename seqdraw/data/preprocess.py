@@ -26,8 +26,8 @@ DEFAULT_MARGIN = 0.15
 def crop_window(boxes: np.ndarray, margin: float = DEFAULT_MARGIN) -> tuple[float, float, float, float]:
     """The (x0, y0, x1, y1) window in source pixels that maps onto the 32x64 frame."""
     boxes = np.asarray(boxes, dtype=np.float64)
-    ux0, uy0 = boxes[:, 0].min(), boxes[:, 1].min()
-    ux1, uy1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
+    ux0, uy0 = boxes[:, :2].min(0).tolist()
+    ux1, uy1 = (boxes[:, :2] + boxes[:, 2:]).max(0).tolist()
     pad = margin * (uy1 - uy0)
     h = (uy1 - uy0) + 2 * pad
     w = (ux1 - ux0) + 2 * pad
@@ -73,8 +73,7 @@ def preprocess(image: Image.Image | np.ndarray, boxes: np.ndarray, margin: float
         box = (local[0] + dx, local[1] + dy, local[2] + dx, local[3] + dy)
     frame = np.asarray(grey.resize((size[1], size[0]), Image.BILINEAR, box=box), dtype=np.uint8)
     scale = size[0] / (y1 - y0)
-    out = np.stack([(boxes[:, 0] - x0) * scale, (boxes[:, 1] - y0) * scale,
-                    boxes[:, 2] * scale, boxes[:, 3] * scale], axis=1)
+    out = (boxes - np.array([x0, y0, 0.0, 0.0])) * scale
     return frame, out.astype(np.float32)
 
 
