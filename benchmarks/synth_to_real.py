@@ -27,6 +27,14 @@ def standardise(x: np.ndarray) -> torch.Tensor:
     return (t / (t.std(dim=(1, 2), keepdim=True) + 8)).unsqueeze(1)
 
 
+def real_grey_crops() -> tuple[np.ndarray, np.ndarray]:
+    """The real dev crops in ITU-R 601 luma, as the preprocessing makes them, and their labels."""
+    real = np.load(DEV)
+    rgb = real["images"].astype(np.float32)
+    grey = np.clip(rgb @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255).astype(np.uint8)
+    return grey, real["labels"].astype(np.int64)
+
+
 def cnn() -> nn.Module:
     def block(i, o):
         return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(),
@@ -74,10 +82,8 @@ def main():
     xs, ys = d["crops"], d["crop_labels"].astype(np.int64)
     print(f"{len(xs)} synthetic crops from {args.samples} numbers in {time.time() - t0:.0f} s")
 
-    real = np.load(DEV)
-    rgb = real["images"].astype(np.float32)
-    real_grey = np.clip(rgb @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255).astype(np.uint8)
-    real_y = torch.from_numpy(real["labels"].astype(np.int64))
+    real_grey, real_y = real_grey_crops()
+    real_y = torch.from_numpy(real_y)
     save_png(args.figure, np.concatenate([grid(xs[:48], 16), grid(real_grey[:48], 16)]), scale=2)
     print("per-crop statistics, quartiles (25 / 50 / 75%): synthetic | real")
     for (name, a), b in zip(image_statistics(xs[:2000]).items(), image_statistics(real_grey).values()):

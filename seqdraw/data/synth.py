@@ -49,7 +49,7 @@ SCENE_MARGIN = 4         # pixels of scene beyond what the frame and crops show:
 class SynthConfig:
     """Every knob of the generator; the defaults are the shipped data set's."""
     length_probs: tuple[float, ...] = SVHN_LENGTH_PROBS   # P(L = 1..5)
-    digit_height: tuple[int, int] = (22, 36)      # digit height in scene pixels (~1.2x the frame)
+    digit_height: tuple[int, int] = (22, 36)      # digit height in pixels of a full-size photo (~1.2x the frame)
     margin: float = DEFAULT_MARGIN                # preprocessing margin (fraction of number height)
     number_aspect: tuple[float, float, float, float] = NUMBER_ASPECT   # box width / height, after the warp
     box_gap: tuple[float, float, float, float] = BOX_GAP
@@ -68,10 +68,10 @@ class SynthConfig:
     p_neighbours: float = 0.5                     # clutter at the sides: other glyphs, edges, bars
     p_shadow: float = 0.25                        # drop shadow under the paint
     lighting: float = 0.35                        # max strength of a linear lighting gradient
-    blur_sigma: tuple[float, float] = (0.6, 2.6)  # Gaussian blur of the scene, pixels
+    blur_sigma: tuple[float, float] = (0.6, 2.6)  # Gaussian blur, pixels of a full-size photo
     legibility: float = 0.8                       # blur (with lost resolution) at most this x the stroke width
-    p_low_res: float = 0.5                        # the photo was smaller: downscale it (noise and JPEG follow)
-    low_res_factor: tuple[float, float] = (1.3, 3.0)
+    p_low_res: float = 0.5                        # the photo was smaller: painted at its own resolution
+    low_res_factor: tuple[float, float] = (1.3, 3.0)   # how much smaller
     box_pad: tuple[float, float] = (0.0, 0.3)     # SVHN boxes are looser than the ink: top and bottom pads, uniform
     noise_std: tuple[float, float] = (0.0, 0.03)  # sensor noise on the scene (fraction of 255)
     p_jpeg: float = 0.5
