@@ -20,9 +20,9 @@ from seqdraw.errors import SeqdrawError
 FONT_PACKAGES = ("font_roboto", "font_source_sans_pro", "font_source_serif_pro", "font_lato",
                  "font_fjallaone", "font_hanken_grotesk", "font_manrope", "font_caladea")
 # matplotlib fonts whose digit code points are not digits, or which duplicate another file
+SKIP = ("LastResort", "STIXSiz", "STIXNonUni", "cmex10", "cmsy10", "cmmi10", "Display", "Variable")
 # Computer Modern's bold and italic files are faces of its roman
 FAMILY_ALIASES = {"cmb10": "cmr10", "cmti10": "cmr10"}
-SKIP = ("LastResort", "STIXSiz", "STIXNonUni", "cmex10", "cmsy10", "cmmi10", "Display", "Variable")
 
 
 def _package_dir(name: str) -> Path | None:

@@ -120,7 +120,7 @@ def _master_glyphs(font_path: str, weight: float | None):
 
     With a weight, every stroke is thickened or thinned to `weight` x the digit height (see
     _restroke): a face's own weight is one of few, and house numbers are painted in every weight.
-    FreeType rendering costs ~5 ms for the ten digits of a font size; scaling a rendered mask ~0.1 ms
+    FreeType rendering costs ~5 ms for the ten digits of a font size; scaling a rendered mask ~0.03 ms
     (profiled). Rendering once per font and scaling to each size keeps the generator fast from the
     first image."""
     font = ImageFont.truetype(font_path, GLYPH_SIZE)
@@ -237,6 +237,8 @@ class SynthGenerator:
         self.config = config or SynthConfig()
         self.fonts = font_pool(self.config.fonts)
         self.families = font_families(self.fonts)
+        lo, hi = self.config.stroke_weight           # log-spaced; also the cache keys of the glyphs
+        self.stroke_levels = tuple(lo * (hi / lo) ** (k / (STROKE_LEVELS - 1)) for k in range(STROKE_LEVELS))
         p = np.asarray(self.config.length_probs, dtype=np.float64)
         self.length_cum = np.cumsum(p)
         self.background_cum = np.cumsum(np.asarray(self.config.background_probs, dtype=np.float64))
@@ -259,12 +261,12 @@ class SynthGenerator:
         c = self.config
         faces = self.families[rng.integers(len(self.families))]      # a family, then one of its faces:
         font = faces[rng.integers(len(faces))]                       # no family outweighs the others
-        lo, hi = c.stroke_weight
+        levels = self.stroke_levels
         weight = None                               # the face's own, when it lies within the range
         if rng.random() >= c.p_font_weight:
-            weight = lo * (hi / lo) ** (int(rng.integers(STROKE_LEVELS)) / (STROKE_LEVELS - 1))
-        elif not lo <= _relative_weight(font, None) <= hi:
-            weight = lo if _relative_weight(font, None) < lo else hi
+            weight = levels[rng.integers(STROKE_LEVELS)]
+        elif not levels[0] <= _relative_weight(font, None) <= levels[-1]:
+            weight = levels[0] if _relative_weight(font, None) < levels[0] else levels[-1]
         return font, weight
 
     @staticmethod
