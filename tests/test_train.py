@@ -30,10 +30,11 @@ def config(tmp_path, **kw):
 
 
 def test_loss_goes_down(tmp_path, data):
-    cfg = config(tmp_path, curriculum="none", epochs=6)
+    # a tiny model on 96 images sits on a plateau for a few epochs before it learns the digits
+    cfg = config(tmp_path, curriculum="none", epochs=8)
     train(cfg, data=data, progress=False)
     vals = [json.loads(l)["val_bound_nats"] for l in open(tmp_path / "run" / "metrics.jsonl") if "val_bound_nats" in l]
-    assert len(vals) == 6 and vals[-1] < vals[0] - 20
+    assert len(vals) == 8 and vals[-1] < vals[0] - 20
 
 
 def test_resume_after_kill_matches_uninterrupted(tmp_path, data):

@@ -332,7 +332,7 @@ class SynthGenerator:
         if blur > c.legibility * stroke:
             k = c.legibility * stroke / blur
             sigma, f, blur = sigma * k, 1 + (f - 1) * k, blur * k
-        kept = math.erf(stroke / (2 * math.sqrt(2) * blur))
+        kept = math.erf(stroke / (2 * math.sqrt(2) * blur)) if blur > 0 else 1.0
         # A smaller original is painted at its own resolution: its blur, noise and JPEG blocks act there,
         # and the preprocessing enlarges them with it, as it does a small SVHN original. (Painting at
         # full size and shrinking gave the same pictures at up to 9 times the pixels.)
