@@ -265,8 +265,8 @@ class SynthGenerator:
         weight = None                               # the face's own, when it lies within the range
         if rng.random() >= c.p_font_weight:
             weight = levels[rng.integers(STROKE_LEVELS)]
-        elif not levels[0] <= _relative_weight(font, None) <= levels[-1]:
-            weight = levels[0] if _relative_weight(font, None) < levels[0] else levels[-1]
+        elif not levels[0] <= (own := _relative_weight(font, None)) <= levels[-1]:
+            weight = levels[0] if own < levels[0] else levels[-1]
         return font, weight
 
     @staticmethod
