@@ -59,8 +59,15 @@ def test_projective_inverse_and_warp_of_a_region():
         mask = np.zeros((60, 140), np.uint8)
         x, y, w, h = (int(v) for v in rng.integers([30, 10, 10, 20], [80, 20, 50, 35]))
         mask[y:y + h, x:x + w] = rng.integers(1, 256, (h, w))
-        M, inv = synth._projective(x + w / 2, y + h / 2, np.exp(rng.normal(0, 0.15)), rng.uniform(-0.25, 0.25),
-                                   np.deg2rad(rng.uniform(-5, 5)), *rng.uniform(-0.0015, 0.0015, 2))
+        cx, cy, sx, sh = x + w / 2, y + h / 2, np.exp(rng.normal(0, 0.15)), rng.uniform(-0.25, 0.25)
+        th, (px, py), scale = np.deg2rad(rng.uniform(-5, 5)), rng.uniform(-0.0015, 0.0015, 2), rng.uniform(0.9, 1.1)
+        M, inv = synth._projective(cx, cy, sx, sh, th, px, py, scale)
+        # the hand-multiplied map is the product its docstring names: T^-1 P R A T
+        T = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]])
+        A = np.array([[sx * scale, -sh * scale, 0], [0, scale, 0], [0, 0, 1]])
+        R = np.array([[np.cos(th), -np.sin(th), 0], [np.sin(th), np.cos(th), 0], [0, 0, 1]])
+        P = np.array([[1, 0, 0], [0, 1, 0], [px, py, 1]])
+        np.testing.assert_allclose(M, np.linalg.inv(T) @ P @ R @ A @ T, rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(M @ inv, np.eye(3), atol=1e-9)
         full = synth._warp(mask, inv, mask.shape)
         region = synth._bounds(synth._warp_boxes(np.array([[x, y, w, h]], float), M), margin=2)

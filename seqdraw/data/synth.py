@@ -351,30 +351,31 @@ class SynthGenerator:
         # The scene is exactly what the camera must see: the preprocessing window and each digit's square
         # crop, and a few pixels more for the blur. Anything beyond it would never reach a frame, and a
         # scene smaller than the window would be mirror-padded by the preprocessing.
-        x0, y0, x1, y1 = np.array([crop_window(warped, c.margin), *(square_window(b) for b in warped)]).T
-        X0, Y0 = np.floor(x0.min()) - SCENE_MARGIN, np.floor(y0.min()) - SCENE_MARGIN
-        W, H = int(np.ceil(x1.max() - X0)) + SCENE_MARGIN, int(np.ceil(y1.max() - Y0)) + SCENE_MARGIN
+        x0, y0, x1, y1 = zip(crop_window(warped, c.margin), *(square_window(b) for b in warped.tolist()))
+        X0, Y0 = float(math.floor(min(x0)) - SCENE_MARGIN), float(math.floor(min(y0)) - SCENE_MARGIN)
+        W, H = math.ceil(max(x1) - X0) + SCENE_MARGIN, math.ceil(max(y1) - Y0) + SCENE_MARGIN
         # the ink is drawn unwarped on its own canvas, which holds both the glyphs and what maps onto the
         # scene (a narrowing stretch makes the unwarped number wider than the scene)
         scene_unwarped = _warp_boxes(np.array([[X0, Y0, W, H]], dtype=np.float64), inv)
         ix0, iy0, ix1, iy1 = _bounds(np.concatenate((boxes, scene_unwarped)), margin=2)
-        ix0, iy0 = np.floor(ix0), np.floor(iy0)
-        ink_shape = (int(np.ceil(iy1 - iy0)), int(np.ceil(ix1 - ix0)))
+        ix0, iy0 = float(math.floor(ix0)), float(math.floor(iy0))
+        ink_shape = (math.ceil(iy1 - iy0), math.ceil(ix1 - ix0))
         ink = np.zeros(ink_shape, np.uint8)
         for m, mx, my in placed:
             _paste(ink, m, mx - ix0, my - iy0)
         clutter = None
         if rng.random() < c.p_neighbours:
             clutter = self._neighbours(rng, font, size, weight, boxes - [ix0, iy0, 0, 0], ink_shape)
-        # scene pixel -> number coordinates -> unwarped point -> ink canvas pixel
+        # scene pixel -> number coordinates -> unwarped point -> ink canvas pixel, and back
         to_ink = _translation(-ix0, -iy0) @ inv @ _translation(X0, Y0)
+        to_scene = _translation(-X0, -Y0) @ M @ _translation(ix0, iy0)
         boxes = warped - [X0, Y0, 0, 0]
-        # the ink lies inside its boxes: warp only the part of the scene they map to (and the shadow's
-        # few pixels of offset), the rest stays zero
-        ink = _warp(ink, to_ink, (H, W), region=_bounds(boxes, margin=5))
+        # the ink lies inside its glyphs' rectangles (a pixel wider for _paste's rounding): warp only the
+        # part of the scene they map to, the rest stays zero (SVHN's boxes are looser than the ink)
+        rects = np.array([(mx - ix0 - 1, my - iy0 - 1, m.shape[1] + 2, m.shape[0] + 2) for m, mx, my in placed])
+        ink = _warp(ink, to_ink, (H, W), region=_bounds(_warp_boxes(rects, to_scene), margin=2))
         if clutter is not None:                     # only where something was drawn
             layer, drawn = clutter
-            to_scene = _translation(-X0, -Y0) @ M @ _translation(ix0, iy0)
             clutter = _warp(layer, to_ink, (H, W), region=_bounds(_warp_boxes(drawn, to_scene), margin=2))
 
         # appearance, in luma
@@ -492,7 +493,8 @@ class SynthGenerator:
         if rng.random() < c.p_jpeg:
             buf = io.BytesIO()
             img.save(buf, "JPEG", quality=int(rng.integers(*c.jpeg_quality)))
-            img = Image.open(io.BytesIO(buf.getvalue()), formats=["JPEG"])           # a grey JPEG is "L"
+            # decoded straight into an image of known size: Image.open would parse the headers in Python
+            img = Image.frombytes("L", img.size, buf.getvalue(), "jpeg", "L", "")
         return img
 
 
@@ -511,23 +513,29 @@ def _paste(dst: np.ndarray, m: np.ndarray, x: float, y: float) -> None:
 
 def _projective(cx, cy, sx, sh, th, px, py, scale=1.0) -> tuple[np.ndarray, np.ndarray]:
     """M = T^-1 P R A T (about the centre (cx, cy): scale, then stretch sx and slant sh, rotation th,
-    perspective px, py) and its inverse in closed form, T^-1 A^-1 R^T P^-1 T."""
-    c, s = np.cos(th), np.sin(th)
+    perspective px, py) and its inverse T^-1 A^-1 R^T P^-1 T, both multiplied out by hand: a chain of
+    3x3 NumPy products cost ~25 us an image, most of it call overhead."""
+    c, s = math.cos(th), math.sin(th)
     sx, sh = sx * scale, sh * scale
-    T = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]])
-    T_inv = np.array([[1, 0, cx], [0, 1, cy], [0, 0, 1]])
-    A = np.array([[sx, -sh, 0], [0, scale, 0], [0, 0, 1]])
-    A_inv = np.array([[1 / sx, sh / (sx * scale), 0], [0, 1 / scale, 0], [0, 0, 1]])
-    R = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
-    P = np.array([[1, 0, 0], [0, 1, 0], [px, py, 1]])
-    P_inv = np.array([[1, 0, 0], [0, 1, 0], [-px, -py, 1]])
-    return T_inv @ P @ R @ A @ T, T_inv @ A_inv @ R.T @ P_inv @ T
+    # M: the linear part R A, its translation for the centre, then P's row and T^-1
+    a, b, d, e = c * sx, -c * sh - s * scale, s * sx, -s * sh + c * scale
+    tx, ty = -(a * cx + b * cy), -(d * cx + e * cy)
+    g, h, k = px * a + py * d, px * b + py * e, px * tx + py * ty + 1
+    M = [[a + cx * g, b + cx * h, tx + cx * k], [d + cy * g, e + cy * h, ty + cy * k], [g, h, k]]
+    # the inverse: A^-1 R^T, its translation, P^-1's row and T^-1
+    q00, q01 = c / sx - s * sh / (sx * scale), s / sx + c * sh / (sx * scale)
+    q10, q11 = -s / scale, c / scale
+    r0, r1 = -(q00 * cx + q01 * cy), -(q10 * cx + q11 * cy)
+    g, h, k = -px, -py, px * cx + py * cy + 1
+    inv = [[q00 + cx * g, q01 + cx * h, r0 + cx * k], [q10 + cy * g, q11 + cy * h, r1 + cy * k], [g, h, k]]
+    return np.array(M), np.array(inv)
 
 
 def _bounds(boxes: np.ndarray, margin: float) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1) around the union of boxes, widened by margin."""
-    return (boxes[:, 0].min() - margin, boxes[:, 1].min() - margin,
-            (boxes[:, 0] + boxes[:, 2]).max() + margin, (boxes[:, 1] + boxes[:, 3]).max() + margin)
+    b = np.asarray(boxes).tolist()
+    return (min(x for x, _, _, _ in b) - margin, min(y for _, y, _, _ in b) - margin,
+            max(x + w for x, _, w, _ in b) + margin, max(y + h for _, y, _, h in b) + margin)
 
 
 def _translation(dx: float, dy: float) -> np.ndarray:
@@ -556,14 +564,17 @@ def _warp(a: np.ndarray, inv: np.ndarray, shape: tuple[int, int], region=None) -
 
 
 def _warp_boxes(boxes: np.ndarray, M: np.ndarray) -> np.ndarray:
-    """The axis-aligned boxes around the mapped corners of each box."""
-    x0, y0, w, h = boxes.T
-    x1, y1 = x0 + w, y0 + h
-    corners = np.array([np.concatenate((x0, x1, x0, x1)), np.concatenate((y0, y0, y1, y1)), np.ones(4 * len(boxes))])
-    q = M @ corners
-    q = (q[:2] / q[2]).reshape(2, 4, -1)                                              # x/y, corner, box
-    lo, hi = q.min(1), q.max(1)
-    return np.concatenate((lo, hi - lo)).T
+    """The axis-aligned boxes around the mapped corners of each box (in plain floats: there are few)."""
+    (a, b, c), (d, e, f), (g, h, k) = M.tolist()
+    out = []
+    for x0, y0, w, hh in np.asarray(boxes).tolist():
+        xs, ys = [], []
+        for x, y in ((x0, y0), (x0 + w, y0), (x0, y0 + hh), (x0 + w, y0 + hh)):
+            z = g * x + h * y + k
+            xs.append((a * x + b * y + c) / z)
+            ys.append((d * x + e * y + f) / z)
+        out.append((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)))
+    return np.array(out, dtype=np.float64).reshape(-1, 4)
 
 
 def _over(scene: np.ndarray, alpha: np.ndarray, luma: float) -> np.ndarray:
