@@ -45,6 +45,10 @@ def fraction(text: str) -> float:
     return v
 
 
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def writable_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -71,7 +75,8 @@ def cmd_data_synth(args) -> None:
     for split, (start, n) in parts.items():
         if n == 0:
             continue
-        arrays = generate(n, seed=args.seed, config=config, start=start, crops=args.crops, progress=True)
+        arrays = generate(n, seed=args.seed, config=config, start=start, crops=args.crops, progress=True,
+                          workers=args.workers)
         crops = {k: arrays.pop(k) for k in ("crops", "crop_labels") if k in arrays}
         save_shard(out / f"{split}.npz", arrays)
         if crops:
@@ -271,6 +276,9 @@ def build_parser() -> Parser:
                    help="length distribution: svhn (real SVHN train shares), uniform, uniform:N, or weights 1,2,1")
     s.add_argument("--fonts", default=None, help="a folder of TTF/OTF fonts to use instead of the bundled ones")
     s.add_argument("--crops", action="store_true", help="also write 32x32 SVHN format-2 style digit crops")
+    s.add_argument("--workers", type=positive_int, default=available_cores(),
+                   help="processes to generate with; the data are the same bytes for any number "
+                        "(default: %(default)s, the cores this process may use)")
     s.set_defaults(func=cmd_data_synth)
 
     v = dsub.add_parser("svhn", help="prepare real SVHN (format 1) as 32x64 right-aligned grey shards",

@@ -53,6 +53,17 @@ def test_deterministic_bytes():
     assert tail["images"].tobytes() == a["images"][15:].tobytes()
 
 
+def test_worker_processes_make_the_same_bytes(monkeypatch):
+    monkeypatch.setattr(synth, "WORKER_CHUNK", 16)            # 40 samples: three tasks over two processes
+    one = generate(40, seed=2, start=5, crops=True)
+    two = generate(40, seed=2, start=5, crops=True, workers=2)
+    assert sorted(one) == sorted(two)
+    for k in one:
+        assert one[k].tobytes() == two[k].tobytes(), k
+    with pytest.raises(SeqdrawError, match="workers"):
+        generate(4, workers=0)
+
+
 def test_projective_inverse_and_warp_of_a_region():
     rng = np.random.default_rng(0)
     for _ in range(20):
@@ -158,6 +169,7 @@ def test_cli_writes_shards_and_preview(tmp_path, capsys):
     (["--n", "-3"], "at least 1"),
     (["--lengths", "bogus"], "--lengths"),
     (["--test-fraction", "2"], "between 0 and 1"),
+    (["--workers", "0"], "at least 1"),
 ])
 def test_cli_bad_arguments(tmp_path, capsys, argv, message):
     assert exit_code(["data", "synth", "--out", str(tmp_path)] + argv) == 2

@@ -634,20 +634,56 @@ def _shift(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
 
 # ---- data sets ------------------------------------------------------------------------------------
 
+WORKER_CHUNK = 1000      # samples a worker process makes per task
+_worker_generator: SynthGenerator | None = None     # a worker process's own, kept between its tasks
+
+
 def generate(n: int, seed: int = 0, config: SynthConfig | None = None, start: int = 0,
-             crops: bool = False, progress: bool = False) -> dict[str, np.ndarray]:
-    """n samples as the arrays of a shard (see seqdraw.data.shards)."""
+             crops: bool = False, progress: bool = False, workers: int = 1) -> dict[str, np.ndarray]:
+    """Samples start..start+n-1 as the arrays of a shard (see seqdraw.data.shards).
+
+    With workers > 1 they are made in that many processes, WORKER_CHUNK at a time. Sample i depends
+    only on (seed, i), so the arrays are the same bytes whatever the number of workers."""
     from tqdm import tqdm
 
     if n < 1:
         raise SeqdrawError(f"n must be at least 1, got {n}")
-    gen = SynthGenerator(config)
+    if workers < 1:
+        raise SeqdrawError(f"workers must be at least 1, got {workers}")
+    with tqdm(total=n, desc="synth", unit="img", disable=not progress, leave=False) as bar:
+        if workers == 1 or n <= WORKER_CHUNK:
+            return _generate_range(SynthGenerator(config), seed, start, n, crops, bar)
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        starts = list(range(start, start + n, WORKER_CHUNK))
+        sizes = [min(WORKER_CHUNK, start + n - s) for s in starts]
+        parts = []
+        # spawn, not fork: the caller may hold threads (torch) that a forked child would inherit locked
+        with ProcessPoolExecutor(min(workers, len(starts)), mp_context=get_context("spawn")) as pool:
+            for part in pool.map(_generate_chunk, [config] * len(starts), [seed] * len(starts), starts, sizes,
+                                 [crops] * len(starts)):
+                parts.append(part)
+                bar.update(len(part["images"]))
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _generate_chunk(config, seed, start, n, crops):
+    """One worker's task; the generator (and its glyph cache) lives on in the worker for the next."""
+    global _worker_generator
+    config = config or SynthConfig()
+    if _worker_generator is None or _worker_generator.config != config:
+        _worker_generator = SynthGenerator(config)
+    return _generate_range(_worker_generator, seed, start, n, crops, bar=None)
+
+
+def _generate_range(gen: SynthGenerator, seed: int, start: int, n: int, crops: bool, bar) -> dict[str, np.ndarray]:
     images = np.zeros((n, FRAME_H, FRAME_W), np.uint8)
     labels = np.full((n, MAX_LEN), PAD, np.int8)
     lengths = np.zeros(n, np.int8)
     boxes = np.zeros((n, MAX_LEN, 4), np.float32)
     crop_list, crop_labels = [], []
-    for i in tqdm(range(n), desc="synth", unit="img", disable=not progress, leave=False):
+    for i in range(n):
         s = gen.sample(seed, start + i, crops=crops)
         L = len(s.digits)
         images[i], lengths[i] = s.image, L
@@ -656,6 +692,8 @@ def generate(n: int, seed: int = 0, config: SynthConfig | None = None, start: in
         if crops:
             crop_list.append(s.crops)
             crop_labels += [int(d) for d in s.digits]
+        if bar is not None:
+            bar.update()
     out = dict(images=images, labels=labels, lengths=lengths, boxes=boxes)
     if crops:
         out["crops"] = np.concatenate(crop_list)
