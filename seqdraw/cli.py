@@ -71,12 +71,17 @@ def cmd_data_synth(args) -> None:
     config = SynthConfig(length_probs=SynthConfig.lengths_from_flag(args.lengths), fonts=args.fonts)
     n_test = max(1, int(round(args.n * args.test_fraction))) if args.n > 1 else 0
     n_train = args.n - n_test
-    parts = {"train": (0, n_train), "test": (n_train, n_test)}
-    for split, (start, n) in parts.items():
+    # one pass for both splits (the test set is samples n_train..n-1), so worker processes warm up once
+    everything = generate(args.n, seed=args.seed, config=config, crops=args.crops, progress=True,
+                          workers=args.workers)
+    train_digits = int(everything["lengths"][:n_train].sum())          # crops are per digit, in sample order
+    splits = {"train": (slice(0, n_train), slice(0, train_digits)),
+              "test": (slice(n_train, args.n), slice(train_digits, None))}
+    for split, (samples, digits) in splits.items():
+        arrays = {k: v[digits if k.startswith("crop") else samples] for k, v in everything.items()}
+        n = len(arrays["images"])
         if n == 0:
             continue
-        arrays = generate(n, seed=args.seed, config=config, start=start, crops=args.crops, progress=True,
-                          workers=args.workers)
         crops = {k: arrays.pop(k) for k in ("crops", "crop_labels") if k in arrays}
         save_shard(out / f"{split}.npz", arrays)
         if crops:

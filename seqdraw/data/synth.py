@@ -124,22 +124,30 @@ def _master_glyphs(font_path: str, weight: float | None):
     FreeType rendering costs ~5 ms for the ten digits of a font size; scaling a rendered mask ~0.03 ms
     (profiled). Rendering once per font and scaling to each size keeps the generator fast from the
     first image."""
-    font = ImageFont.truetype(font_path, GLYPH_SIZE)
-    room = GLYPH_SIZE // 6 if weight is not None else 0          # for thickened strokes
-    masks = []
-    for ch in "0123456789":
-        x0, y0, x1, y1 = font.getbbox(ch)
-        im = Image.new("L", (max(1, x1 - x0) + 2 * room, max(1, y1 - y0) + 2 * room))
-        ImageDraw.Draw(im).text((room - x0, room - y0), ch, fill=255, font=font)
-        masks.append((np.asarray(im), x0 - room, y0 - room))
-    if weight is not None:
-        masks = _restroke(masks, weight)
+    masks = _rendered(font_path, 0) if weight is None else _restroke(font_path, weight)
     out = []
     for a, x0, y0 in masks:
         ys, xs = np.nonzero(a > 40)               # tight ink box (getbbox includes side bearings)
         tight = np.ascontiguousarray(a[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1])   # PIL copies a view
         out.append((tight, x0 + xs.min(), y0 + ys.min()))
     return out
+
+
+RESTROKE_ROOM = GLYPH_SIZE // 6      # pixels around a glyph to be restroked: room for thickened strokes
+
+
+@functools.lru_cache(maxsize=None)          # bounded: fonts x 2
+def _rendered(font_path: str, room: int):
+    """The ten digits of a font as FreeType renders them at GLYPH_SIZE, `room` blank pixels around
+    each: [(uint8 mask, x offset, y offset)]."""
+    font = ImageFont.truetype(font_path, GLYPH_SIZE)
+    masks = []
+    for ch in "0123456789":
+        x0, y0, x1, y1 = font.getbbox(ch)
+        im = Image.new("L", (max(1, x1 - x0) + 2 * room, max(1, y1 - y0) + 2 * room))
+        ImageDraw.Draw(im).text((room - x0, room - y0), ch, fill=255, font=font)
+        masks.append((np.asarray(im), x0 - room, y0 - room))
+    return masks
 
 
 def _stroke_width(mask: np.ndarray) -> float:
@@ -150,23 +158,35 @@ def _stroke_width(mask: np.ndarray) -> float:
     return 2 * ink.sum() / max(outline, 1)
 
 
-def _restroke(masks, weight: float):
-    """The ten glyphs of a face with one change of stroke width, so that the median stroke becomes
-    `weight` x the median digit height: grown or eroded by distance to the outline (scipy's EDT),
-    with a one-pixel soft edge. Thinning stops at 40% of the face's own stroke, where thin joins
-    would break."""
+@functools.lru_cache(maxsize=None)          # bounded: fonts x 2, ~0.3 MB each
+def _squared_distances(font_path: str, outside: bool) -> list[np.ndarray]:
+    """Per digit of a face (rendered with RESTROKE_ROOM), each pixel's squared Euclidean distance to
+    the nearest ink pixel (outside) or to the nearest blank one (inside), from scipy's feature
+    transform. A face's stroke weights all share them: the transform was ~80% of making a weight."""
     from scipy.ndimage import distance_transform_edt
 
+    out = []
+    for a, _, _ in _rendered(font_path, RESTROKE_ROOM):
+        ink = a > 127
+        nearest = distance_transform_edt(~ink if outside else ink, return_distances=False, return_indices=True)
+        offset = nearest - np.indices(ink.shape, dtype=nearest.dtype)
+        out.append((offset[0] ** 2 + offset[1] ** 2).astype(np.uint16))      # < 2^16 on a ~130 px canvas
+    return out
+
+
+def _restroke(font_path: str, weight: float):
+    """The ten glyphs of a face with one change of stroke width, so that the median stroke becomes
+    `weight` x the median digit height: grown or eroded by distance to the outline (the Euclidean
+    distance transform), with a one-pixel soft edge. Thinning stops at 40% of the face's own stroke,
+    where thin joins would break."""
+    masks = _rendered(font_path, RESTROKE_ROOM)
     heights = [np.ptp(np.nonzero(a > 127)[0]) + 1 for a, _, _ in masks]
     own = float(np.median([_stroke_width(a) for a, _, _ in masks]))
     change = max(weight * float(np.median(heights)) - own, -0.6 * own) / 2          # per side
     out = []
-    for a, x0, y0 in masks:
-        ink = a > 127
-        if change >= 0:
-            soft = change + 1 - distance_transform_edt(~ink)
-        else:
-            soft = distance_transform_edt(ink) + change
+    for (a, x0, y0), squared in zip(masks, _squared_distances(font_path, outside=change >= 0)):
+        distance = np.sqrt(squared.astype(np.float64))          # what distance_transform_edt returns
+        soft = change + 1 - distance if change >= 0 else distance + change
         out.append(((np.clip(soft, 0, 1) * 255).astype(np.uint8), x0, y0))
     return out
 
