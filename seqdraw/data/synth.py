@@ -663,7 +663,8 @@ def generate(n: int, seed: int = 0, config: SynthConfig | None = None, start: in
     """Samples start..start+n-1 as the arrays of a shard (see seqdraw.data.shards).
 
     With workers > 1 they are made in that many processes, WORKER_CHUNK at a time. Sample i depends
-    only on (seed, i), so the arrays are the same bytes whatever the number of workers."""
+    only on (seed, i), so the arrays are the same bytes whatever the number of workers. The processes
+    are spawned, so a script that asks for them needs Python's `if __name__ == "__main__":` guard."""
     from tqdm import tqdm
 
     if n < 1:
