@@ -119,6 +119,24 @@ def test_restroke_reaches_the_weight_asked_for(weight):
     assert (synth._relative_weight(face, weight) > own) == (weight > own)
 
 
+@pytest.mark.parametrize("weight", [None, 0.2])
+def test_plain_one_loses_its_foot_and_only_its_foot(weight):
+    pool = fonts.font_pool()
+    footed = next(f for f in pool if "DejaVuSans.ttf" in f)          # a 1 with a base serif
+    m, x, y = synth._master_glyphs(footed, weight)[1]
+    plain, px, py = synth._plain_one(footed, weight)
+    assert plain.shape[0] == m.shape[0] and py == y                  # same height: only the foot goes
+    bottom, middle = (plain[-3:] > 127).sum(1).max(), np.median((plain[len(plain) // 2:][:10] > 127).sum(1))
+    assert (m[-3:] > 127).sum(1).max() > 1.8 * middle                # the foot was there
+    assert bottom < 1.3 * middle                                     # and is gone: the stem is left
+    assert plain.shape[1] < m.shape[1]
+    top = len(m) // 2                                                # the upper half is untouched
+    assert (plain[:top] == m[:top, px - x: px - x + plain.shape[1]]).all()
+    footless = next(f for f in pool if "Roboto-Regular" in f)        # a 1 with no foot is left as it is
+    a, b = synth._master_glyphs(footless, weight)[1], synth._plain_one(footless, weight)
+    assert a[0] is b[0] and a[1:] == b[1:]
+
+
 def test_font_families_group_faces():
     paths = ("/f/Roboto-Bold.ttf", "/f/Roboto-Regular.ttf", "/f/STIXGeneral.ttf", "/f/STIXGeneralBolIta.ttf",
              "/f/cmb10.ttf", "/f/cmr10.ttf", "/f/cmss10.ttf", "/f/FjallaOne-Regular.ttf")
