@@ -70,7 +70,7 @@ def small_sets():
 
 def test_classifier_learns_a_small_set(tmp_path, small_sets):
     train, test = small_sets
-    result = train_classifier(train, test, tmp_path, epochs=6, batch_size=64, lr=3e-3,
+    result = train_classifier(train, test, tmp_path, epochs=8, batch_size=64, lr=3e-3,
                               config=ClassifierConfig(width=16, hidden=128), progress=False)
     assert result["test_sequence_accuracy"]["all"] > 0.85       # chance is 0.1
     model = load_classifier(tmp_path / "classifier.safetensors")
