@@ -200,9 +200,9 @@ PLAIN_ONE = 10           # the glyph index of a "1" without its foot (_plain_one
 @functools.lru_cache(maxsize=None)          # bounded: fonts x (STROKE_LEVELS + 1)
 def _plain_one(font_path: str, weight: float | None):
     """The face's "1" with its foot (the base serif) cut off, as (mask, x, y) like _master_glyphs:
-    80% of the bundled faces' 1s have a foot, and few of SVHN's. The foot is the run of bottom rows
-    whose ink is over 1.5x the stem's width; there only the stem's columns, as in the row above, keep
-    their ink. A 1 without a foot comes back unchanged."""
+    80% of the bundled faces' 1s have a foot, and by eye few real SVHN 1s do. The foot is the run of
+    bottom rows whose ink is over 1.5x the stem's width; there only the stem's columns, as in the row
+    above, keep their ink. A 1 without a foot comes back unchanged."""
     m, x0, y0 = _master_glyphs(font_path, weight)[1]
     ink = m > 127
     h = len(ink)
