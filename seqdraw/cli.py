@@ -71,17 +71,14 @@ def cmd_data_synth(args) -> None:
     config = SynthConfig(length_probs=SynthConfig.lengths_from_flag(args.lengths), fonts=args.fonts)
     n_test = max(1, int(round(args.n * args.test_fraction))) if args.n > 1 else 0
     n_train = args.n - n_test
-    # one pass for both splits (the test set is samples n_train..n-1), so worker processes warm up once
-    everything = generate(args.n, seed=args.seed, config=config, crops=args.crops, progress=True,
-                          workers=args.workers)
-    train_digits = int(everything["lengths"][:n_train].sum())          # crops are per digit, in sample order
-    splits = {"train": (slice(0, n_train), slice(0, train_digits)),
-              "test": (slice(n_train, args.n), slice(train_digits, None))}
-    for split, (samples, digits) in splits.items():
-        arrays = {k: v[digits if k.startswith("crop") else samples] for k, v in everything.items()}
-        n = len(arrays["images"])
+    # the training split never holds a held-out string (seqdraw.data.heldout); the test split holds
+    # every string, so that evaluation can tell held-out strings from seen ones
+    parts = {"train": (0, n_train, not args.include_heldout), "test": (n_train, n_test, False)}
+    for split, (start, n, exclude) in parts.items():
         if n == 0:
             continue
+        arrays = generate(n, seed=args.seed, config=config, start=start, crops=args.crops, progress=True,
+                          workers=args.workers, exclude_heldout=exclude)
         crops = {k: arrays.pop(k) for k in ("crops", "crop_labels") if k in arrays}
         save_shard(out / f"{split}.npz", arrays)
         if crops:
@@ -91,7 +88,7 @@ def cmd_data_synth(args) -> None:
         if split == "train":
             save_png(out / "preview.png", grid(arrays["images"][:64], cols=8), scale=2)
     meta = dict(command=" ".join(["seqdraw"] + sys.argv[1:]), seed=args.seed, n_train=n_train, n_test=n_test,
-                config=config.__dict__)
+                heldout_strings_in_train=bool(args.include_heldout), source="synthetic", config=config.__dict__)
     with atomic_path(out / "config.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=2, default=list) + "\n")
     print(f"preview: {out / 'preview.png'}")
@@ -99,11 +96,14 @@ def cmd_data_synth(args) -> None:
 
 def cmd_data_svhn(args) -> None:
     from seqdraw.data.svhn import prepare
+    from seqdraw.files import atomic_path
 
     root = writable_dir(Path(args.root))
     for summary in prepare(root, splits=args.splits, download_missing=args.download, csv_dir=args.csv,
                            max_len=args.max_len, skip_missing=args.skip_missing):
         print(summary, "->", root / f"{summary.split}.npz")
+    with atomic_path(root / "config.json") as tmp:        # what the shards are, for evaluation's labels
+        tmp.write_text(json.dumps({"source": "svhn", "command": " ".join(["seqdraw"] + sys.argv[1:])}) + "\n")
 
 
 # ---- seqdraw train ----------------------------------------------------------------------------------
@@ -209,22 +209,22 @@ def cmd_generate(args) -> None:
 
 def cmd_classifier_train(args) -> None:
     from seqdraw.data.shards import load_splits
-    from seqdraw.evaluate.classifier import ClassifierConfig, train_classifier
+    from seqdraw.evaluate.readers import train_reader
 
     train_data, test_data = load_splits(args.data)
     out = writable_dir(Path(args.out))
-    result = train_classifier(train_data, test_data, out, epochs=args.epochs, batch_size=args.batch_size,
-                              lr=args.lr, seed=args.seed, config=ClassifierConfig(width=args.width))
+    result = train_reader(train_data, test_data, out, arch=args.arch, config={"width": args.width} if args.width else {},
+                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     print(format_accuracy("test sequence accuracy", result["test_sequence_accuracy"]),
           f"-> {out / 'classifier.safetensors'}")
 
 
 def cmd_classifier_eval(args) -> None:
     from seqdraw.data.shards import load_shard
-    from seqdraw.evaluate.classifier import evaluate_classifier, load_classifier
+    from seqdraw.evaluate.readers import load_reader, reader_accuracy
 
-    acc = evaluate_classifier(load_classifier(args.model), load_shard(args.data))
-    print(format_accuracy(f"{args.data}: sequence accuracy", acc))
+    reader, _ = load_reader(args.model)
+    print(format_accuracy(f"{args.data}: sequence accuracy", reader_accuracy(reader, load_shard(args.data))))
 
 
 def format_accuracy(title: str, acc: dict) -> str:
@@ -235,20 +235,16 @@ def format_accuracy(title: str, acc: dict) -> str:
 # ---- seqdraw evaluate ---------------------------------------------------------------------------------
 
 def cmd_evaluate(args) -> None:
-    from seqdraw.data.shards import data_folder, load_shard
-    from seqdraw.evaluate.classifier import shipped_judge_path
     from seqdraw.evaluate.report import evaluate, markdown
 
-    classifier = args.classifier or shipped_judge_path()
-    if args.classifier is None and not Path(classifier).exists():
-        raise SeqdrawError("this install has no shipped judge: pass --classifier (seqdraw classifier train)")
-    data = load_shard(data_folder(args.data) / "test.npz")
     out = writable_dir(Path(args.out))
-    report = evaluate(args.model, classifier, data, out, per_length=args.per_length, seed=args.seed,
+    report = evaluate(args.model, args.data, out, judges=args.judge, per_length=args.per_length, seed=args.seed,
                       temperature=args.temperature, style_temperature=args.style_temperature,
-                      diversity_strings=args.diversity_strings)
+                      critic_images=args.critic_images, critic_steps=args.critic_steps, variety_strings=args.variety_strings,
+                      reconstructions=args.reconstructions, usefulness=args.usefulness,
+                      real_crops=args.real_crops, allow_seen_heldout=args.allow_seen_heldout)
     print(markdown(report))
-    print(f"-> {out / 'report.md'}, {out / 'report.json'}, {out / 'samples.png'}")
+    print(f"-> {out / 'report.md'}, {out / 'report.json'}, {out / 'samples.png'}, {out / 'critic.png'}")
 
 
 # ---- seqdraw reproduce table2 ---------------------------------------------------------------------------
@@ -258,8 +254,7 @@ def cmd_reproduce_table2(args) -> None:
 
     overrides = parse_overrides(args.set)
     out = writable_dir(Path(args.out))
-    print(reproduce_table2(args.data, out, max_steps=args.max_steps, max_len=args.max_len,
-                           classifier=args.classifier, classifier_epochs=args.classifier_epochs,
+    print(reproduce_table2(args.data, out, max_steps=args.max_steps, max_len=args.max_len, judges=args.judge,
                            per_length=args.per_length, overrides=overrides, seed=args.seed))
     print(f"-> {out / 'table2.md'}")
 
@@ -281,6 +276,9 @@ def build_parser() -> Parser:
                    help="length distribution: svhn (real SVHN train shares), uniform, uniform:N, or weights 1,2,1")
     s.add_argument("--fonts", default=None, help="a folder of TTF/OTF fonts to use instead of the bundled ones")
     s.add_argument("--crops", action="store_true", help="also write 32x32 SVHN format-2 style digit crops")
+    s.add_argument("--include-heldout", dest="include_heldout", action="store_true",
+                   help="let the train split hold the held-out strings too (for judges only: a generative "
+                        "model trained on them is refused by seqdraw evaluate; docs/evaluation.md)")
     s.add_argument("--workers", type=positive_int, default=available_cores(),
                    help="processes to generate with; the data are the same bytes for any number "
                         "(default: %(default)s, the cores this process may use)")
@@ -338,16 +336,20 @@ def build_parser() -> Parser:
     g.add_argument("--scale", type=positive_int, default=3, help="upscaling of the PNGs")
     g.set_defaults(func=cmd_generate)
 
-    c = sub.add_parser("classifier", help="the multi-digit classifier that judges generated images")
+    c = sub.add_parser("classifier", help="readers of house numbers: the judges, guides and recognisers")
     csub = c.add_subparsers(dest="classifier_command", required=True, parser_class=Parser)
-    ct = csub.add_parser("train", help="train it on a data folder (train.npz, test.npz)",
+    ct = csub.add_parser("train", help="train a reader on a data folder (train.npz, test.npz)",
                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ct.add_argument("--data", required=True, help="a folder with train.npz and test.npz, or svhn:DIR")
     ct.add_argument("--out", default="runs/classifier")
     ct.add_argument("--epochs", type=positive_int, default=8)
     ct.add_argument("--batch-size", dest="batch_size", type=positive_int, default=128)
     ct.add_argument("--lr", type=float, default=2e-3)
-    ct.add_argument("--width", type=positive_int, default=48, help="channels of the first conv block")
+    ct.add_argument("--arch", choices=["multidigit", "ctc"], default="multidigit",
+                    help="multidigit: length head and five digit heads (Goodfellow et al. 2013); "
+                         "ctc: convolutions, a BiLSTM over columns and a CTC head (Shi et al. 2015)")
+    ct.add_argument("--width", type=positive_int, default=None,
+                    help="channels of the first conv block (default: 48 for multidigit, 32 for ctc)")
     ct.add_argument("--seed", type=int, default=0)
     ct.set_defaults(func=cmd_classifier_train)
     ce = csub.add_parser("eval", help="sequence accuracy on a shard, overall and per length")
@@ -355,35 +357,51 @@ def build_parser() -> Parser:
     ce.add_argument("--data", required=True, help="a shard .npz (e.g. data/synth/test.npz)")
     ce.set_defaults(func=cmd_classifier_eval)
 
-    e = sub.add_parser("evaluate", help="the paper's Table II for a model, plus bound, diversity, Frechet distance",
+    e = sub.add_parser("evaluate", help="the yardstick: two judges, realism, variety, memorisation, the VAE's fit",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     e.add_argument("--model", required=True, help="a model .safetensors or a run's final/ or best/ folder")
-    e.add_argument("--classifier", default=None,
-                   help="classifier.safetensors (seqdraw classifier train); default: the judge shipped in the package")
-    e.add_argument("--data", required=True, help="the data folder whose test.npz is held out (or svhn:DIR)")
-    e.add_argument("--per-length", dest="per_length", type=int, default=0,
-                   help="draw N random strings of each length instead of the test set's sequences")
-    e.add_argument("--diversity-strings", dest="diversity_strings", type=positive_int, default=20,
-                   help="strings per length for the diversity ratio, 10 samples each (more: a tighter estimate)")
+    e.add_argument("--data", required=True,
+                   help="the data folder whose test.npz is held out (its train.npz, if there, is what the "
+                        "model trained on: memorisation and the critic's floor use it)")
+    e.add_argument("--judge", action="append", default=None, metavar="READER",
+                   help="a reader .safetensors (seqdraw classifier train); repeat for several "
+                        "(default: the two judges shipped in the package)")
+    e.add_argument("--per-length", dest="per_length", type=positive_int, default=400,
+                   help="random strings per length, and as many held-out ones for lengths 3-5, one sample each")
+    e.add_argument("--critic-images", dest="critic_images", type=positive_int, default=2000,
+                   help="generated and as many data images for the realism critic")
+    e.add_argument("--critic-steps", dest="critic_steps", type=positive_int, default=400,
+                   help="training steps of each critic (batch 64), per fold")
+    e.add_argument("--variety-strings", dest="variety_strings", type=positive_int, default=20,
+                   help="strings per length for the stroke variety, 8 samples each")
+    e.add_argument("--reconstructions", type=positive_int, default=400,
+                   help="test images per length for the reconstructions and the bound")
+    e.add_argument("--usefulness", type=int, default=0, metavar="N",
+                   help="also train readers on N generated and on N data images (0: skip; minutes)")
+    e.add_argument("--real-crops", dest="real_crops", default=None, metavar="NPZ",
+                   help="with --usefulness: real SVHN digit crops (images uint8 [N, 32, 32, 3], labels) "
+                        "for the single-digit comparison")
+    e.add_argument("--allow-seen-heldout", dest="allow_seen_heldout", action="store_true",
+                   help="evaluate a model trained on held-out strings (its held-out figures are then not held out)")
     e.add_argument("--temperature", type=non_negative_float, default=None,
                    help="sampling temperature (default: the one stored with the model, else 1)")
     e.add_argument("--style-temperature", dest="style_temperature", type=non_negative_float, default=None,
                    help="temperature of z_1 alone (default: the one stored with the model, else --temperature)")
-    e.add_argument("--out", default="runs/evaluation", help="where report.md, report.json, samples.png go")
+    e.add_argument("--out", default="runs/evaluation", help="where report.md, report.json and the figures go")
     e.add_argument("--seed", type=int, default=0)
     e.set_defaults(func=cmd_evaluate)
 
     r = sub.add_parser("reproduce", help="reproduce an experiment of the paper")
     rsub = r.add_subparsers(dest="experiment", required=True, parser_class=Parser)
-    t2 = rsub.add_parser("table2", help="rnnDRAW, seqDRAW, seqDRAW-cur under one budget, judged by one classifier",
+    t2 = rsub.add_parser("table2", help="rnnDRAW, seqDRAW, seqDRAW-cur under one budget, judged by the judges",
                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t2.add_argument("--data", required=True, help="a data folder with train.npz and test.npz (or svhn:DIR)")
     t2.add_argument("--out", default="runs/table2")
     t2.add_argument("--max-steps", dest="max_steps", type=positive_int, default=3000,
                     help="training budget per model, in steps; epochs per stage follow from it")
     t2.add_argument("--max-len", dest="max_len", type=positive_int, default=3, help="lengths 1..N (the paper: 3)")
-    t2.add_argument("--classifier", default=None, help="reuse a trained classifier instead of training one")
-    t2.add_argument("--classifier-epochs", dest="classifier_epochs", type=positive_int, default=8)
+    t2.add_argument("--judge", action="append", default=None, metavar="READER",
+                    help="a reader .safetensors; repeat for several (default: the two shipped judges)")
     t2.add_argument("--per-length", dest="per_length", type=positive_int, default=1000,
                     help="random strings per length to generate and classify")
     t2.add_argument("--set", action="append", metavar="KEY=VALUE", help="TrainConfig values for all three; model.X")

@@ -23,9 +23,11 @@ from tqdm import tqdm
 from seqdraw.checkpoint import (latest_checkpoint, load_checkpoint, load_weights, restore, save_checkpoint,
                                 save_model, weights_digest)
 from seqdraw.data.labels import MAX_LEN, encode
-from seqdraw.data.shards import load_splits
+from seqdraw.data.heldout import heldout_mask
+from seqdraw.data.shards import fingerprint, load_splits
 from seqdraw.errors import SeqdrawError
-from seqdraw.evaluate.classifier import MultiDigitClassifier, load_classifier
+from seqdraw.evaluate.classifier import MultiDigitClassifier
+from seqdraw.evaluate.readers import load_reader
 from seqdraw.files import atomic_path
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.pictures import grid, save_png
@@ -138,7 +140,7 @@ class TrainConfig:
 def load_data(config: TrainConfig) -> tuple[dict, dict]:
     if config.data == "synth":
         from seqdraw.data.synth import generate
-        train = generate(config.synth_n, seed=config.seed, progress=True)
+        train = generate(config.synth_n, seed=config.seed, progress=True, exclude_heldout=True)
         test = generate(config.val_size, seed=config.seed + 1_000_003)
         return train, test
     return load_splits(config.data)
@@ -186,7 +188,9 @@ def pixel_weights(boxes: np.ndarray, weight: float, height: int, width: int) -> 
 
 
 def load_guide(path: str) -> MultiDigitClassifier:
-    guide = load_classifier(path).eval()     # eval: batch statistics of drawn images must not leak in
+    guide, _ = load_reader(path)             # in eval mode: batch statistics of drawn images must not leak in
+    if guide.arch != "multidigit":
+        raise SeqdrawError(f"{path}: a guide must be a multidigit classifier, not {guide.arch}")
     guide.requires_grad_(False)
     return guide
 
@@ -402,6 +406,15 @@ def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | N
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     train_data, val_data = data or load_data(config)
+    # what these weights saw, so evaluation can refuse a judge trained on the same images and a
+    # held-out figure for strings that were not held out
+    trained = train_data["lengths"] <= config.max_len
+    heldout_seen = int(heldout_mask(train_data["labels"][trained], train_data["lengths"][trained]).sum())
+    provenance.update(trained_on=list(init_meta.get("trained_on", [])) + [fingerprint(train_data)],
+                      heldout_seen=int(init_meta.get("heldout_seen", 0)) + heldout_seen)
+    if heldout_seen and progress:
+        print(f"warning: {heldout_seen} training images show held-out strings (seqdraw.data.heldout); "
+              "seqdraw evaluate will refuse this model", file=sys.stderr)
     pair_target = (config.diversity_target * real_pair_distance(train_data)).to(device) if config.diversity_weight else None
     stages = config.stages()
     steps_per_epoch = [len(batch_plan(train_data["lengths"], st, config, s, 0)) for s, st in enumerate(stages)]

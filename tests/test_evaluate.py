@@ -9,56 +9,76 @@ import seqdraw
 from conftest import one_line_error
 from seqdraw.cli import main
 from seqdraw.data.synth import SynthConfig, generate
-from seqdraw.evaluate.classifier import (ClassifierConfig, MultiDigitClassifier, evaluate_classifier, load_classifier,
-                                         train_classifier)
-from seqdraw.evaluate.metrics import (accuracy_by_length, frechet_distance, mean_pairwise_distance,
-                                      position_accuracy, sequence_correct)
-from seqdraw.evaluate.report import feature_frechet
+from seqdraw.evaluate.critic import critic_auc
+from seqdraw.evaluate.metrics import (accuracy_by_length, mean_pairwise_distance, nearest_distances, roc_auc,
+                                      stroke_maps, unit_images, wilson_interval)
+from seqdraw.evaluate.readers import load_reader, reader_accuracy, train_reader
+from seqdraw.evaluate.report import memorisation
 
 
-def test_sequence_accuracy_arithmetic():
-    labels = np.array([[1, -1, -1], [2, 3, -1], [4, 5, 6], [7, 8, -1]])
-    lengths = np.array([1, 2, 3, 2])
-    pred_len = np.array([1, 2, 3, 3])                      # last: wrong length
-    pred_dig = np.array([[1, 9, 9], [2, 3, 0], [4, 0, 6], [7, 8, 0]])   # third: one wrong digit
-    ok = sequence_correct(pred_len, pred_dig, lengths, labels)
-    assert ok.tolist() == [True, True, False, False]      # digits past the length do not count
-    acc = accuracy_by_length(ok, lengths)
-    assert acc == {"1": 1.0, "2": 0.5, "3": 0.0, "all": 0.5}
-    pos = position_accuracy(pred_dig, lengths, labels)
-    assert pos == {"1": 1.0, "2": pytest.approx(2 / 3), "3": 1.0}     # position 2: 3 vs 3, 0 vs 5, 8 vs 8
+# ---- statistics with known answers -------------------------------------------------------------------
+
+def test_accuracy_by_length_arithmetic():
+    ok = np.array([True, True, False, False])
+    assert accuracy_by_length(ok, np.array([1, 2, 2, 3])) == {"1": 1.0, "2": 0.5, "3": 0.0, "all": 0.5}
 
 
-def test_frechet_features_come_from_every_length():
-    torch.manual_seed(0)
-    clf = MultiDigitClassifier(ClassifierConfig(width=4)).eval()
-    rng = np.random.default_rng(0)
-    left, right = np.zeros((32, 64), np.float32), np.zeros((32, 64), np.float32)
-    left[:, :32], right[:, 32:] = 1, 1
-    noise = lambda n: rng.uniform(0, 0.3, (n, 32, 64)).astype(np.float32)  # noqa: E731
-    generated = np.concatenate([left + noise(200), right + noise(200)]) / 1.3   # sorted: "short" ones first
-    real = torch.from_numpy(generated[rng.permutation(400)[:200]].copy())       # fewer, of both kinds
-    fd = feature_frechet(clf, generated, real, np.random.default_rng(1))
-    with torch.no_grad():
-        prefix = frechet_distance(clf.features(torch.from_numpy(generated[:200])).numpy(), clf.features(real).numpy())
-    assert fd < 0.3 * prefix                 # the first 200 alone (one kind) are far from the real mix
+def test_wilson_interval_known_values():
+    lo, hi = wilson_interval(97, 100)
+    assert (round(lo, 4), round(hi, 4)) == (0.9155, 0.9897)          # Wilson (1927), z = 1.96
+    lo, hi = wilson_interval(0, 50)
+    assert lo == 0 and 0.06 < hi < 0.08                              # never a zero-width interval at 0%
 
 
-def test_frechet_distance_zero_for_same_set_and_grows_with_noise():
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(500, 8))
-    assert abs(frechet_distance(a, a)) < 1e-6
-    d1 = frechet_distance(a, a + rng.normal(scale=0.3, size=a.shape))
-    d2 = frechet_distance(a, a + rng.normal(scale=1.0, size=a.shape))
-    assert 0 < d1 < d2
+def test_roc_auc_known_values():
+    assert roc_auc(np.array([1, 2, 3, 4]), np.array([0, 0, 1, 1])) == 1.0
+    assert roc_auc(np.array([4, 3, 2, 1]), np.array([0, 0, 1, 1])) == 0.0
+    assert roc_auc(np.array([1, 1, 1, 1]), np.array([0, 1, 0, 1])) == 0.5     # ties count half
 
 
 def test_mean_pairwise_distance():
-    x = np.zeros((3, 2, 2))
+    x = np.zeros((3, 4))
     x[1] += 1
     # pairs: (0,1) = 2, (0,2) = 0, (1,2) = 2 -> mean 4/3
     assert mean_pairwise_distance(x) == pytest.approx(4 / 3)
 
+
+def test_stroke_variety_ignores_the_ground_and_sees_the_strokes():
+    glyphs = generate(12, seed=0, config=SynthConfig(length_probs=(0, 0, 1)))["images"].astype(np.float32) / 255
+    one = np.repeat(glyphs[:1], 8, axis=0)
+    yy, xx = np.mgrid[0:32, 0:64] / 64.0
+    grounds = np.stack([one[0] * 0.6 + 0.4 * (a * yy + b * xx) / 1.5 + c * 0.2 for a, b, c in
+                        np.random.default_rng(0).uniform(0, 1, (8, 3))])
+    raw_ground_spread = mean_pairwise_distance(grounds.reshape(8, -1))
+    assert raw_ground_spread > 2                                        # in pixels the ground change is large
+    template = mean_pairwise_distance(stroke_maps(grounds))
+    varied = mean_pairwise_distance(stroke_maps(glyphs[:8]))
+    assert template < 0.2 and varied > 0.8                               # one template on many grounds is ~0
+
+
+def test_memorisation_finds_an_exact_copy():
+    data = generate(60, seed=1, config=SynthConfig(length_probs=(1, 1)))["images"]
+    train, test = data[:40], data[40:]
+    generated = np.concatenate([train[:3], test[:7]]).astype(np.float32) / 255
+    m = memorisation(generated, test, train)
+    assert m["copies"] >= 3 and m["samples"] == 10
+    d = nearest_distances(unit_images(generated), unit_images(train.astype(np.float32) / 255))
+    assert np.allclose(d[:3], 0, atol=1e-3) and (d[3:] > 0.05).all()
+
+
+def test_critic_finds_no_difference_between_two_draws_and_a_clear_one(small_sets):
+    train, _ = small_sets
+    x = train["images"]
+    same = critic_auc(x[:300], x[300:600], folds=3, steps=120)
+    assert 0.35 < same["auc"] < 0.65 and same["lo"] < same["auc"] < same["hi"]
+    marked = x[:300].astype(np.float32) / 255
+    marked[:, 4:12, 4:12] = 1.0                                          # a white blob in every image
+    clear = critic_auc(marked, x[300:600], folds=3, steps=120)
+    assert clear["auc"] > 0.95
+    assert len(clear["first_scores"]) == 300
+
+
+# ---- readers ---------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def small_sets():
@@ -70,79 +90,160 @@ def small_sets():
 
 def test_classifier_learns_a_small_set(tmp_path, small_sets):
     train, test = small_sets
-    result = train_classifier(train, test, tmp_path, epochs=8, batch_size=64, lr=3e-3,
-                              config=ClassifierConfig(width=16, hidden=128), progress=False)
+    result = train_reader(train, test, tmp_path, "multidigit", {"width": 16, "hidden": 128}, epochs=8,
+                          batch_size=64, lr=3e-3, progress=False)
     assert result["test_sequence_accuracy"]["all"] > 0.85       # chance is 0.1
-    model = load_classifier(tmp_path / "classifier.safetensors")
-    again = evaluate_classifier(model, test)
-    assert again["all"] == pytest.approx(result["test_sequence_accuracy"]["all"])
+    reader, meta = load_reader(tmp_path / "classifier.safetensors")
+    assert reader.arch == "multidigit" and meta["trained_on"] == result["trained_on"]
+    assert reader_accuracy(reader, test)["all"] == pytest.approx(result["test_sequence_accuracy"]["all"])
 
 
-def test_classifier_cli_errors(tmp_path, capsys):
+def test_ctc_judge_learns_a_tiny_set(tmp_path):
+    cfg = SynthConfig(length_probs=(1, 1), contrast=(0.5, 0.85), blur_sigma=(0, 0), noise_std=(0, 0), p_jpeg=0,
+                      p_neighbours=0, p_low_res=0, texture_amplitude=(0, 0.05), max_rotation=0, max_shear=0.1)
+    train, test = generate(1500, seed=0, config=cfg), generate(200, seed=1, config=cfg)
+    result = train_reader(train, test, tmp_path, "ctc", {"width": 16, "hidden": 64}, epochs=10,
+                          batch_size=32, lr=3e-3, progress=False)
+    assert result["test_sequence_accuracy"]["all"] > 0.7        # whole strings of 1-2 digits, no length head
+    reader, _ = load_reader(tmp_path / "classifier.safetensors")
+    assert reader.arch == "ctc"
+    assert reader_accuracy(reader, test)["all"] == pytest.approx(result["test_sequence_accuracy"]["all"])
+
+
+def test_ctc_decoding_merges_repeats_only_across_no_blank():
+    from seqdraw.evaluate.ctc import BLANK, CTCRecogniser
+    reader = CTCRecogniser()
+    path = [1, 1, BLANK, 1, 7, 7, BLANK, BLANK] + [BLANK] * 24            # -> "117"
+    logits = torch.full((1, 32, 11), -10.0)
+    logits[0, torch.arange(32), torch.tensor(path)] = 0.0
+    reader.forward = lambda images: logits.log_softmax(-1)
+    assert reader.read(torch.zeros(1, 32, 64)) == ["117"]
+
+
+def test_reader_cli_errors(tmp_path, capsys):
     assert main(["classifier", "eval", "--model", str(tmp_path / "none.safetensors"),
                  "--data", str(tmp_path / "x.npz")]) == 2
-    assert "no such classifier file" in one_line_error(capsys.readouterr().err)
+    assert "no such reader file" in one_line_error(capsys.readouterr().err)
     assert main(["classifier", "train", "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "train.npz" in one_line_error(capsys.readouterr().err)
 
 
-REPORT_FIELDS = {"sequence_accuracy", "classifier_on_real_test", "position_accuracy", "test_bound_nats",
-                 "diversity_ratio", "frechet_distance", "paper_table2_seqDRAW_cur", "images", "max_len", "seed"}
-
-
-@pytest.fixture(scope="module")
-def tiny_setup(tmp_path_factory, small_sets):
-    """A data folder, a tiny classifier and a tiny (untrained) model file."""
-    import torch
-    from seqdraw.checkpoint import save_model
-    from seqdraw.data.shards import save_shard
-    from seqdraw.model import ConditionalDRAW, preset
-    root = tmp_path_factory.mktemp("eval")
-    train, test = generate(64, seed=3, config=SynthConfig(length_probs=(1, 1))), generate(24, seed=4,
-                                                                                         config=SynthConfig(length_probs=(1, 1)))
-    save_shard(root / "train.npz", train)
-    save_shard(root / "test.npz", test)
-    train_classifier(train, test, root / "clf", epochs=1, batch_size=32, config=ClassifierConfig(width=8, hidden=32),
-                     progress=False)
-    torch.manual_seed(0)
-    save_model(root / "model.safetensors", ConditionalDRAW(preset("seqdraw", **TINY_MODEL)), extra={"max_len": 2})
-    return root
-
+# ---- seqdraw evaluate --------------------------------------------------------------------------------------
 
 TINY_MODEL = {"enc_size": 16, "dec_size": 16, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
               "read_n": 4, "write_n": 4}
+FAST = ["--per-length", "6", "--critic-images", "40", "--critic-steps", "10", "--variety-strings", "2", "--reconstructions", "6"]
 
 
-def test_evaluate_writes_every_field(tiny_setup, capsys):
+def tiny_model(path, **meta):
+    from seqdraw.checkpoint import save_model
+    from seqdraw.model import ConditionalDRAW, preset
+    torch.manual_seed(0)
+    save_model(path, ConditionalDRAW(preset("seqdraw", **TINY_MODEL)), extra={"max_len": 3, **meta})
+
+
+@pytest.fixture(scope="module")
+def tiny_setup(tmp_path_factory):
+    """A synthetic data folder, two tiny judges trained on other images, a tiny (untrained) model file."""
+    from seqdraw.data.shards import save_shard
+    root = tmp_path_factory.mktemp("eval")
+    cfg = SynthConfig(length_probs=(1, 1, 1))
+    train, test = generate(64, seed=3, config=cfg, exclude_heldout=True), generate(30, seed=4, config=cfg)
+    save_shard(root / "train.npz", train)
+    save_shard(root / "test.npz", test)
+    (root / "config.json").write_text(json.dumps({"source": "synthetic", "config": {"length_probs": [1, 1, 1]}}))
+    other = generate(64, seed=5, config=cfg)
+    for arch, config in (("multidigit", {"width": 8, "hidden": 32}), ("ctc", {"width": 8, "hidden": 16})):
+        train_reader(other, test, root / arch, arch, config, epochs=1, batch_size=32, progress=False)
+    tiny_model(root / "model.safetensors", heldout_seen=0)
+    return root
+
+
+def judges(root):
+    return ["--judge", str(root / "multidigit" / "classifier.safetensors"),
+            "--judge", str(root / "ctc" / "classifier.safetensors")]
+
+
+REPORT_FIELDS = {"samples", "judges_on_test_images", "reconstructions", "test_bound_nats", "realism_auc",
+                 "realism_floor_auc", "variety", "memorisation", "usefulness", "data_source", "judges", "max_len"}
+
+
+def test_evaluate_reports_every_figure_for_both_judges(tiny_setup, capsys):
     root = tiny_setup
     out = root / "report"
-    assert main(["evaluate", "--model", str(root / "model.safetensors"), "--classifier",
-                 str(root / "clf" / "classifier.safetensors"), "--data", str(root), "--out", str(out)]) == 0
-    report = json.loads((out / "report.json").read_text())
-    assert REPORT_FIELDS <= set(report)
-    assert set(report["sequence_accuracy"]) == {"1", "2", "all"}
-    assert report["images"] == 24 and report["diversity_ratio"] > 0
-    assert (out / "report.md").read_text().count("L=") >= 2 and (out / "samples.png").exists()
+    argv = ["evaluate", "--model", str(root / "model.safetensors"), "--data", str(root), "--out", str(out)]
+    assert main(argv + judges(root) + FAST) == 0
+    r = json.loads((out / "report.json").read_text())
+    assert REPORT_FIELDS <= set(r)
+    assert r["data_source"] == "synthetic test images"
+    assert set(r["samples"]) == {"multidigit (classifier.safetensors)", "ctc (classifier.safetensors)"}
+    for by_L in r["samples"].values():
+        assert set(by_L) == {"1", "2", "3", "all"}
+        assert by_L["3"]["heldout"]["n"] == 6 and by_L["3"]["seen"]["n"] == 6 and "heldout" not in by_L["2"]
+        a = by_L["1"]["seen"]
+        assert a["lo"] <= a["acc"] <= a["hi"]
+    assert 0 <= r["realism_auc"]["auc"] <= 1 and 0 <= r["realism_floor_auc"]["auc"] <= 1
+    assert set(r["variety"]) == {"1", "2", "3", "all"} and r["variety"]["all"]["ratio"] > 0
+    assert r["memorisation"]["samples"] > 0 and r["test_bound_nats"]["all"] > 0
+    md = (out / "report.md").read_text()
+    assert "held-out" in md and "the floor" in md and "synthetic test images" in md
+    assert (out / "samples.png").exists() and (out / "critic.png").exists()
     again = root / "report2"
-    assert main(["evaluate", "--model", str(root / "model.safetensors"), "--classifier",
-                 str(root / "clf" / "classifier.safetensors"), "--data", str(root), "--out", str(again),
-                 "--diversity-strings", "3"]) == 0
-    report2 = json.loads((again / "report.json").read_text())
-    assert report2["sequence_accuracy"] == report["sequence_accuracy"]
-    assert (report["diversity_strings"], report2["diversity_strings"]) == (20, 3)
-    assert report2["diversity_ratio"] != report["diversity_ratio"]
+    assert main(argv[:-1] + [str(again)] + judges(root) + FAST) == 0
+    r2 = json.loads((again / "report.json").read_text())
+    assert r2["samples"] == r["samples"] and r2["realism_auc"]["auc"] == r["realism_auc"]["auc"]   # seeded
+
+
+def test_usefulness_pipeline_end_to_end(tiny_setup, tmp_path, capsys):
+    root = tiny_setup
+    crops = tmp_path / "crops.npz"
+    rng = np.random.default_rng(0)
+    np.savez(crops, images=rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8), labels=rng.integers(0, 10, 20))
+    assert main(["evaluate", "--model", str(root / "model.safetensors"), "--data", str(root), "--out",
+                 str(tmp_path / "u"), "--usefulness", "40", "--real-crops", str(crops)] + judges(root) + FAST) == 0
+    u = json.loads((tmp_path / "u" / "report.json").read_text())["usefulness"]
+    assert u["numbers"]["images"] == 40 and set(u["numbers"]["generated"]) == {"1", "2", "3"}
+    assert u["digits_real_svhn"]["generated"]["n"] == 20 and u["digits_real_svhn"]["ratio"] >= 0
+    assert "Usefulness" in (tmp_path / "u" / "report.md").read_text()
+
+
+def test_evaluate_refusals(tiny_setup, tmp_path, capsys):
+    root = tiny_setup
+    base = ["evaluate", "--data", str(root), "--out", str(tmp_path / "r")] + FAST
+
+    tiny_model(tmp_path / "seen.safetensors", heldout_seen=12)         # trained on held-out strings
+    assert main(base + ["--model", str(tmp_path / "seen.safetensors")] + judges(root)) == 2
+    assert "held-out strings" in one_line_error(capsys.readouterr().err)
+
+    assert main(base + ["--model", str(root / "model.safetensors"), "--judge", str(tmp_path / "none.st")]) == 2
+    assert "no such judge" in one_line_error(capsys.readouterr().err)
+
+    from seqdraw.checkpoint import save_model
+    from seqdraw.model import ConditionalDRAW, preset
+    save_model(tmp_path / "wide.safetensors", ConditionalDRAW(preset("seqdraw", width=32, **TINY_MODEL)),
+               extra={"max_len": 3})
+    assert main(base + ["--model", str(tmp_path / "wide.safetensors")] + judges(root)) == 2
+    assert "32x32" in one_line_error(capsys.readouterr().err)
+
+    from seqdraw.data.shards import fingerprint, load_shard
+    own = fingerprint(load_shard(root / "train.npz"))                  # a judge trained on the model's images
+    train_reader(load_shard(root / "train.npz"), load_shard(root / "test.npz"), tmp_path / "own", "multidigit",
+                 {"width": 4, "hidden": 8}, epochs=1, batch_size=32, progress=False)
+    tiny_model(tmp_path / "m.safetensors", heldout_seen=0, trained_on=[own])
+    assert main(base + ["--model", str(tmp_path / "m.safetensors"), "--judge",
+                        str(tmp_path / "own" / "classifier.safetensors")]) == 2
+    assert "own training images" in one_line_error(capsys.readouterr().err)
 
 
 def test_reproduce_table2_tiny_budget(tiny_setup, capsys):
     root = tiny_setup
     argv = ["reproduce", "table2", "--data", str(root), "--out", str(root / "t2"), "--max-steps", "2",
-            "--max-len", "2", "--per-length", "4", "--classifier", str(root / "clf" / "classifier.safetensors"),
-            "--set", "val_size=8", "--set", "batch_size=16", "--set", "compile=false"] + [
-                f"--set=model.{k}={v}" for k, v in TINY_MODEL.items()]
+            "--max-len", "2", "--per-length", "4", "--set", "val_size=8", "--set", "batch_size=16",
+            "--set", "compile=false"] + judges(root) + [f"--set=model.{k}={v}" for k, v in TINY_MODEL.items()]
     assert main(argv) == 0
     table = (root / "t2" / "table2.md").read_text()
     for name in ("rnnDRAW", "seqDRAW", "seqDRAW-cur"):
-        assert f"| {name} |" in table
+        assert f"| {name} | multidigit" in table and f"| {name} | ctc" in table
     assert "81.65%" in table                                         # the paper's numbers beside ours
     assert json.loads((root / "t2" / "table2.json").read_text()).keys() == {"rnnDRAW", "seqDRAW", "seqDRAW-cur"}
 
@@ -158,27 +259,30 @@ def test_budget_reaches_every_curriculum_stage():
         assert epochs * per_pass >= 100 and (epochs - 1) * per_pass < 100
 
 
-def test_shipped_judge_never_guided_the_shipped_model_and_reads_its_samples():
+def test_shipped_judges_never_guided_the_shipped_model_and_read_its_samples():
     from seqdraw.checkpoint import load_model
-    from seqdraw.evaluate.classifier import load_judge, shipped_judge_path
+    from seqdraw.evaluate.judges import load_judge, shipped_judge_paths
     from seqdraw.generate import default_model_path
-    if not (shipped_judge_path().exists() and default_model_path().exists()):
+    if not (all(p.exists() for p in shipped_judge_paths()) and default_model_path().exists()):
         pytest.skip("no shipped weights in this checkout")
     _, meta = load_model(default_model_path())
-    judge = load_judge(shipped_judge_path(), meta)          # refused if it had guided the model
-    images = seqdraw.load().generate("2024", n=4, seed=0)
-    lengths, digits = judge.predict(torch.from_numpy(images))
-    assert lengths.shape == (4,) and digits.shape[0] == 4
+    images = torch.from_numpy(seqdraw.load().generate("2024", n=8, seed=0))
+    for path in shipped_judge_paths():
+        judge, judge_meta = load_judge(path, meta)                     # refused if related to the model
+        assert judge_meta["trained_on"]
+        assert sum(s == "2024" for s in judge.read(images)) >= 6       # each judge reads the shipped model's 2024
 
 
-def test_evaluate_uses_the_shipped_judge_unless_told(tiny_setup, tmp_path, monkeypatch, capsys):
-    import seqdraw.evaluate.classifier as classifier_module
+def test_evaluate_uses_the_shipped_judges_unless_told(tiny_setup, tmp_path, monkeypatch, capsys):
+    import seqdraw.evaluate.judges as judges_module
     root = tiny_setup
-    monkeypatch.setattr(classifier_module, "shipped_judge_path", lambda: root / "clf" / "classifier.safetensors")
+    monkeypatch.setattr(judges_module, "shipped_judge_paths", lambda: [root / "ctc" / "classifier.safetensors"])
+    import seqdraw.evaluate.report as report_module
+    monkeypatch.setattr(report_module, "shipped_judge_paths", judges_module.shipped_judge_paths)
     assert main(["evaluate", "--model", str(root / "model.safetensors"), "--data", str(root),
-                 "--out", str(tmp_path / "r"), "--diversity-strings", "2"]) == 0
-    assert json.loads((tmp_path / "r" / "report.json").read_text())["classifier"].endswith("classifier.safetensors")
-    monkeypatch.setattr(classifier_module, "shipped_judge_path", lambda: tmp_path / "none.safetensors")
+                 "--out", str(tmp_path / "r")] + FAST) == 0
+    assert list(json.loads((tmp_path / "r" / "report.json").read_text())["judges"]) == ["ctc (classifier.safetensors)"]
+    monkeypatch.setattr(report_module, "shipped_judge_paths", lambda: [tmp_path / "none.safetensors"])
     assert main(["evaluate", "--model", str(root / "model.safetensors"), "--data", str(root),
-                 "--out", str(tmp_path / "r2")]) == 2
-    assert "no shipped judge" in one_line_error(capsys.readouterr().err)
+                 "--out", str(tmp_path / "r2")] + FAST) == 2
+    assert "no such judge" in one_line_error(capsys.readouterr().err)

@@ -201,3 +201,32 @@ def test_cli_unwritable_output(tmp_path, capsys):
     assert main(["data", "synth", "--n", "4", "--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err
     assert "cannot create output folder" in one_line_error(err)
+
+
+def test_heldout_set_is_a_fixed_tenth_of_long_strings():
+    from seqdraw.data.heldout import heldout_strings, is_heldout
+    assert [len(heldout_strings(L)) for L in range(1, 6)] == [0, 0, 100, 1000, 10000]
+    assert all(len(s) == 4 and s.isdigit() for s in heldout_strings(4))
+    # the rule is sha256-based, so it cannot drift with a library version: pinned examples
+    assert sorted(heldout_strings(3))[:5] == ["040", "068", "072", "077", "092"]
+    assert is_heldout("040") and not is_heldout("041") and not is_heldout("7")
+
+
+def test_heldout_strings_never_reach_a_training_shard(tmp_path):
+    from seqdraw.data.heldout import heldout_mask
+    out = tmp_path / "s"
+    assert main(["data", "synth", "--n", "1500", "--lengths", "0,0,1,1", "--test-fraction", "0.2",
+                 "--out", str(out), "--workers", "1"]) == 0
+    train, test = load_shard(out / "train.npz"), load_shard(out / "test.npz")
+    assert len(train["images"]) == 1200 and not heldout_mask(train["labels"], train["lengths"]).any()
+    assert 10 < heldout_mask(test["labels"], test["lengths"]).sum() < 60      # ~10% of 300: test keeps them
+    # a sample whose first draw is held out is drawn again; every other sample keeps its bytes
+    free = generate(300, seed=0, config=SynthConfig(length_probs=(0, 0, 1, 1)), exclude_heldout=True)
+    full = generate(300, seed=0, config=SynthConfig(length_probs=(0, 0, 1, 1)))
+    redrawn = heldout_mask(full["labels"], full["lengths"])
+    assert redrawn.any() and not heldout_mask(free["labels"], free["lengths"]).any()
+    assert np.array_equal(free["images"][~redrawn], full["images"][~redrawn])
+    both = tmp_path / "j"
+    assert main(["data", "synth", "--n", "300", "--lengths", "0,0,1,1", "--out", str(both), "--workers", "1",
+                 "--include-heldout"]) == 0
+    assert heldout_mask(*(load_shard(both / "train.npz")[k] for k in ("labels", "lengths"))).any()

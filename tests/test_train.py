@@ -9,7 +9,10 @@ from seqdraw.checkpoint import latest_checkpoint, load_model, load_weights, weig
 from seqdraw.cli import main
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
-from seqdraw.evaluate.classifier import ClassifierConfig, load_judge, train_classifier
+from seqdraw.data.heldout import heldout_mask
+from seqdraw.data.shards import fingerprint
+from seqdraw.evaluate.judges import load_judge
+from seqdraw.evaluate.readers import train_reader
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.trainer import (TrainConfig, batch_plan, guide_loss, load_guide, pixel_weights, real_pair_distance,
                              style_distance, train)
@@ -114,8 +117,8 @@ def test_kl_weight_scales_only_the_kl_gradient(tmp_path, data):
 
 
 def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
-    train_classifier(data[0], data[1], tmp_path / "guide", epochs=1, batch_size=32, config=ClassifierConfig(width=4),
-                     progress=False)
+    train_reader(data[0], data[1], tmp_path / "guide", "multidigit", {"width": 4}, epochs=1, batch_size=32,
+                 progress=False)
     guide = load_guide(str(tmp_path / "guide" / "classifier.safetensors"))
     assert not any(p.requires_grad for p in guide.parameters()) and not guide.training
     model = ConditionalDRAW(preset("seqdraw-cur", **TINY))
@@ -165,9 +168,22 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     assert tuned_meta["guides"] == [digest]
     with pytest.raises(SeqdrawError, match="cannot judge"):
         load_judge(tmp_path / "guide" / "classifier.safetensors", tuned_meta)
-    train_classifier(data[0], data[1], tmp_path / "judge", epochs=1, batch_size=32, seed=1,
-                     config=ClassifierConfig(width=4), progress=False)
+    # what the weights saw: the training images' fingerprint (once per run of the lineage) and how many
+    # of them show held-out strings
+    assert tuned_meta["trained_on"] == [fingerprint(data[0])] * 2
+    seen = int(heldout_mask(data[0]["labels"], data[0]["lengths"])[data[0]["lengths"] <= 3].sum())
+    assert tuned_meta["heldout_seen"] == 2 * seen
+    train_reader(data[0], data[1], tmp_path / "same-images", "multidigit", {"width": 4}, epochs=1, batch_size=32,
+                 seed=1, progress=False)
+    with pytest.raises(SeqdrawError, match="own training images"):
+        load_judge(tmp_path / "same-images" / "classifier.safetensors", tuned_meta)
+    train_reader(generate(96, seed=2), data[1], tmp_path / "judge", "multidigit", {"width": 4}, epochs=1,
+                 batch_size=32, seed=1, progress=False)
     load_judge(tmp_path / "judge" / "classifier.safetensors", tuned_meta)     # an independent one is fine
+    train_reader(data[0], data[1], tmp_path / "ctc", "ctc", {"width": 4, "hidden": 4}, epochs=1, batch_size=32,
+                 progress=False)
+    with pytest.raises(SeqdrawError, match="multidigit"):            # a guide's loss needs the length head
+        load_guide(str(tmp_path / "ctc" / "classifier.safetensors"))
     with pytest.raises(SeqdrawError, match="guide_weight"):
         config(tmp_path, guide_weight=0)
     with pytest.raises(SeqdrawError, match="guide_margin"):

@@ -8,6 +8,7 @@ One .npz per split:
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,16 @@ def load_shard(path) -> dict[str, np.ndarray]:
     if n and (d["lengths"].min() < 1 or d["lengths"].max() > MAX_LEN):
         raise SeqdrawError(f"{path}: lengths must be 1..{MAX_LEN}")
     return d
+
+
+def fingerprint(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 of a shard's images and labels: which images these are, whatever file they came in.
+    Models and judges record the fingerprint of what they trained on, so that a judge trained on a
+    model's own training images can be refused (seqdraw.evaluate.judges)."""
+    h = hashlib.sha256()
+    for key in ("images", "labels"):
+        h.update(np.ascontiguousarray(arrays[key]).tobytes())
+    return h.hexdigest()
 
 
 def length_counts(lengths: np.ndarray) -> dict[int, int]:

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from seqdraw.data.fonts import font_families, font_pool
+from seqdraw.data.heldout import is_heldout
 from seqdraw.data.labels import MAX_LEN, PAD
 from seqdraw.data.preprocess import (DEFAULT_MARGIN, FRAME_H, FRAME_W, crop_window, preprocess, square_crop,
                                      square_window)
@@ -296,12 +297,17 @@ class SynthGenerator:
         self.background_cum = np.cumsum(np.asarray(self.config.background_probs, dtype=np.float64)).tolist()
 
     # ---- one sample -------------------------------------------------------------------------
-    def sample(self, seed: int, index: int, digits: str | None = None, crops: bool = False) -> Sample:
+    def sample(self, seed: int, index: int, digits: str | None = None, crops: bool = False,
+               exclude_heldout: bool = False) -> Sample:
+        """Sample `index` of `seed`: a random string (drawn again while it is a held-out string, with
+        exclude_heldout) or the given `digits`, in a random scene."""
         rng = np.random.default_rng([seed, index])
         c = self.config
-        if digits is None:
+        while digits is None:
             L = _pick(rng, self.length_cum) + 1
             digits = "".join(map(str, rng.integers(0, 10, L).tolist()))
+            if exclude_heldout and is_heldout(digits):
+                digits = None
         scene, boxes = self._scene(rng, digits)
         frame, frame_boxes = preprocess(scene, boxes, margin=c.margin)
         crop_arr = np.stack([square_crop(scene, b) for b in boxes]) if crops else None
@@ -690,8 +696,10 @@ _worker_generator: SynthGenerator | None = None     # a worker process's own, ke
 
 
 def generate(n: int, seed: int = 0, config: SynthConfig | None = None, start: int = 0,
-             crops: bool = False, progress: bool = False, workers: int = 1) -> dict[str, np.ndarray]:
-    """Samples start..start+n-1 as the arrays of a shard (see seqdraw.data.shards).
+             crops: bool = False, progress: bool = False, workers: int = 1,
+             exclude_heldout: bool = False) -> dict[str, np.ndarray]:
+    """Samples start..start+n-1 as the arrays of a shard (see seqdraw.data.shards); with exclude_heldout
+    none of them is a held-out string (seqdraw.data.heldout), as a training split must be.
 
     With workers > 1 they are made in that many processes, WORKER_CHUNK at a time. Sample i depends
     only on (seed, i), so the arrays are the same bytes whatever the number of workers. The processes
@@ -704,7 +712,7 @@ def generate(n: int, seed: int = 0, config: SynthConfig | None = None, start: in
         raise SeqdrawError(f"workers must be at least 1, got {workers}")
     with tqdm(total=n, desc="synth", unit="img", disable=not progress, leave=False) as bar:
         if workers == 1 or n <= WORKER_CHUNK:
-            return _generate_range(SynthGenerator(config), seed, start, n, crops, bar)
+            return _generate_range(SynthGenerator(config), seed, start, n, crops, bar, exclude_heldout)
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
@@ -714,29 +722,30 @@ def generate(n: int, seed: int = 0, config: SynthConfig | None = None, start: in
         # spawn, not fork: the caller may hold threads (torch) that a forked child would inherit locked
         with ProcessPoolExecutor(min(workers, len(starts)), mp_context=get_context("spawn")) as pool:
             for part in pool.map(_generate_chunk, [config] * len(starts), [seed] * len(starts), starts, sizes,
-                                 [crops] * len(starts)):
+                                 [crops] * len(starts), [exclude_heldout] * len(starts)):
                 parts.append(part)
                 bar.update(len(part["images"]))
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _generate_chunk(config, seed, start, n, crops):
+def _generate_chunk(config, seed, start, n, crops, exclude_heldout):
     """One worker's task; the generator (and its glyph cache) lives on in the worker for the next."""
     global _worker_generator
     config = config or SynthConfig()
     if _worker_generator is None or _worker_generator.config != config:
         _worker_generator = SynthGenerator(config)
-    return _generate_range(_worker_generator, seed, start, n, crops, bar=None)
+    return _generate_range(_worker_generator, seed, start, n, crops, None, exclude_heldout)
 
 
-def _generate_range(gen: SynthGenerator, seed: int, start: int, n: int, crops: bool, bar) -> dict[str, np.ndarray]:
+def _generate_range(gen: SynthGenerator, seed: int, start: int, n: int, crops: bool, bar,
+                    exclude_heldout: bool = False) -> dict[str, np.ndarray]:
     images = np.zeros((n, FRAME_H, FRAME_W), np.uint8)
     labels = np.full((n, MAX_LEN), PAD, np.int8)
     lengths = np.zeros(n, np.int8)
     boxes = np.zeros((n, MAX_LEN, 4), np.float32)
     crop_list, crop_labels = [], []
     for i in range(n):
-        s = gen.sample(seed, start + i, crops=crops)
+        s = gen.sample(seed, start + i, crops=crops, exclude_heldout=exclude_heldout)
         L = len(s.digits)
         images[i], lengths[i] = s.image, L
         labels[i, :L] = [int(d) for d in s.digits]

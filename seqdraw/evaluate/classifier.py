@@ -5,23 +5,13 @@ left). Sequence accuracy counts an image right only when the length and every di
 """
 from __future__ import annotations
 
-import json
-import sys
-import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm import tqdm
 
-from seqdraw.checkpoint import load_weights, restore, save_weights, weights_digest
 from seqdraw.data.labels import MAX_LEN
-from seqdraw.errors import SeqdrawError
-from seqdraw.evaluate.metrics import accuracy_by_length, sequence_correct
-from seqdraw.files import atomic_path
 
 LENGTH_CLASSES = MAX_LEN + 1        # 1..5, and "more than 5" (never seen in our data, kept as in [5])
 
@@ -40,6 +30,8 @@ def standardise(images: torch.Tensor) -> torch.Tensor:
 
 
 class MultiDigitClassifier(nn.Module):
+    arch = "multidigit"
+
     def __init__(self, config: ClassifierConfig | None = None):
         super().__init__()
         self.config = c = config or ClassifierConfig()
@@ -86,6 +78,15 @@ class MultiDigitClassifier(nn.Module):
             digs.append(digit_logits.argmax(2))
         return torch.cat(lens).numpy(), torch.cat(digs).numpy()
 
+    def read(self, images: torch.Tensor, batch: int = 512) -> list[str]:
+        """The digit string read in each image: the predicted length's first digits."""
+        lengths, digits = self.predict(images, batch)
+        return ["".join(map(str, d[:L].tolist())) for L, d in zip(lengths, digits)]
+
+    @staticmethod
+    def augment(images: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        return augment(images, g)
+
 
 def augment(images: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """Small shifts and scalings, contrast and brightness jitter: what generated images vary in."""
@@ -107,82 +108,3 @@ def augment(images: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         xb = F.conv2d(F.pad(xb, (0, 0, 1, 1), mode="replicate"), k.view(1, 1, 3, 1))
         x[blur] = xb[:, 0]
     return x.clamp(0, 1)
-
-
-def tensors(data: dict):
-    images = torch.from_numpy(data["images"]).float().div_(255)
-    return images, torch.from_numpy(data["labels"].astype(np.int64)), torch.from_numpy(data["lengths"].astype(np.int64))
-
-
-def evaluate_classifier(model: MultiDigitClassifier, data: dict) -> dict:
-    images, labels, lengths = tensors(data)
-    pl, pd = model.predict(images)
-    correct = sequence_correct(pl, pd, lengths.numpy(), labels.numpy())
-    return accuracy_by_length(correct, lengths.numpy())
-
-
-def train_classifier(train: dict, test: dict, out: Path, epochs: int = 8, batch_size: int = 128, lr: float = 2e-3,
-                     seed: int = 0, config: ClassifierConfig | None = None, progress: bool = True) -> dict:
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    model = MultiDigitClassifier(config)
-    images, labels, lengths = tensors(train)
-    steps = epochs * (len(images) // batch_size)
-    if steps < 1:
-        raise SeqdrawError(f"need at least {batch_size} training images, got {len(images)}")
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
-    t0 = time.time()
-    for epoch in range(epochs):
-        model.train()
-        perm = torch.randperm(len(images), generator=g)
-        bar = tqdm(range(len(images) // batch_size), desc=f"classifier epoch {epoch + 1}/{epochs}",
-                   disable=not progress, leave=False)
-        for i in bar:
-            idx = perm[i * batch_size: (i + 1) * batch_size]
-            loss = model.loss(augment(images[idx], g), labels[idx], lengths[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-        acc = evaluate_classifier(model, test)
-        if progress:
-            print(f"classifier epoch {epoch + 1}: test sequence accuracy {100 * acc['all']:.2f}%", file=sys.stderr)
-    result = {"test_sequence_accuracy": acc, "epochs": epochs, "train_images": len(images),
-              "test_images": len(test["images"]), "seconds": round(time.time() - t0, 1)}
-    save_classifier(out / "classifier.safetensors", model, result)
-    with atomic_path(out / "classifier.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-    return result
-
-
-def save_classifier(path, model: MultiDigitClassifier, extra: dict) -> None:
-    save_weights(path, model, {"classifier_config": asdict(model.config), **extra})
-
-
-def load_judge(path, model_meta: dict) -> MultiDigitClassifier:
-    """The classifier that reads a model's images; refused when it guided that model's training
-    (its weights' digest is in the model's "guides"): a model must not be graded by its own tutor."""
-    judge = load_classifier(path)
-    if weights_digest(judge.state_dict()) in model_meta.get("guides", []):
-        raise SeqdrawError(f"{path} guided this model's training, so it cannot judge it: "
-                           "evaluate with an independently trained classifier")
-    return judge
-
-
-def shipped_judge_path() -> Path:
-    """The judge shipped inside the package (docs/evaluation.md): the classifier the shipped model's
-    numbers were measured with, beside that model's weights. It never guided that model."""
-    from seqdraw.generate import default_model_path
-    return default_model_path().with_name("judge.safetensors")
-
-
-def load_classifier(path) -> MultiDigitClassifier:
-    tensors_, meta = load_weights(path, what="classifier")
-    if "classifier_config" not in meta:
-        raise SeqdrawError(f"{path}: not a seqdraw classifier (no classifier_config in its metadata)")
-    model = MultiDigitClassifier(ClassifierConfig(**meta["classifier_config"]))
-    restore(path, model, tensors_)
-    model.eval()
-    return model

@@ -1,19 +1,9 @@
-"""Metrics: sequence accuracy (the paper's Table II), diversity, Frechet distance."""
+"""Metrics of the yardstick: accuracy with its interval, ROC AUC, stroke variety, nearest neighbours."""
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from seqdraw.data.labels import MAX_LEN
-
-
-def sequence_correct(pred_lengths, pred_digits, lengths, labels) -> np.ndarray:
-    """An image is right only when its length and every one of its digits are right."""
-    pred_lengths, lengths = np.asarray(pred_lengths), np.asarray(lengths)
-    pred_digits, labels = np.asarray(pred_digits), np.asarray(labels)
-    pos = np.arange(labels.shape[1])[None, :] < lengths[:, None]
-    digits_ok = ((pred_digits[:, : labels.shape[1]] == labels) | ~pos).all(1)
-    return (pred_lengths == lengths) & digits_ok
 
 
 def accuracy_by_length(correct: np.ndarray, lengths: np.ndarray) -> dict:
@@ -22,31 +12,89 @@ def accuracy_by_length(correct: np.ndarray, lengths: np.ndarray) -> dict:
     return out
 
 
-def position_accuracy(pred_digits, lengths, labels) -> dict:
-    """Per digit position (1 = leftmost): the share of digits read right, given the true length."""
-    out = {}
-    for i in range(np.asarray(labels).shape[1]):
-        has = np.asarray(lengths) > i
-        if has.any():
-            out[str(i + 1)] = float((np.asarray(pred_digits)[has, i] == np.asarray(labels)[has, i]).mean())
-    return out
+# ---- the yardstick's statistics (docs/evaluation.md) ----------------------------------------------
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion k/n (Wilson 1927): sound near 0% and 100%, where the
+    normal approximation is not."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def mean_pairwise_distance(images: np.ndarray) -> float:
-    """Mean Euclidean distance between all pairs of images (flattened, pixels in [0, 1])."""
-    x = images.reshape(len(images), -1).astype(np.float64)
+def accuracy_with_interval(correct: np.ndarray) -> dict:
+    """{"acc", "lo", "hi", "n"} of a boolean array."""
+    k, n = int(np.sum(correct)), int(len(correct))
+    lo, hi = wilson_interval(k, n)
+    return {"acc": k / n if n else float("nan"), "lo": lo, "hi": hi, "n": n}
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve = P(score of a positive > score of a negative), ties counting half
+    (the Mann-Whitney U statistic over n_pos n_neg)."""
+    from scipy.stats import rankdata
+
+    positive = np.asarray(positive, bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def bootstrap_interval(statistic, n: int, rng: np.random.Generator, rounds: int = 200) -> tuple[float, float]:
+    """2.5 and 97.5 percentiles of statistic(idx) over `rounds` resamples idx of range(n) with replacement."""
+    values = [statistic(rng.integers(0, n, n)) for _ in range(rounds)]
+    return float(np.nanpercentile(values, 2.5)), float(np.nanpercentile(values, 97.5))
+
+
+def _gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter
+
+    return gaussian_filter(x, sigma=(0, sigma, sigma), mode="nearest")
+
+
+def stroke_maps(images: np.ndarray, fine: float = 0.7, coarse: float = 2.5) -> np.ndarray:
+    """[N, H, W] in [0, 1] -> [N, H*W] difference-of-Gaussians maps, each scaled to unit norm.
+
+    The band between `fine` and `coarse` pixels keeps strokes (a digit's stroke is 2-5 px wide) and
+    drops what varies smoothly, the ground's brightness, gradients and shading, and the pixel noise
+    below it. So the spread of these maps is the spread of the strokes: face, weight, size, slant and
+    place, which a model that draws one template per digit on varied grounds does not have."""
+    x = np.asarray(images, np.float32)
+    dog = _gaussian_blur(x, fine) - _gaussian_blur(x, coarse)
+    flat = dog.reshape(len(x), -1)
+    return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
+
+
+def mean_pairwise_distance(x: np.ndarray) -> float:
+    """Mean Euclidean distance between all pairs of rows."""
+    x = np.asarray(x, np.float64)
     if len(x) < 2:
         return float("nan")
     sq = (x * x).sum(1)
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0)
-    iu = np.triu_indices(len(x), 1)
-    return float(np.sqrt(d2[iu]).mean())
+    return float(np.sqrt(d2[np.triu_indices(len(x), 1)]).mean())
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Frechet distance between Gaussians fitted to two feature sets (as FID, in any feature space)."""
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean = scipy.linalg.sqrtm(ca @ cb)
-    covmean = covmean.real
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(ca + cb - 2 * covmean))
+def nearest_distances(queries: np.ndarray, pool: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """[Q] Euclidean distance from each query row to its nearest row of `pool` (both [*, D] float32)."""
+    q = np.asarray(queries, np.float32)
+    qq = (q * q).sum(1)
+    best = np.full(len(q), np.inf, np.float32)
+    for i in range(0, len(pool), chunk):
+        p = np.asarray(pool[i: i + chunk], np.float32)
+        d2 = qq[:, None] + (p * p).sum(1)[None, :] - 2 * q @ p.T
+        best = np.minimum(best, d2.min(1))
+    return np.sqrt(np.maximum(best, 0))
+
+
+def unit_images(images: np.ndarray) -> np.ndarray:
+    """[N, H, W] -> [N, H*W]: each image minus its mean, scaled to unit norm (contrast- and
+    brightness-free, for nearest-neighbour distances)."""
+    flat = np.asarray(images, np.float32).reshape(len(images), -1)
+    flat = flat - flat.mean(1, keepdims=True)
+    return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)

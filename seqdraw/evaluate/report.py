@@ -1,4 +1,15 @@
-"""`seqdraw evaluate`: the paper's Table II for one model, and the metrics beyond it."""
+"""`seqdraw evaluate`: the yardstick. Every figure is measured by something no model trains against.
+
+  1. legibility   both shipped judges (two families) read prior samples of seen and held-out strings,
+                  and the held-out test images (their ceiling, labelled by what the images are);
+  2. realism      a fresh k-fold CNN critic: generated vs held-out data images of the same strings,
+                  beside data vs data (the floor);
+  3. variety      the spread of the strokes between samples of one string, as a share of the data's;
+  4. memory       the nearest training image of each sample, against that of each test image;
+  5. the VAE's fit  the judges read posterior reconstructions of test images; the bound in nats;
+  6. usefulness   (optional, --usefulness N) readers trained only on generated images, tested on data.
+Each accuracy carries a 95% Wilson interval; the AUC and the variety ratio a bootstrap interval.
+"""
 from __future__ import annotations
 
 import json
@@ -10,27 +21,35 @@ import torch
 from tqdm import tqdm
 
 from seqdraw.checkpoint import load_model
-from seqdraw.evaluate.classifier import load_judge, tensors
-from seqdraw.evaluate.metrics import (accuracy_by_length, frechet_distance, mean_pairwise_distance,
-                                      position_accuracy, sequence_correct)
+from seqdraw.data.heldout import HELDOUT_LENGTHS, heldout_mask, heldout_strings, is_heldout, strings_of
+from seqdraw.data.shards import data_folder, fingerprint, load_shard
+from seqdraw.errors import SeqdrawError
+from seqdraw.evaluate.critic import critic_auc
+from seqdraw.evaluate.judges import judge_name, load_judge, shipped_judge_paths
+from seqdraw.evaluate.metrics import (accuracy_with_interval, bootstrap_interval, mean_pairwise_distance,
+                                      nearest_distances, stroke_maps, unit_images)
+from seqdraw.evaluate.readers import read_correct
 from seqdraw.files import atomic_path
 from seqdraw.generate import stored_style_temperature, stored_temperature
 from seqdraw.pictures import grid, save_png, to_uint8
 
 # Table II of the paper: classification accuracy of generated images, lengths 1 / 2 / 3
 PAPER_TABLE2 = {"rnnDRAW": (81.25, 7.55, 6.60), "seqDRAW": (81.02, 7.66, 6.50), "seqDRAW-cur": (81.65, 7.82, 6.80)}
+VARIETY_SEED = 99_991                 # the renderer's seed for the data side of the variety figure
 
+
+# ---- drawing ---------------------------------------------------------------------------------------
 
 @torch.no_grad()
 def generate_for(model, labels: np.ndarray, lengths: np.ndarray, seed: int, batch: int = 256,
                  progress: bool = True, temperature: float = 1.0,
                  style_temperature: float | None = None) -> np.ndarray:
-    """One image per label row, batched by length so each batch draws only k L steps."""
+    """One prior sample per label row, batched by length so each batch draws only k L steps."""
     out = np.zeros((len(labels), model.config.height, model.config.width), np.float32)
     g = torch.Generator().manual_seed(seed)
-    order = [(L, np.flatnonzero(lengths == L)) for L in np.unique(lengths)]
     bar = tqdm(total=len(labels), desc="generating", unit="img", disable=not progress, leave=False)
-    for L, idx in order:
+    for L in np.unique(lengths):
+        idx = np.flatnonzero(lengths == L)
         for i in range(0, len(idx), batch):
             j = idx[i: i + batch]
             lab = torch.from_numpy(labels[j, :L].astype(np.int64))
@@ -42,154 +61,414 @@ def generate_for(model, labels: np.ndarray, lengths: np.ndarray, seed: int, batc
 
 
 @torch.no_grad()
-def test_bound(model, data: dict, max_len: int, limit: int, seed: int) -> dict:
-    """The negative variational bound (nats per image) on held-out images, per length."""
+def reconstruct(model, images: np.ndarray, labels: np.ndarray, lengths: np.ndarray, seed: int) -> np.ndarray:
+    """The posterior's reconstructions (z from the encoder, which sees the image), and nothing else."""
     g = torch.Generator().manual_seed(seed)
-    keep = np.flatnonzero(data["lengths"] <= max_len)[:limit]
-    out = {}
-    for L in np.unique(data["lengths"][keep]):
-        idx = keep[data["lengths"][keep] == L]
-        total = 0.0
+    out = np.zeros(images.shape, np.float32)
+    for L in np.unique(lengths):
+        idx = np.flatnonzero(lengths == L)
+        for i in range(0, len(idx), 256):
+            j = idx[i: i + 256]
+            x = torch.from_numpy(images[j]).float() / 255
+            lab = torch.from_numpy(labels[j, :L].astype(np.int64))
+            out[j] = torch.sigmoid(model(x, lab, torch.full((len(j),), int(L)), generator=g)["logits"]).numpy()
+    return out
+
+
+@torch.no_grad()
+def test_bound(model, data: dict, max_len: int, limit: int, seed: int) -> dict:
+    """The negative variational bound (eq. 18), nats per image, on up to `limit` held-out images per
+    length; "all" is the mean over images, not over lengths."""
+    g = torch.Generator().manual_seed(seed)
+    out, total, count = {}, 0.0, 0
+    for L in range(1, max_len + 1):
+        idx = np.flatnonzero(data["lengths"] == L)[:limit]
+        if len(idx) == 0:
+            continue
+        s = 0.0
         for i in range(0, len(idx), 256):
             j = idx[i: i + 256]
             images = torch.from_numpy(data["images"][j]).float() / 255
             labels = torch.from_numpy(data["labels"][j, :L].astype(np.int64))
-            total += model(images, labels, torch.full((len(j),), int(L)), generator=g)["loss"].sum().item()
-        out[str(int(L))] = total / len(idx)
-    out["all"] = float(np.mean([v for v in out.values()]))
+            s += model(images, labels, torch.full((len(j),), L), generator=g)["loss"].sum().item()
+        out[str(L)] = s / len(idx)
+        total, count = total + s, count + len(idx)
+    out["all"] = total / max(count, 1)
     return out
 
 
-def feature_frechet(clf, generated: np.ndarray, real: torch.Tensor, rng: np.random.Generator) -> float:
-    """Frechet distance between generated and real images in the classifier's penultimate features,
-    on equally many of each, drawn at random: the generated images are sorted by length, so their
-    first n would compare only the short numbers with test images of every length."""
-    n = min(len(generated), len(real), 5000)
-    with torch.no_grad():
-        fg = clf.features(torch.from_numpy(generated[rng.permutation(len(generated))[:n]])).numpy()
-        fr = clf.features(real[rng.permutation(len(real))[:n]]).numpy()
-    return frechet_distance(fg, fr)
+# ---- the strings to draw ------------------------------------------------------------------------------
+
+def random_strings(L: int, n: int, heldout: bool, rng: np.random.Generator) -> list[str]:
+    """n random strings of length L: held-out ones, or ones that are not held out."""
+    if heldout:
+        pool = sorted(heldout_strings(L))
+        return [pool[i] for i in rng.integers(0, len(pool), n)]
+    out = []
+    while len(out) < n:
+        s = "".join(map(str, rng.integers(0, 10, L).tolist()))
+        if not is_heldout(s):
+            out.append(s)
+    return out
 
 
-def evaluate(model_path, classifier_path, data: dict, out: Path, per_length: int = 0, seed: int = 0,
-             diversity_strings: int = 20, diversity_samples: int = 10, bound_limit: int = 2000,
-             progress: bool = True, temperature: float | None = None,
-             style_temperature: float | None = None) -> dict:
+def label_rows(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.full((len(strings), 5), -1, np.int64)
+    for i, s in enumerate(strings):
+        labels[i, : len(s)] = [int(c) for c in s]
+    return labels, np.array([len(s) for s in strings], np.int64)
+
+
+def by_length_and_split(correct: np.ndarray, lengths: np.ndarray, held: np.ndarray) -> dict:
+    """{"L": {"seen": {...}, "heldout": {...}}, ..., "all": {...}} with Wilson intervals."""
+    out = {}
+    for L in np.unique(lengths).tolist():
+        row = {}
+        for split, mask in (("seen", ~held), ("heldout", held)):
+            m = (lengths == L) & mask
+            if m.any():
+                row[split] = accuracy_with_interval(correct[m])
+        out[str(L)] = row
+    out["all"] = accuracy_with_interval(correct)
+    return out
+
+
+# ---- the data ------------------------------------------------------------------------------------------
+
+def data_source(folder: Path) -> str:
+    """What the evaluation images are, for the report's labels."""
+    try:
+        cfg = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        cfg = {}
+    if not isinstance(cfg, dict):
+        cfg = {}
+    if cfg.get("source") == "svhn":
+        return "real SVHN test images"
+    if cfg.get("source") == "synthetic" or "length_probs" in cfg.get("config", {}):
+        return "synthetic test images"
+    return "test images (source not recorded)"
+
+
+def renderer_of(folder: Path):
+    """The renderer a synthetic data folder was made with (its settings from config.json), or None."""
+    from seqdraw.data.synth import SynthConfig, SynthGenerator
+
+    try:
+        cfg = json.loads((folder / "config.json").read_text())["config"]
+        return SynthGenerator(SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}))
+    except (OSError, ValueError, KeyError, TypeError, SeqdrawError):
+        return None
+
+
+def data_images_of(string: str, n: int, test: dict, renderer, seed: int) -> np.ndarray | None:
+    """n data images of one string: fresh renders when the data are synthetic, else the test images
+    that show it (None when fewer than n do)."""
+    if renderer is not None:
+        return np.stack([renderer.sample(seed, i, digits=string).image for i in range(n)])
+    rows = np.flatnonzero(np.array(strings_of(test["labels"], test["lengths"])) == string)
+    return test["images"][rows[:n]] if len(rows) >= n else None
+
+
+# ---- the figures --------------------------------------------------------------------------------------
+
+def legibility(model, judges, max_len: int, per_length: int, seed: int, temperature, style_temperature,
+               progress: bool) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Prior samples of per_length seen and per_length held-out strings of each length, read by each judge."""
+    rng = np.random.default_rng(seed)
+    strings = []
+    for L in range(1, max_len + 1):
+        strings += random_strings(L, per_length, False, rng)
+        if L in HELDOUT_LENGTHS:
+            strings += random_strings(L, per_length, True, rng)
+    labels, lengths = label_rows(strings)
+    held = heldout_mask(labels, lengths)
+    images = generate_for(model, labels, lengths, seed, progress=progress, temperature=temperature,
+                          style_temperature=style_temperature)
+    out = {name: by_length_and_split(read_correct(j, images, labels, lengths), lengths, held)
+           for name, j in judges.items()}
+    return out, images, lengths
+
+
+def variety(model, test: dict, renderer, max_len: int, strings_per_length: int, samples: int, seed: int,
+            temperature, style_temperature) -> dict:
+    """Per length: mean stroke spread of `samples` samples of one string over that of as many data
+    images of the string, for random strings; the ratio's bootstrap interval is over strings."""
+    rng = np.random.default_rng(seed + 1)
+    out = {}
+    all_gen, all_data = [], []
+    for L in range(1, max_len + 1):
+        gen_spread, data_spread = [], []
+        for s in random_strings(L, strings_per_length, False, rng):
+            real = data_images_of(s, samples, test, renderer, VARIETY_SEED + len(all_gen) + len(gen_spread))
+            if real is None:
+                continue
+            labels, lengths = label_rows([s] * samples)
+            drawn = generate_for(model, labels, lengths, int(rng.integers(1 << 30)), progress=False,
+                                 temperature=temperature, style_temperature=style_temperature)
+            gen_spread.append(mean_pairwise_distance(stroke_maps(drawn)))
+            data_spread.append(mean_pairwise_distance(stroke_maps(real.astype(np.float32) / 255)))
+        if gen_spread:
+            g, d = np.array(gen_spread), np.array(data_spread)
+            lo, hi = bootstrap_interval(lambda i: g[i].mean() / d[i].mean(), len(g), rng)
+            out[str(L)] = {"ratio": float(g.mean() / d.mean()), "lo": lo, "hi": hi, "strings": len(g),
+                           "generated_spread": float(g.mean()), "data_spread": float(d.mean())}
+            all_gen += gen_spread
+            all_data += data_spread
+    if all_gen:
+        g, d = np.array(all_gen), np.array(all_data)
+        lo, hi = bootstrap_interval(lambda i: g[i].mean() / d[i].mean(), len(g), rng)
+        out["all"] = {"ratio": float(g.mean() / d.mean()), "lo": lo, "hi": hi, "strings": len(g)}
+    return out
+
+
+def memorisation(generated: np.ndarray, test_images: np.ndarray, train_images: np.ndarray) -> dict:
+    """Nearest-training-image distances (images centred and scaled to unit norm) of samples against
+    those of held-out test images; "copies" counts samples nearer to a training image than 99% of
+    test images are."""
+    pool = unit_images(train_images.astype(np.float32) / 255)
+    gen = nearest_distances(unit_images(generated), pool)
+    data = nearest_distances(unit_images(test_images.astype(np.float32) / 255), pool)
+    threshold = float(np.percentile(data, 1))
+    return {"generated_median": float(np.median(gen)), "data_median": float(np.median(data)),
+            "ratio": float(np.median(gen) / max(np.median(data), 1e-9)), "copy_threshold": threshold,
+            "copies": int((gen < threshold).sum()), "samples": int(len(gen)), "training_images": int(len(pool))}
+
+
+def balanced_rows(lengths: np.ndarray, max_len: int, total: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to total/max_len random rows of each length 1..max_len."""
+    per = max(total // max_len, 1)
+    rows = [rng.permutation(np.flatnonzero(lengths == L))[:per] for L in range(1, max_len + 1)]
+    return np.sort(np.concatenate(rows))
+
+
+# ---- the command ----------------------------------------------------------------------------------------
+
+def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_length: int = 400,
+             seed: int = 0, temperature: float | None = None, style_temperature: float | None = None,
+             critic_images: int = 2000, critic_steps: int = 400, variety_strings: int = 20, variety_samples: int = 8,
+             reconstructions: int = 400, usefulness: int = 0, real_crops: str | None = None,
+             allow_seen_heldout: bool = False, progress: bool = True) -> dict:
     t0 = time.time()
     model, meta = load_model(model_path)
     model.eval()
-    if temperature is None:
-        temperature = stored_temperature(meta)
-    if style_temperature is None:
-        style_temperature = stored_style_temperature(meta)
-    clf = load_judge(classifier_path, meta)
+    if (model.config.height, model.config.width) != (32, 64):
+        raise SeqdrawError(f"{model_path}: draws {model.config.height}x{model.config.width} images; "
+                           "the judges read 32x64")
+    temperature = stored_temperature(meta) if temperature is None else temperature
+    style_temperature = stored_style_temperature(meta) if style_temperature is None else style_temperature
     max_len = int(meta.get("max_len", model.config.max_len))
+    seen = meta.get("heldout_seen")
+    if seen and not allow_seen_heldout:
+        raise SeqdrawError(f"{model_path} was trained on {seen} images of held-out strings, so its held-out "
+                           "figures would measure memory: retrain on data made without them (seqdraw data synth "
+                           "leaves them out), or pass --allow-seen-heldout to report them as seen")
+    folder = data_folder(data)
+    test = load_shard(folder / "test.npz")
+    train = load_shard(folder / "train.npz") if (folder / "train.npz").exists() else None
+    test = {k: v[test["lengths"] <= max_len] for k, v in test.items()}
+    if len(test["images"]) == 0:
+        raise SeqdrawError(f"{folder / 'test.npz'}: no test images of 1..{max_len} digits (the model's lengths)")
+    source = data_source(folder)
+    judge_paths = [Path(p) for p in (judges or shipped_judge_paths())]
+    missing = [str(p) for p in judge_paths if not p.exists()]
+    if missing:
+        raise SeqdrawError(f"no such judge: {', '.join(missing)} (pass --judge, or train one: seqdraw classifier train)")
+    train_fp = fingerprint(train) if train is not None else None
+    readers = {}
+    for p in judge_paths:
+        reader, _ = load_judge(p, meta, train_fp)
+        readers[judge_name(reader, p)] = reader
     rng = np.random.default_rng(seed)
+    held_test = heldout_mask(test["labels"], test["lengths"])
+    test_lengths = test["lengths"].astype(np.int64)
+    def say(what: str) -> None:
+        if progress:
+            tqdm.write(f"[{time.time() - t0:5.0f} s] {what}")
 
-    # the strings to draw: the test set's own, or per_length random ones of each length
-    if per_length:
-        lengths = np.repeat(np.arange(1, max_len + 1), per_length)
-        labels = np.full((len(lengths), 5), -1, np.int64)
-        for i, L in enumerate(lengths):
-            labels[i, :L] = rng.integers(0, 10, L)
-        source = f"{per_length} random strings per length"
+    say("legibility: prior samples read by each judge")
+    samples, sample_images, sample_lengths = legibility(model, readers, max_len, per_length, seed, temperature,
+                                                        style_temperature, progress)
+    ceiling = {name: by_length_and_split(read_correct(j, test["images"], test["labels"], test_lengths),
+                                         test_lengths, held_test) for name, j in readers.items()}
+
+    say("reconstructions: the posterior's, read by each judge")
+    rec_rows = balanced_rows(test_lengths, max_len, reconstructions * max_len, rng)
+    rec = reconstruct(model, test["images"][rec_rows], test["labels"][rec_rows], test_lengths[rec_rows], seed)
+    recon = {name: by_length_and_split(read_correct(j, rec, test["labels"][rec_rows], test_lengths[rec_rows]),
+                                       test_lengths[rec_rows], held_test[rec_rows]) for name, j in readers.items()}
+    bound = test_bound(model, test, max_len, reconstructions, seed)
+
+    say("realism: a k-fold critic, generated vs data and data vs data")
+    rows = balanced_rows(test_lengths, max_len, critic_images, rng)
+    drawn = generate_for(model, test["labels"][rows].astype(np.int64), test_lengths[rows], seed + 2,
+                         progress=progress, temperature=temperature, style_temperature=style_temperature)
+    realism = critic_auc(drawn, test["images"][rows], steps=critic_steps, seed=seed)
+    if train is not None:
+        floor_rows = balanced_rows(train["lengths"].astype(np.int64), max_len, len(rows), rng)
+        floor = critic_auc(train["images"][floor_rows], test["images"][rows][: len(floor_rows)], steps=critic_steps,
+                           seed=seed)
     else:
-        keep = np.flatnonzero(data["lengths"] <= max_len)
-        labels, lengths = data["labels"][keep].astype(np.int64), data["lengths"][keep].astype(np.int64)
-        source = "the test set's label sequences"
-    generated = generate_for(model, labels, lengths, seed, progress=progress, temperature=temperature,
-                             style_temperature=style_temperature)
-    pl, pd = clf.predict(torch.from_numpy(generated))
-    correct = sequence_correct(pl, pd, lengths, labels)
+        half = len(rows) // 2
+        floor = critic_auc(test["images"][rows[:half]], test["images"][rows[half:]], steps=critic_steps, seed=seed)
+    order = np.argsort(realism.pop("first_scores"))             # low score: the critic takes it for data
+    floor.pop("first_scores")
+    save_png(out / "critic.png", np.concatenate([grid(to_uint8(drawn[order[:16]]), cols=8),
+                                                 grid(to_uint8(drawn[order[-16:]]), cols=8)]), scale=3)
 
-    # the ceiling: the classifier on real test images of the same lengths
-    real_keep = np.flatnonzero(data["lengths"] <= max_len)
-    real = {k: v[real_keep] for k, v in data.items()}
-    ri, rl, rn = tensors(real)
-    rpl, rpd = clf.predict(ri)
-    real_correct = sequence_correct(rpl, rpd, rn.numpy(), rl.numpy())
+    say("variety: the spread of strokes between samples of one string")
+    spread = variety(model, test, renderer_of(folder), max_len, variety_strings, variety_samples, seed,
+                     temperature, style_temperature)
 
-    # diversity: samples of one string vs test images of the same length
-    div_gen, div_real = [], []
-    for L in range(1, max_len + 1):
-        for _ in range(diversity_strings):
-            lab = np.full((diversity_samples, 5), -1, np.int64)
-            lab[:, :L] = rng.integers(0, 10, L)
-            imgs = generate_for(model, lab, np.full(diversity_samples, L), int(rng.integers(1 << 30)),
-                                progress=False, temperature=temperature, style_temperature=style_temperature)
-            div_gen.append(mean_pairwise_distance(imgs))
-            pool = np.flatnonzero(real["lengths"] == L)
-            if len(pool) >= diversity_samples:
-                pick = rng.choice(pool, diversity_samples, replace=False)
-                div_real.append(mean_pairwise_distance(real["images"][pick].astype(np.float32) / 255))
-    diversity = float(np.mean(div_gen) / np.mean(div_real)) if div_real else float("nan")
+    memory = None
+    if train is not None:
+        say("memorisation: nearest training images")
+        memory = memorisation(drawn, test["images"][rows], train["images"][train["lengths"] <= max_len])
 
-    # Frechet distance in the classifier's penultimate features
-    fd = feature_frechet(clf, generated, ri, rng)
+    useful = None
+    if usefulness:
+        useful = usefulness_figures(model, train, test, folder, usefulness, real_crops, seed, temperature,
+                                    style_temperature, progress)
 
     report = {
-        "model": str(model_path), "classifier": str(classifier_path), "strings": source, "seed": seed,
-        "temperature": temperature,
-        "style_temperature": style_temperature,
-        "images": int(len(generated)), "max_len": max_len,
-        "sequence_accuracy": accuracy_by_length(correct, lengths),
-        "classifier_on_real_test": accuracy_by_length(real_correct, rn.numpy()),
-        "position_accuracy": position_accuracy(pd, lengths, labels),
-        "test_bound_nats": test_bound(model, data, max_len, bound_limit, seed),
-        "diversity_ratio": diversity,
-        "diversity_strings": diversity_strings,
-        "frechet_distance": fd,
+        "model": str(model_path), "data": str(folder), "data_source": source, "seed": seed,
+        "temperature": temperature, "style_temperature": style_temperature, "max_len": max_len,
+        "judges": {name: str(p) for name, p in zip(readers, judge_paths)},
+        "heldout_seen_in_training": seen,
+        "per_length": per_length,
+        "samples": samples, "judges_on_test_images": ceiling,
+        "reconstructions": recon, "test_bound_nats": bound,
+        "realism_auc": realism, "realism_floor_auc": floor,
+        "variety": spread, "memorisation": memory, "usefulness": useful,
         "paper_table2_seqDRAW_cur": dict(zip(("1", "2", "3"), PAPER_TABLE2["seqDRAW-cur"])),
         "seconds": round(time.time() - t0, 1),
     }
-    out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "report.json") as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(markdown(report))
-    rows = [to_uint8(generated[lengths == L][:8]) for L in range(1, max_len + 1) if (lengths == L).any()]
-    cols = max(len(r) for r in rows)
-    rows = [np.concatenate([r, np.full((cols - len(r), *r.shape[1:]), 255, np.uint8)]) for r in rows]
-    save_png(out / "samples.png", grid(np.concatenate(rows), cols=cols), scale=3)
+    picks = [np.flatnonzero(sample_lengths == L)[:8] for L in range(1, max_len + 1)]
+    save_png(out / "samples.png", grid(to_uint8(sample_images[np.concatenate(picks)]), cols=8), scale=3)
     return report
 
+
+def usefulness_figures(model, train, test, folder: Path, n: int, real_crops, seed, temperature,
+                       style_temperature, progress) -> dict:
+    """Readers trained on n generated images against readers trained on n data images."""
+    from seqdraw.evaluate.usefulness import digit_window, digits_usefulness, grey_crops, numbers_usefulness
+    from seqdraw.files import load_npz
+
+    if train is None:
+        raise SeqdrawError(f"--usefulness needs {folder / 'train.npz'}: the strings and images to compare with")
+    max_len = int(test["lengths"].max())
+    keep = np.flatnonzero(train["lengths"] <= max_len)[:n]
+    sub = {k: v[keep] for k, v in train.items()}
+    drawn = generate_for(model, sub["labels"].astype(np.int64), sub["lengths"].astype(np.int64), seed + 3,
+                         progress=progress, temperature=temperature, style_temperature=style_temperature)
+    out = {"numbers": numbers_usefulness(to_uint8(drawn), sub, test, seed=seed, progress=progress)}
+    if real_crops:
+        real = load_npz(real_crops, required=("images", "labels"))
+        ones = np.flatnonzero(train["lengths"] == 1)[:n]
+        digits = train["labels"][ones, 0].astype(np.int64)
+        labels = np.full((len(ones), 5), -1, np.int64)
+        labels[:, 0] = digits
+        one_drawn = generate_for(model, labels, np.ones(len(ones), np.int64), seed + 4, progress=progress,
+                                 temperature=temperature, style_temperature=style_temperature)
+        window = digit_window(train["boxes"], train["lengths"])
+        out["digits_real_svhn"] = digits_usefulness(to_uint8(one_drawn), train["images"][ones], digits, window,
+                                                    grey_crops(real["images"]), real["labels"], seed=seed,
+                                                    progress=progress)
+        out["digits_real_svhn"]["real_crops"] = str(real_crops)
+    return out
+
+
+# ---- report.md ---------------------------------------------------------------------------------------------
 
 def pct(v) -> str:
     return "-" if v is None or v != v else f"{100 * v:.2f}%"
 
 
+def cell(a: dict | None) -> str:
+    """'97.25% (96.1-98.1)' from an accuracy with its interval."""
+    if not a:
+        return "-"
+    return f"{100 * a['acc']:.1f}% ({100 * a['lo']:.1f}-{100 * a['hi']:.1f}, n={a['n']})"
+
+
+def accuracy_table(title: str, figures: dict, Ls: list[str]) -> list[str]:
+    lines = [title, "", "| reader | strings | " + " | ".join(f"L={L}" for L in Ls) + " |",
+             "|---|---|" + "---|" * len(Ls)]
+    for name, by_L in figures.items():
+        for split in ("seen", "heldout"):
+            if any(split in by_L.get(L, {}) for L in Ls):
+                lines.append(f"| {name} | {split.replace('heldout', 'held-out')} | "
+                             + " | ".join(cell(by_L.get(L, {}).get(split)) for L in Ls) + " |")
+    return lines + [""]
+
+
 def markdown(r: dict) -> str:
-    Ls = [k for k in r["sequence_accuracy"] if k != "all"]
-    head = "| | " + " | ".join(f"L={L}" for L in Ls) + " | all |\n|---|" + "---|" * (len(Ls) + 1) + "\n"
+    Ls = [str(L) for L in range(1, r["max_len"] + 1)]
+    seen = r["heldout_seen_in_training"]
+    heldout_note = ("the model's training data excluded them" if seen == 0 else
+                    f"**the model was trained on {seen} images of held-out strings: its held-out figures are "
+                    "not held out**" if seen else
+                    "**the model does not record its training strings: its held-out figures may include strings "
+                    "it saw**")
+    lines = [f"# Evaluation of {r['model']}", "",
+             f"Data: {r['data']} ({r['data_source']}); sampling temperature {r['temperature']:g}"
+             + (f", style temperature {r['style_temperature']:g}" if r.get("style_temperature") is not None else "")
+             + f"; seed {r['seed']}; {r['seconds']:.0f} s. Judges: "
+             + ", ".join(f"{n} = {p}" for n, p in r["judges"].items()) + ". Intervals are 95%.", "",
+             f"Held-out strings (seqdraw.data.heldout): {heldout_note}.", ""]
+    lines += accuracy_table(f"## 1. Legibility: prior samples, {r['per_length']} random strings per length and "
+                            "split, one sample each", r["samples"], Ls)
+    lines += accuracy_table(f"### The judges on the {r['data_source']} (their ceiling)",
+                            r["judges_on_test_images"], Ls)
+    a, f = r["realism_auc"], r["realism_floor_auc"]
+    lines += ["## 2. Realism: a k-fold CNN critic (ROC AUC; 0.5 = cannot tell)", "",
+              "| comparison | AUC | images per set |", "|---|---|---|",
+              f"| generated vs {r['data_source']}, same strings | {a['auc']:.4f} ({a['lo']:.4f}-{a['hi']:.4f}) "
+              f"| {a['images_per_set']} |",
+              f"| data vs data (the floor) | {f['auc']:.4f} ({f['lo']:.4f}-{f['hi']:.4f}) | {f['images_per_set']} |",
+              "", "`critic.png`: top two rows, the samples the critic finds most real; bottom two, least real.", ""]
+    v = r["variety"]
+    lines += ["## 3. Variety of strokes between samples of one string, as a share of the data's", "",
+              "| | " + " | ".join(f"L={L}" for L in Ls) + " | all |", "|---|" + "---|" * (len(Ls) + 1),
+              "| ratio | " + " | ".join(f"{v[L]['ratio']:.3f} ({v[L]['lo']:.3f}-{v[L]['hi']:.3f})" if L in v else "-"
+                                   for L in Ls)
+              + (f" | {v['all']['ratio']:.3f} ({v['all']['lo']:.3f}-{v['all']['hi']:.3f}) |" if "all" in v else " | - |"),
+              ""]
+    m = r["memorisation"]
+    lines += ["## 4. Memorisation: distance to the nearest training image (unit-norm, centred pixels)", ""]
+    lines += (["| | median | ", "|---|---|",
+               f"| generated -> training images | {m['generated_median']:.4f} |",
+               f"| test images -> training images | {m['data_median']:.4f} |",
+               f"| ratio | {m['ratio']:.3f} |",
+               f"| near copies (closer than 99% of test images are) | {m['copies']} of {m['samples']} |", ""]
+              if m else ["No train.npz beside test.npz: not measured.", ""])
+    lines += accuracy_table("## 5. The VAE's fit: posterior reconstructions of test images", r["reconstructions"], Ls)
+    lines += ["Test bound (eq. 18), nats per image: "
+              + ", ".join(f"{'L=' if k != 'all' else ''}{k}: {val:.1f}" for k, val in r["test_bound_nats"].items()),
+              ""]
+    u = r["usefulness"]
+    lines += ["## 6. Usefulness as training data", ""]
+    if u:
+        n = u["numbers"]
+        lines += [f"A multi-digit reader trained on {n['images']} generated numbers, or on as many data images, "
+                  "reads the test images:", "",
+                  "| trained on | " + " | ".join(f"L={L}" for L in n["data"]) + " |", "|---|" + "---|" * len(n["data"]),
+                  "| generated | " + " | ".join(cell(n["generated"][L]) for L in n["data"]) + " |",
+                  "| data | " + " | ".join(cell(n["data"][L]) for L in n["data"]) + " |",
+                  "| ratio | " + " | ".join(f"{n['ratio'][L]:.3f}" for L in n["data"]) + " |", ""]
+        if "digits_real_svhn" in u:
+            d = u["digits_real_svhn"]
+            lines += [f"A digit CNN trained on {d['images']} one-digit numbers, cropped to SVHN's digit framing, "
+                      f"reads real SVHN crops ({d['real_crops']}): generated {cell(d['generated'])}, data "
+                      f"{cell(d['data'])}, ratio {d['ratio']:.3f}.", ""]
+    else:
+        lines += ["Not measured (`--usefulness N` measures it).", ""]
     paper = r["paper_table2_seqDRAW_cur"]
-    lines = [
-        f"# Evaluation of {r['model']}",
-        "",
-        f"{r['images']} generated images ({r['strings']}, sampling temperature {r['temperature']:g}"
-        + (f", style temperature {r['style_temperature']:g}" if r.get("style_temperature") is not None else "")
-        + "), "
-        f"classified by {r['classifier']}; seed {r['seed']}.",
-        "",
-        "## Sequence accuracy of generated images (the paper's Table II)",
-        "",
-        head + "| this model | " + " | ".join(pct(r["sequence_accuracy"][L]) for L in Ls) + f" | {pct(r['sequence_accuracy']['all'])} |",
-        "| classifier on real test images (ceiling) | " + " | ".join(pct(r["classifier_on_real_test"].get(L)) for L in Ls)
-        + f" | {pct(r['classifier_on_real_test']['all'])} |",
-        "| paper, seqDRAW-cur | " + " | ".join(f"{paper[L]:.2f}%" if L in paper else "-" for L in Ls) + " | - |",
-        "",
-        "## Beyond Table II",
-        "",
-        "| metric | value |",
-        "|---|---|",
-        "| test bound, nats/image (lower is better; BCE on grey pixels, not a normalised likelihood) | "
-        + ", ".join(f"{'L=' if k != 'all' else ''}{k}: {v:.1f}" for k, v in r["test_bound_nats"].items()) + " |",
-        f"| diversity ratio (mean pairwise distance of 10 samples of one string / of as many test images "
-        f"of that length; {r.get('diversity_strings', 20)} strings per length) | {r['diversity_ratio']:.3f} |",
-        f"| Frechet distance to test images, classifier features | {r['frechet_distance']:.2f} |",
-        "| per-position digit accuracy (1 = leftmost) | "
-        + ", ".join(f"{k}: {pct(v)}" for k, v in r["position_accuracy"].items()) + " |",
-        "",
-        "Samples, one row per length: `samples.png`.",
-        "",
-    ]
+    lines += ["The paper's Table II (seqDRAW-cur, its own classifier on SVHN): "
+              + ", ".join(f"L={k}: {val:.2f}%" for k, val in paper.items()) + ".", "",
+              "Samples, one row per length: `samples.png`.", ""]
     return "\n".join(lines)

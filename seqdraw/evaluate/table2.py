@@ -1,13 +1,12 @@
-"""`seqdraw reproduce table2`: rnnDRAW, seqDRAW and seqDRAW-cur trained under one budget, judged by one
-classifier, side by side with the paper's Table II."""
+"""`seqdraw reproduce table2`: rnnDRAW, seqDRAW and seqDRAW-cur trained under one budget, judged by the
+yardstick's judges (seqdraw evaluate), side by side with the paper's Table II."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from seqdraw.data.shards import data_folder, load_splits
-from seqdraw.evaluate.classifier import train_classifier
-from seqdraw.evaluate.report import PAPER_TABLE2, evaluate, pct
+from seqdraw.evaluate.report import PAPER_TABLE2, evaluate
 from seqdraw.files import atomic_path
 from seqdraw.trainer import TrainConfig, batch_plan, train
 
@@ -21,16 +20,12 @@ def epochs_for_budget(config: TrainConfig, lengths, max_steps: int) -> int:
     return max(1, -(-max_steps // per_pass))
 
 
-def reproduce_table2(data: str, out: Path, max_steps: int, max_len: int = 3, classifier: str | None = None,
-                     classifier_epochs: int = 8, per_length: int = 1000, overrides: dict | None = None,
-                     seed: int = 0) -> str:
+def reproduce_table2(data: str, out: Path, max_steps: int, max_len: int = 3, judges: list | None = None,
+                     per_length: int = 1000, overrides: dict | None = None, seed: int = 0,
+                     evaluate_options: dict | None = None) -> str:
     folder = data_folder(data)
     train_data, test_data = load_splits(data)
     overrides = overrides or {}
-    if classifier is None:
-        print("training the classifier")
-        train_classifier(train_data, test_data, out / "classifier", epochs=classifier_epochs, seed=seed)
-        classifier = str(out / "classifier" / "classifier.safetensors")
     reports = {}
     for name, preset_name in MODELS:
         run = out / preset_name
@@ -40,25 +35,33 @@ def reproduce_table2(data: str, out: Path, max_steps: int, max_len: int = 3, cla
         print(f"training {name} ({config.curriculum} curriculum, {config.epochs} epochs per stage, "
               f"{max_steps} steps)")
         train(config, data=(train_data, test_data))
-        reports[name] = evaluate(run / "final", classifier, test_data, run / "evaluation", per_length=per_length,
-                                 seed=seed)
+        reports[name] = evaluate(run / "final", str(folder), run / "evaluation", judges=judges,
+                                 per_length=per_length, seed=seed, **(evaluate_options or {}))
     table = format_table(reports, max_len)
     with atomic_path(out / "table2.md") as tmp:
         tmp.write_text(table + "\n")
     with atomic_path(out / "table2.json") as tmp:
-        tmp.write_text(json.dumps({k: v["sequence_accuracy"] for k, v in reports.items()}, indent=2) + "\n")
+        tmp.write_text(json.dumps({k: v["samples"] for k, v in reports.items()}, indent=2) + "\n")
     return table
 
 
+def seen_cell(by_L: dict, L: str) -> str:
+    a = by_L.get(L, {}).get("seen")
+    return "-" if not a else f"{100 * a['acc']:.2f}% ({100 * a['lo']:.1f}-{100 * a['hi']:.1f})"
+
+
 def format_table(reports: dict, max_len: int) -> str:
+    """One row per model and judge: sequence accuracy of prior samples of seen strings, 95% intervals."""
     Ls = [str(L) for L in range(1, max_len + 1)]
-    lines = ["| model | " + " | ".join(f"L={L} ours" for L in Ls) + " | " + " | ".join(f"L={L} paper" for L in Ls[:3]) + " |",
-             "|---|" + "---|" * (len(Ls) + len(Ls[:3]))]
+    lines = ["| model | judge | " + " | ".join(f"L={L} ours" for L in Ls) + " | "
+             + " | ".join(f"L={L} paper" for L in Ls[:3]) + " |",
+             "|---|---|" + "---|" * (len(Ls) + len(Ls[:3]))]
     for name, r in reports.items():
-        ours = " | ".join(pct(r["sequence_accuracy"].get(L)) for L in Ls)
         paper = " | ".join(f"{v:.2f}%" for v in PAPER_TABLE2[name][: len(Ls[:3])])
-        lines.append(f"| {name} | {ours} | {paper} |")
-    ceiling = next(iter(reports.values()))["classifier_on_real_test"]
-    lines.append("| classifier on real test images | " + " | ".join(pct(ceiling.get(L)) for L in Ls) + " | "
-                 + " | ".join("~78% (all lengths)" if i == 0 else "" for i in range(len(Ls[:3]))) + " |")
+        for judge, by_L in r["samples"].items():
+            lines.append(f"| {name} | {judge} | " + " | ".join(seen_cell(by_L, L) for L in Ls) + f" | {paper} |")
+    first = next(iter(reports.values()))
+    for judge, by_L in first["judges_on_test_images"].items():
+        lines.append(f"| {first['data_source']} (ceiling) | {judge} | " + " | ".join(seen_cell(by_L, L) for L in Ls)
+                     + " | " + " | ".join("~78% (all lengths)" if i == 0 else "" for i in range(len(Ls[:3]))) + " |")
     return "\n".join(lines)
