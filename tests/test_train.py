@@ -196,7 +196,7 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
         config(tmp_path, style_match_weight=10)
     with pytest.raises(SeqdrawError, match="style_match_weight"):
         config(tmp_path, style_match_weight=-1, guide="g")
-    with pytest.raises(SeqdrawError, match="no such classifier"):
+    with pytest.raises(SeqdrawError, match="no such reader"):
         train(config(tmp_path / "x", guide=str(tmp_path / "nope.safetensors")), data=data, progress=False)
 
 

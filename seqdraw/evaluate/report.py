@@ -197,9 +197,17 @@ def variety(model, test: dict, renderer, max_len: int, strings_per_length: int, 
     rng = np.random.default_rng(seed + 1)
     out = {}
     all_gen, all_data = [], []
+    if renderer is None:                   # real data: the strings the test set shows often enough
+        shown, counts = np.unique(strings_of(test["labels"], test["lengths"]), return_counts=True)
+        common = shown[counts >= samples]
     for L in range(1, max_len + 1):
         gen_spread, data_spread = [], []
-        for s in random_strings(L, strings_per_length, False, rng):
+        if renderer is not None:
+            strings = random_strings(L, strings_per_length, False, rng)
+        else:
+            pool = [s for s in common if len(s) == L]
+            strings = [pool[i] for i in rng.permutation(len(pool))[:strings_per_length]]
+        for s in strings:
             real = data_images_of(s, samples, test, renderer, VARIETY_SEED + len(all_gen) + len(gen_spread))
             if real is None:
                 continue
