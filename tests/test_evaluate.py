@@ -223,6 +223,18 @@ def test_usefulness_pipeline_end_to_end(tiny_setup, tmp_path, capsys):
     assert "Usefulness" in (tmp_path / "u" / "report.md").read_text()
 
 
+def test_digit_window_crops_like_svhn_even_past_the_frame():
+    from seqdraw.evaluate.usefulness import crop_digits, digit_window
+    frames = np.zeros((2, 32, 64), np.uint8)
+    frames[:, :, 60:] = 200
+    assert np.array_equal(crop_digits(frames, (32.0, 16.0, 32.0))[0], frames[0, :, 16:48])   # in the frame: a slice
+    past = crop_digits(frames, (58.0, 16.0, 30.0))           # a right-aligned digit: the window leaves the frame
+    assert past.shape == (2, 32, 32) and past[0, 16, -1] == 200 and past[0, 16, 0] == 0
+    boxes = np.zeros((3, 5, 4), np.float32)
+    boxes[:, 0] = [[40, 4, 12, 24], [42, 5, 10, 22], [44, 6, 14, 26]]      # left, top, width, height
+    assert digit_window(boxes, np.array([1, 1, 1])) == (48.0, 17.0, 24.0)  # the median box, widened to a square
+
+
 def test_evaluate_refusals(tiny_setup, tmp_path, capsys):
     root = tiny_setup
     base = ["evaluate", "--data", str(root), "--out", str(tmp_path / "r")] + FAST

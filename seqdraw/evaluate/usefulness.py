@@ -75,8 +75,10 @@ def digit_window(boxes: np.ndarray, lengths: np.ndarray) -> tuple[float, float, 
 def crop_digits(images: np.ndarray, window: tuple[float, float, float], size: int = 32) -> np.ndarray:
     """uint8 [N, 32, 64] frames -> uint8 [N, 32, 32] crops of one window, resized bilinearly."""
     cx, cy, side = window
-    box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
-    return np.stack([np.asarray(Image.fromarray(im).resize((size, size), Image.BILINEAR, box=box), np.uint8)
+    pad = int(np.ceil(side))                  # a window past the frame's edge sees the edge pixels repeated
+    box = (cx - side / 2 + pad, cy - side / 2 + pad, cx + side / 2 + pad, cy + side / 2 + pad)
+    return np.stack([np.asarray(Image.fromarray(np.pad(im, pad, mode="edge")).resize((size, size), Image.BILINEAR,
+                                                                                     box=box), np.uint8)
                      for im in images])
 
 
