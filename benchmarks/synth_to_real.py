@@ -12,35 +12,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from seqdraw.data.synth import generate
+from seqdraw.evaluate.usefulness import digit_cnn, grey_crops, standardise_crops
 from seqdraw.pictures import grid, save_png
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "svhn" / "crops-dev" / "svhn_digits_dev500.npz"
 
 
-def standardise(x: np.ndarray) -> torch.Tensor:
-    t = torch.from_numpy(x).float()
-    t = t - t.mean(dim=(1, 2), keepdim=True)
-    return (t / (t.std(dim=(1, 2), keepdim=True) + 8)).unsqueeze(1)
-
-
 def real_grey_crops() -> tuple[np.ndarray, np.ndarray]:
     """The real dev crops in ITU-R 601 luma, as the preprocessing makes them, and their labels."""
     real = np.load(DEV)
-    rgb = real["images"].astype(np.float32)
-    grey = np.clip(rgb @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255).astype(np.uint8)
-    return grey, real["labels"].astype(np.int64)
-
-
-def cnn() -> nn.Module:
-    def block(i, o):
-        return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(),
-                             nn.Conv2d(o, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2))
-    return nn.Sequential(block(1, 32), block(32, 64), block(64, 128), nn.Flatten(),
-                         nn.Dropout(0.3), nn.Linear(128 * 16, 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, 10))
+    return grey_crops(real["images"]), real["labels"].astype(np.int64)
 
 
 def shift(x: torch.Tensor) -> torch.Tensor:
@@ -89,8 +73,8 @@ def main():
     for (name, a), b in zip(image_statistics(xs[:2000]).items(), image_statistics(real_grey).values()):
         print(f"  {name:15s} {' '.join(f'{v:6.2f}' for v in a)} | {' '.join(f'{v:6.2f}' for v in b)}")
 
-    X, Y, R = standardise(xs), torch.from_numpy(ys), standardise(real_grey)
-    model = cnn()
+    X, Y, R = standardise_crops(xs), torch.from_numpy(ys), standardise_crops(real_grey)
+    model = digit_cnn()
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     steps = args.epochs * (len(X) // 128)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps)

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.metrics import bootstrap_interval, roc_auc
 
 
@@ -37,6 +38,7 @@ def _train_and_score(x_train, y_train, x_test, steps: int, seed: int, batch: int
     g = torch.Generator().manual_seed(seed)
     critic = Critic()
     opt = torch.optim.Adam(critic.parameters(), lr=2e-3)
+    batch = min(batch, len(x_train))                            # a set smaller than a batch is one batch
     done = 0
     while done < steps:                                         # a fixed number of steps, whatever the set size
         critic.train()
@@ -68,6 +70,8 @@ def critic_auc(first: np.ndarray, second: np.ndarray, folds: int = 3, steps: int
         return t.float() / 255 if t.dtype == torch.uint8 else t.float()
     a, b = prep(first), prep(second)
     n = min(len(a), len(b))
+    if n < 2 * folds:
+        raise SeqdrawError(f"the critic needs at least {2 * folds} images of each set, got {n}")
     a, b = a[:n], b[:n]
     fold_of = np.random.default_rng(seed).permutation(n) % folds
     scores = np.zeros(2 * n, np.float32)

@@ -21,31 +21,38 @@ from seqdraw.evaluate.metrics import accuracy_with_interval
 from seqdraw.evaluate.readers import build_reader, read_correct, tensors
 
 
-def _fit(images: np.ndarray, data: dict, epochs: int, seed: int, progress: bool, what: str):
-    """A small multi-digit reader trained on `images` with data's labels (train_reader's loop, no files)."""
-    torch.manual_seed(seed)
+def _train(model: nn.Module, n: int, loss_of, epochs: int, batch: int, seed: int, progress: bool, what: str,
+           weight_decay: float = 0.0):
+    """`epochs` passes over n items in shuffled batches (AdamW, one-cycle learning rate to 2e-3);
+    loss_of(indices, generator) is the batch's loss. Returns the model in eval mode."""
     g = torch.Generator().manual_seed(seed)
-    reader = build_reader("multidigit", width=24, hidden=256)
-    _, labels, lengths = tensors(data)
-    x = torch.as_tensor(images).float()
-    x = x / 255 if torch.as_tensor(images).dtype == torch.uint8 else x
-    steps = epochs * (len(x) // 64)
-    opt = torch.optim.AdamW(reader.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=max(steps, 1))
+    steps = max(epochs * (n // batch), 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps)
     bar = tqdm(total=steps, desc=what, disable=not progress, leave=False)
     for _ in range(epochs):
-        reader.train()
-        perm = torch.randperm(len(x), generator=g)
-        for i in range(len(x) // 64):
-            idx = perm[i * 64: (i + 1) * 64]
-            loss = reader.loss(reader.augment(x[idx], g), labels[idx], lengths[idx])
+        model.train()
+        perm = torch.randperm(n, generator=g)
+        for i in range(n // batch):
+            loss = loss_of(perm[i * batch: (i + 1) * batch], g)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             bar.update()
     bar.close()
-    return reader.eval()
+    return model.eval()
+
+
+def _fit(images: np.ndarray, data: dict, epochs: int, seed: int, progress: bool, what: str):
+    """A small multi-digit reader trained on `images` with data's labels."""
+    torch.manual_seed(seed)
+    reader = build_reader("multidigit", width=24, hidden=256)
+    _, labels, lengths = tensors(data)
+    x = torch.as_tensor(images).float()
+    x = x / 255 if torch.as_tensor(images).dtype == torch.uint8 else x
+    return _train(reader, len(x), lambda idx, g: reader.loss(reader.augment(x[idx], g), labels[idx], lengths[idx]),
+                  epochs, 64, seed, progress, what, weight_decay=1e-4)
 
 
 def numbers_usefulness(generated: np.ndarray, train: dict, test: dict, epochs: int = 4, seed: int = 0,
@@ -115,26 +122,10 @@ def jitter(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 def train_digit_cnn(crops: np.ndarray, labels: np.ndarray, epochs: int = 6, seed: int = 0,
                     progress: bool = True, what: str = "digit CNN") -> nn.Module:
     torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
     x, y = standardise_crops(crops), torch.as_tensor(labels, dtype=torch.long)
     model = digit_cnn()
-    steps = epochs * (len(x) // 128)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=max(steps, 1))
-    bar = tqdm(total=steps, desc=what, disable=not progress, leave=False)
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(len(x), generator=g)
-        for i in range(len(x) // 128):
-            idx = perm[i * 128: (i + 1) * 128]
-            loss = F.cross_entropy(model(jitter(x[idx], g)), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            bar.update()
-    bar.close()
-    return model.eval()
+    return _train(model, len(x), lambda idx, g: F.cross_entropy(model(jitter(x[idx], g)), y[idx]),
+                  epochs, 128, seed, progress, what)
 
 
 def digit_accuracy(model: nn.Module, crops: np.ndarray, labels: np.ndarray) -> dict:
