@@ -255,7 +255,8 @@ def cmd_reproduce_table2(args) -> None:
     overrides = parse_overrides(args.set)
     out = writable_dir(Path(args.out))
     print(reproduce_table2(args.data, out, max_steps=args.max_steps, max_len=args.max_len, judges=args.judge,
-                           per_length=args.per_length, overrides=overrides, seed=args.seed))
+                           per_length=args.per_length, overrides=overrides, seed=args.seed,
+                           evaluate_options={"critic_steps": args.critic_steps}))
     print(f"-> {out / 'table2.md'}")
 
 
@@ -400,6 +401,8 @@ def build_parser() -> Parser:
     t2.add_argument("--max-steps", dest="max_steps", type=positive_int, default=3000,
                     help="training budget per model, in steps; epochs per stage follow from it")
     t2.add_argument("--max-len", dest="max_len", type=positive_int, default=3, help="lengths 1..N (the paper: 3)")
+    t2.add_argument("--critic-steps", dest="critic_steps", type=positive_int, default=400,
+                    help="training steps of each realism critic, per fold (seqdraw evaluate)")
     t2.add_argument("--judge", action="append", default=None, metavar="READER",
                     help="a reader .safetensors; repeat for several (default: the two shipped judges)")
     t2.add_argument("--per-length", dest="per_length", type=positive_int, default=1000,

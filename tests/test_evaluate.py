@@ -266,7 +266,7 @@ def test_evaluate_refusals(tiny_setup, tmp_path, capsys):
 def test_reproduce_table2_tiny_budget(tiny_setup, capsys):
     root = tiny_setup
     argv = ["reproduce", "table2", "--data", str(root), "--out", str(root / "t2"), "--max-steps", "2",
-            "--max-len", "2", "--per-length", "4", "--set", "val_size=8", "--set", "batch_size=16",
+            "--max-len", "2", "--per-length", "4", "--critic-steps", "10", "--set", "val_size=8", "--set", "batch_size=16",
             "--set", "compile=false"] + judges(root) + [f"--set=model.{k}={v}" for k, v in TINY_MODEL.items()]
     assert main(argv) == 0
     table = (root / "t2" / "table2.md").read_text()
