@@ -176,7 +176,7 @@ def main():
     if args.model:
         with tempfile.TemporaryDirectory() as d:
             t = time.perf_counter()
-            subprocess.run(["seqdraw", "generate", "42", "--model", args.model, "--out", f"{d}/42.png"], check=True,
+            subprocess.run([sys.executable, "-m", "seqdraw", "generate", "42", "--model", args.model, "--out", f"{d}/42.png"], check=True,
                            capture_output=True)
             print(f"\n`seqdraw generate 42` end to end (process start to PNG written): {time.perf_counter() - t:.2f} s")
 

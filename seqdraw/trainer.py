@@ -115,6 +115,8 @@ class TrainConfig:
                                f"{self.style_match_pool} and {self.style_match_directions}")
         if not self.guide_margin >= 0:
             raise SeqdrawError(f"guide_margin must be at least 0, got {self.guide_margin}")
+        if not 0 <= self.replay < 1:          # the share of batches from shorter lengths
+            raise SeqdrawError(f"replay must be in [0, 1), got {self.replay}")
         if not self.lr > 0:
             raise SeqdrawError(f"lr must be positive, got {self.lr}")
 

@@ -184,6 +184,9 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
                  progress=False)
     with pytest.raises(SeqdrawError, match="multidigit"):            # a guide's loss needs the length head
         load_guide(str(tmp_path / "ctc" / "classifier.safetensors"))
+    for bad in (1.0, 1.2, -0.1):                 # 1 divided by zero; above 1 silently turned replay off
+        with pytest.raises(SeqdrawError, match="replay"):
+            config(tmp_path, replay=bad)
     with pytest.raises(SeqdrawError, match="guide_weight"):
         config(tmp_path, guide_weight=0)
     with pytest.raises(SeqdrawError, match="guide_margin"):
