@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from seqdraw.checkpoint import load_model
 from seqdraw.data.heldout import HELDOUT_LENGTHS, heldout_mask, heldout_strings, is_heldout, strings_of
+from seqdraw.data.labels import encode
 from seqdraw.data.shards import data_folder, fingerprint, load_shard
 from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.critic import critic_auc
@@ -112,13 +113,6 @@ def random_strings(L: int, n: int, heldout: bool, rng: np.random.Generator) -> l
     return out
 
 
-def label_rows(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    labels = np.full((len(strings), 5), -1, np.int64)
-    for i, s in enumerate(strings):
-        labels[i, : len(s)] = [int(c) for c in s]
-    return labels, np.array([len(s) for s in strings], np.int64)
-
-
 def by_length_and_split(correct: np.ndarray, lengths: np.ndarray, held: np.ndarray) -> dict:
     """{"L": {"seen": {...}, "heldout": {...}}, ..., "all": {...}} with Wilson intervals."""
     out = {}
@@ -161,13 +155,12 @@ def renderer_of(folder: Path):
         return None
 
 
-def data_images_of(string: str, n: int, test: dict, renderer, seed: int) -> np.ndarray | None:
-    """n data images of one string: fresh renders when the data are synthetic, else the test images
-    that show it (None when fewer than n do)."""
+def data_images_of(string: str, n: int, test: dict, test_strings: np.ndarray, renderer, seed: int) -> np.ndarray:
+    """n data images of one string: fresh renders when the data are synthetic, else the first n test
+    images that show it (test_strings: the test images' strings)."""
     if renderer is not None:
         return np.stack([renderer.sample(seed, i, digits=string).image for i in range(n)])
-    rows = np.flatnonzero(np.array(strings_of(test["labels"], test["lengths"])) == string)
-    return test["images"][rows[:n]] if len(rows) >= n else None
+    return test["images"][np.flatnonzero(test_strings == string)[:n]]
 
 
 # ---- the figures --------------------------------------------------------------------------------------
@@ -181,7 +174,7 @@ def legibility(model, judges, max_len: int, per_length: int, seed: int, temperat
         strings += random_strings(L, per_length, False, rng)
         if L in HELDOUT_LENGTHS:
             strings += random_strings(L, per_length, True, rng)
-    labels, lengths = label_rows(strings)
+    labels, lengths = encode(strings)
     held = heldout_mask(labels, lengths)
     images = generate_for(model, labels, lengths, seed, progress=progress, temperature=temperature,
                           style_temperature=style_temperature)
@@ -197,8 +190,9 @@ def variety(model, test: dict, renderer, max_len: int, strings_per_length: int, 
     rng = np.random.default_rng(seed + 1)
     out = {}
     all_gen, all_data = [], []
+    test_strings = np.array(strings_of(test["labels"], test["lengths"]))
     if renderer is None:                   # real data: the strings the test set shows often enough
-        shown, counts = np.unique(strings_of(test["labels"], test["lengths"]), return_counts=True)
+        shown, counts = np.unique(test_strings, return_counts=True)
         common = shown[counts >= samples]
     for L in range(1, max_len + 1):
         gen_spread, data_spread = [], []
@@ -208,10 +202,9 @@ def variety(model, test: dict, renderer, max_len: int, strings_per_length: int, 
             pool = [s for s in common if len(s) == L]
             strings = [pool[i] for i in rng.permutation(len(pool))[:strings_per_length]]
         for s in strings:
-            real = data_images_of(s, samples, test, renderer, VARIETY_SEED + len(all_gen) + len(gen_spread))
-            if real is None:
-                continue
-            labels, lengths = label_rows([s] * samples)
+            real = data_images_of(s, samples, test, test_strings, renderer,
+                                  VARIETY_SEED + len(all_gen) + len(gen_spread))
+            labels, lengths = encode([s] * samples)
             drawn = generate_for(model, labels, lengths, int(rng.integers(1 << 30)), progress=False,
                                  temperature=temperature, style_temperature=style_temperature)
             gen_spread.append(mean_pairwise_distance(stroke_maps(drawn)))
