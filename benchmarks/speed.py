@@ -86,7 +86,7 @@ def main():
     if args.compile:
         compiled = ConditionalDRAW(preset("seqdraw-cur", steps_per_digit=21))
         compiled.load_state_dict(fixed.state_dict())
-        variants.append(("seqdraw-cur compiled", compiled.compile()))
+        variants.append(("seqdraw-cur compiled", compiled.use_compiled()))
     print("\n## training images/s, fixed T = 21")
     rows = []
     for B in (64, 128):
@@ -115,7 +115,7 @@ def main():
     if args.compile:
         mixed_compiled = ConditionalDRAW(preset("seqdraw-cur"))
         mixed_compiled.load_state_dict(model.state_dict())
-        mixed["seqdraw-cur compiled"] = (mixed_compiled.compile(), torch.optim.Adam(mixed_compiled.parameters()))
+        mixed["seqdraw-cur compiled"] = (mixed_compiled.use_compiled(), torch.optim.Adam(mixed_compiled.parameters()))
     # timed() warms each length up first, so compilation is not counted
     seconds = {name: sum(timed(ours_train_step(m, o, 64, int(L)), 1) for L in plan) for name, (m, o) in mixed.items()}
     line = ", ".join(f"{name} {64 * len(plan) / t:.0f}" for name, t in seconds.items())
@@ -156,7 +156,7 @@ def main():
     if args.compile:
         compiled_one = ConditionalDRAW(one.config).eval()
         compiled_one.load_state_dict(one.state_dict())
-        compiled_one.compile()
+        compiled_one.use_compiled()
         single["compiled"] = lambda: compiled_one.generate(lab, ln, generator=g)
     if ref_cls:
         ref = ref_cls(T=20)

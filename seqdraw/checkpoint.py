@@ -5,7 +5,9 @@ A checkpoint is a folder  runs/NAME/ckpt-00001200/  holding
   state.safetensors   optimiser moments and RNG states (tensors)
   state.json          step, epoch, curriculum stage, optimiser hyper-parameters, metrics
 It is written to a temporary folder and renamed into place, and `latest.json` (rewritten atomically)
-names the newest complete one: a kill -9 at any moment leaves the previous checkpoint usable.
+names the newest complete one. A folder of the same name is moved aside before the new one goes in
+and deleted after, and a stale or corrupt `latest.json` falls back to the newest complete folder: a
+kill -9 at any moment leaves a checkpoint that `--resume` finds.
 """
 from __future__ import annotations
 
@@ -20,9 +22,16 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from seqdraw.data.labels import MAX_LEN
 from seqdraw.errors import SeqdrawError
 from seqdraw.files import atomic_path
 from seqdraw.model import ConditionalDRAW, ModelConfig
+from seqdraw.settings import metadata_value
+
+CHECKPOINT_FILES = ("model.safetensors", "state.safetensors", "state.json")
+# scalars a model file's metadata may carry: (type, lowest, highest)
+MODEL_METADATA = {"max_len": (int, 1, MAX_LEN), "temperature": (float, 0, 100),
+                  "style_temperature": (float, 0, 100), "heldout_seen": (int, 0, None), "step": (int, 0, None)}
 
 
 def save_weights(path, module: torch.nn.Module, metadata: dict) -> None:
@@ -77,7 +86,15 @@ def load_model(path) -> tuple[ConditionalDRAW, dict]:
     tensors, meta = load_weights(path)
     if "model_config" not in meta:
         raise SeqdrawError(f"{path}: no model config in the file's metadata (not a seqdraw model)")
-    model = ConditionalDRAW(ModelConfig.from_dict(meta.pop("model_config")))
+    config = meta.pop("model_config")
+    try:
+        config = ModelConfig.from_dict(config)
+    except (SeqdrawError, TypeError) as e:
+        raise SeqdrawError(f"{path}: bad metadata model_config ({e})") from None
+    for key, (t, lo, hi) in MODEL_METADATA.items():
+        if key in meta:
+            meta[key] = metadata_value(path, meta, key, t, None, lo, hi)
+    model = ConditionalDRAW(config)
     restore(path, model, tensors)
     return model, meta
 
@@ -98,28 +115,58 @@ def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Ten
         opt_tensors, opt_meta = _optimizer_tensors(opt)
         save_file({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, str(tmp / "state.safetensors"))
         (tmp / "state.json").write_text(json.dumps({**state, "optimizer": opt_meta}, indent=1))
-        if final.exists():
-            shutil.rmtree(final)
+        aside = None
+        if final.exists():                  # the same step saved again: the old one goes only once the new is in
+            aside = Path(tempfile.mkdtemp(prefix=".old-", dir=run))
+            os.replace(final, aside / final.name)
         os.replace(tmp, final)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SeqdrawError(f"cannot write a checkpoint in {run}: {e.strerror or e}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     with atomic_path(run / "latest.json") as t:
         t.write_text(json.dumps({"checkpoint": final.name, "step": state["step"]}))
-    for old in sorted(run.glob("ckpt-*"))[:-keep]:
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+    for old in complete_checkpoints(run)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
 
+def complete_checkpoints(run: Path) -> list[Path]:
+    """The checkpoint folders that hold every file, oldest first."""
+    return sorted(p for p in Path(run).glob("ckpt-*") if all((p / f).is_file() for f in CHECKPOINT_FILES))
+
+
 def latest_checkpoint(run: Path) -> Path | None:
-    pointer = Path(run) / "latest.json"
-    if not pointer.is_file():
-        return None
+    """The checkpoint `latest.json` names, or the newest complete one when that is missing, stale
+    (a kill between two renames) or corrupt; None when the run has none."""
+    run = Path(run)
     try:
-        name = json.loads(pointer.read_text())["checkpoint"]
-    except (ValueError, KeyError) as e:
-        raise SeqdrawError(f"{pointer}: corrupt ({e})") from None
-    return Path(run) / name
+        name = json.loads((run / "latest.json").read_text())["checkpoint"]
+        named = run / str(name)
+        if named.parent == run and named.name.startswith("ckpt-") and named in complete_checkpoints(run):
+            return named
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    complete = complete_checkpoints(run)
+    return complete[-1] if complete else None
+
+
+def clean_temporary_files(run: Path) -> None:
+    """Remove what an interrupted write leaves behind in a run folder: .ckpt-* and .old-* folders, and
+    .NAME.*.tmp files of atomic writes."""
+    run = Path(run)
+    for folder in (run, run / "best", run / "final", run / "samples"):
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if p.name.startswith((".ckpt-", ".old-")) and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            elif p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file():
+                p.unlink(missing_ok=True)
 
 
 def load_checkpoint(ckpt: Path, model, opt) -> tuple[dict, dict[str, torch.Tensor]]:

@@ -3,11 +3,15 @@
 Every file the project writes goes through `atomic_path`: the content is written to a temporary
 file in the same directory and renamed over the target only once complete, so an interrupted run
 never leaves a truncated file that looks finished, and never clobbers a good one with a partial one.
+A folder that holds a set of files (a data set, a reader, a report) is written whole by
+`output_folder`: into a temporary folder that replaces the old one only when every file is in.
+A full disk, a read-only place or a directory where a file should go is a one-line SeqdrawError.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -21,6 +25,8 @@ from seqdraw.errors import SeqdrawError
 def atomic_path(target: str | os.PathLike):
     """Yield a temporary path next to `target`; on success, rename it onto `target`."""
     target = Path(target)
+    if target.is_dir():
+        raise SeqdrawError(f"{target} is a directory: give a file name")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -33,9 +39,72 @@ def atomic_path(target: str | os.PathLike):
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())       # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, target)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise SeqdrawError(f"cannot write {target}: {e.strerror or e}") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        raise
+
+
+def writable_place(path: Path) -> None:
+    """The nearest existing folder above `path` must let us create things."""
+    folder = Path(os.path.abspath(path))
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise SeqdrawError(f"{folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SeqdrawError(f"cannot write to {folder}: permission denied or read-only")
+
+
+def check_output_file(path) -> Path:
+    """Before any work: `path` can be written as a file (not a directory, in a writable place)."""
+    path = Path(path)
+    if path.is_dir():
+        raise SeqdrawError(f"{path} is a directory: give a file name")
+    writable_place(path.parent)
+    return path
+
+
+def check_output_folder(path, overwrite: bool, flag: str = "--overwrite") -> Path:
+    """Before any work: `path` is a new or empty folder, or overwrite is allowed, in a writable place."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SeqdrawError(f"{path} is a file, not a folder")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise SeqdrawError(f"{path} already exists and is not empty: pass {flag} to replace it")
+    writable_place(path)
+    return path
+
+
+@contextlib.contextmanager
+def output_folder(path, overwrite: bool):
+    """Yield a fresh temporary folder beside `path`; when the block succeeds, it replaces `path` whole
+    (the old folder is moved aside first and deleted after). On any failure `path` is as it was."""
+    path = Path(os.path.abspath(check_output_folder(path, overwrite)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    except OSError as e:
+        raise SeqdrawError(f"cannot write to {path.parent}: {e.strerror or e}") from None
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if path.exists():
+            aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, aside / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SeqdrawError(f"cannot write {path}: {e.strerror or e}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
@@ -60,7 +129,8 @@ def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise SeqdrawError(f"{path}: not a readable .npz file ({e})") from None
+        why = "it holds Python objects, which are never loaded" if "pickle" in str(e) else str(e)
+        raise SeqdrawError(f"{path}: not a readable .npz file ({why})") from None
     missing = [k for k in required if k not in arrays]
     if missing:
         raise SeqdrawError(f"{path}: missing arrays {missing}")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from seqdraw.checkpoint import load_model
-from seqdraw.data.labels import encode, parse_number
+from seqdraw.data.labels import MAX_LEN, encode, parse_number
 from seqdraw.errors import SeqdrawError
 
 DEFAULT_MODEL = "seqdraw-cur.safetensors"     # shipped inside the package, in seqdraw/weights/
@@ -45,9 +45,13 @@ def stored_style_temperature(meta: dict) -> float | None:
     return None if v is None else float(v)
 
 
+MAX_TEMPERATURE = 100.0
+BATCH = 256                  # samples drawn at once: memory stays flat for any n
+
+
 def check_temperature(name: str, value: float | None) -> float | None:
-    if value is not None and not float(value) >= 0:
-        raise SeqdrawError(f"{name} must be 0 or more, got {value}")
+    if value is not None and not 0 <= float(value) <= MAX_TEMPERATURE:
+        raise SeqdrawError(f"{name} must be between 0 and {MAX_TEMPERATURE:g}, got {value}")
     return None if value is None else float(value)
 
 
@@ -66,7 +70,7 @@ class Drawer:
                                    "and pass --model RUN/final")
         self.model, self.meta = load_model(path)
         self.model.eval()
-        self.max_len = int(self.meta.get("max_len", self.model.config.max_len))
+        self.max_len = self.meta.get("max_len", MAX_LEN)
         self.temperature = stored_temperature(self.meta)
         self.style_temperature = stored_style_temperature(self.meta)
 
@@ -81,16 +85,22 @@ class Drawer:
         temperature = check_temperature("temperature", self.temperature if temperature is None else temperature)
         style_temperature = check_temperature(
             "style_temperature", self.style_temperature if style_temperature is None else style_temperature)
-        labels, lengths = encode([number] * n)
+        if not 0 <= seed < 2**63:
+            raise SeqdrawError(f"seed must be between 0 and 2^63 - 1, got {seed}")
+        labels, lengths = encode([number] * min(n, BATCH))
+        labels, lengths = torch.from_numpy(labels[:, : len(number)]), torch.from_numpy(lengths)
         g = torch.Generator().manual_seed(seed)
-        d = self.model.generate(torch.from_numpy(labels[:, : len(number)]), torch.from_numpy(lengths),
-                                generator=g, process=process, temperature=temperature,
-                                style_temperature=style_temperature)
-        images = d.images.numpy()
+        parts = []
+        for start in range(0, n, BATCH):
+            b = min(BATCH, n - start)
+            parts.append(self.model.generate(labels[:b], lengths[:b], generator=g, process=process,
+                                             temperature=temperature, style_temperature=style_temperature))
+        images = np.concatenate([d.images.numpy() for d in parts])
         if not process:
             return images
-        return Process(number, images, d.canvases.numpy(), d.write_where.numpy(),
-                       None if d.alpha is None else d.alpha.numpy(), self.model.config.write_n)
+        cat = lambda name: np.concatenate([getattr(d, name).numpy() for d in parts])  # noqa: E731
+        return Process(number, images, cat("canvases"), cat("write_where"),
+                       None if parts[0].alpha is None else cat("alpha"), self.model.config.write_n)
 
 
 def load(path: str | Path | None = None) -> Drawer:

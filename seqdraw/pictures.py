@@ -36,6 +36,22 @@ def process_strip(canvases: np.ndarray, columns: int = 10) -> np.ndarray:
     return grid(to_uint8(frames.reshape(n * C, H, W)), cols=C)
 
 
+def process_strips(canvases: list[np.ndarray]) -> np.ndarray:
+    """Several numbers' strips, one under the other, padded white to the widest."""
+    strips = [process_strip(c) for c in canvases]
+    width = max(s.shape[1] for s in strips)
+    return np.concatenate([np.pad(s, ((0, 0), (0, width - s.shape[1])), constant_values=255) for s in strips])
+
+
+def animation_frames(canvases: list[np.ndarray], wheres: list[np.ndarray], write_n: int) -> list[Image.Image]:
+    """One animation of the first sample of several numbers side by side; shorter drawings hold their
+    last frame. canvases: per number [T_i + 1, H, W]; wheres: per number [T_i, 3]."""
+    T = max(c.shape[0] for c in canvases)
+    canv = np.stack([np.pad(c, ((0, T - c.shape[0]), (0, 0), (0, 0)), mode="edge") for c in canvases])
+    where = np.stack([np.pad(w, ((0, T - 1 - w.shape[0]), (0, 0)), mode="edge") for w in wheres])
+    return drawing_frames(canv, where, write_n)
+
+
 def write_box(where: np.ndarray, write_n: int) -> tuple[float, float, float, float]:
     """The write window (x0, y0, x1, y1), 0-indexed pixels, from (gx, gy, delta) 1-indexed."""
     gx, gy, delta = (float(v) for v in where)

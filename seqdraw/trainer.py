@@ -2,7 +2,8 @@
 
 The order of batches is a pure function of (seed, stage, epoch), and the z-noise comes from one
 saved torch.Generator: a run stopped at any moment and resumed from its last checkpoint replays
-exactly the batches and noise an uninterrupted run would have seen.
+exactly the batches and noise an uninterrupted run would have seen. Ctrl-C or SIGTERM saves a
+checkpoint before the run stops.
 """
 from __future__ import annotations
 
@@ -10,123 +11,90 @@ import dataclasses
 import json
 import math
 import os
+import shutil
+import signal
 import sys
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
-from seqdraw.checkpoint import (latest_checkpoint, load_checkpoint, load_weights, restore, save_checkpoint,
-                                save_model, weights_digest)
-from seqdraw.data.labels import MAX_LEN, encode
+from seqdraw.checkpoint import (clean_temporary_files, latest_checkpoint, load_checkpoint, load_weights, restore,
+                                save_checkpoint, save_model, weights_digest)
 from seqdraw.data.heldout import heldout_mask
-from seqdraw.data.shards import fingerprint, load_splits
+from seqdraw.data.labels import MAX_LEN, encode
+from seqdraw.data.shards import as_tensors, fingerprint, load_splits
 from seqdraw.errors import SeqdrawError
-from seqdraw.evaluate.classifier import MultiDigitClassifier
-from seqdraw.evaluate.readers import load_reader
-from seqdraw.files import atomic_path
-from seqdraw.model import ConditionalDRAW, preset
+from seqdraw.files import atomic_path, check_output_folder
+from seqdraw.model import ConditionalDRAW, PRESETS, preset
+from seqdraw.objectives import Weights, digit_pixel_weights, test_bound, total_loss
 from seqdraw.pictures import grid, save_png
+from seqdraw.settings import check_fields, from_dict, setting
 
 CURRICULA = ("none", "paper", "replay")
 SAMPLE_NUMBERS = ("7", "42", "157", "2024", "31415")
+VALIDATION_SEED = 12345
+# flags of earlier rounds that were tried, measured and rejected (docs/training.md tells how)
+GONE = {k: "rejected, docs/training.md" for k in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target")}
+# what a resumed run may change: its budget and its bookkeeping, nothing that shapes the weights
+RESUMABLE = ("epochs", "max_steps", "checkpoint_every", "keep", "log_every", "compile", "device")
 
 
 @dataclass
 class TrainConfig:
-    preset: str = "seqdraw-cur"
-    data: str = "synth"               # synth | svhn:DIR | DIR (with train.npz and test.npz)
-    out: str = "runs/seqdraw-cur"
-    epochs: int = 10                  # per curriculum stage (per run when curriculum is none)
-    batch_size: int = 64
-    lr: float = 1e-3
-    warmup_steps: int = 200
-    grad_clip: float = 10.0
-    seed: int = 0
-    curriculum: str = ""              # "" = the preset's: replay for seqdraw-cur (docs/training.md), none otherwise
-    replay: float = 0.3               # replay curriculum: share of batches from shorter lengths
-    max_len: int = 4                  # longest length trained (SVHN: 5 digits is 0.03%)
-    synth_n: int = 20000              # data=synth: training images generated in memory
-    val_size: int = 512
-    checkpoint_every: int = 500       # steps
-    keep: int = 3                     # checkpoints kept
-    log_every: int = 50
-    device: str = "cpu"               # cpu, cuda or cuda:N (torchrun: each rank its LOCAL_RANK's GPU);
-                                      # the CUDA path has not been run on a GPU yet (docs/performance.md)
-    compile: bool = True              # torch.compile the step and the drawing: ~1.3x faster training after
-                                      # ~1 min of compiling (eager when no C++ compiler is found)
-    max_steps: int = 0                # stop after this many steps in all (0: run every stage and epoch)
-    model: dict = field(default_factory=dict)   # ModelConfig overrides, e.g. {"enc_size": 256}
-    init: str = ""                    # start from these model weights (fine-tuning) instead of at random
-    digit_weight: float = 1.0         # weight of pixels inside digit boxes in the reconstruction term
-                                      # (1: the paper's bound; docs/training.md)
-    kl_weight: float = 1.0            # weight of the KL term in the training loss (1: the paper's
-                                      # bound; below 1 the latents carry more, docs/training.md)
-    guide: str = ""                   # a classifier file: samples drawn from the prior during training
-                                      # must read back as their labels (docs/training.md)
-    guide_weight: float = 100.0       # nats of the bound per nat of the guide's cross-entropy
-    guide_style_temperature: float = 1.0   # temperature of z_1 in the guide's samples: above 1 the
-                                      # decoder must draw legibly across a wider range of styles
-    guide_margin: float = 0.0         # cross-entropy (nats) below which a drawn image adds nothing:
-                                      # legible is enough, the prior is not pushed to one best style
-    diversity_weight: float = 0.0     # with a guide: two samples of one string that are closer than
-                                      # diversity_target x the distance between real images of that
-                                      # length pay this per unit of distance (0: off; docs/training.md)
-    diversity_target: float = 0.8
-    style_match_weight: float = 0.0   # with a guide: nats per unit of sliced Wasserstein distance
-                                      # between the guide's samples and the batch's real images, at
-                                      # low resolution (0: off; docs/training.md)
-    style_match_pool: int = 4         # pooling factor of that low resolution (32x64 -> 8x16 at 4)
-    style_match_directions: int = 64  # random projections per step
+    preset: str = setting("seqdraw-cur", "Table I network", choices=tuple(PRESETS))
+    data: str = setting("synth", "synth (generated in memory), svhn:DIR, or DIR with train.npz and test.npz")
+    out: str = setting("runs/seqdraw-cur", "the run folder")
+    epochs: int = setting(10, "epochs per curriculum stage (per run when curriculum is none)", lo=1, hi=100_000)
+    batch_size: int = setting(64, "images per step", lo=1, hi=65_536)
+    lr: float = setting(1e-3, "peak learning rate (Adam)", lo=0, lo_open=True, hi=10)
+    warmup_steps: int = setting(200, "linear warm-up steps, then cosine decay to 10%", lo=1, hi=10_000_000)
+    grad_clip: float = setting(10.0, "gradient norm clip", lo=0, lo_open=True)
+    seed: int = setting(0, "fixes data order, noise and initial weights", lo=0, hi=2**63 - 1)
+    curriculum: str = setting("", "none, paper (L=1, then 2, ...; III-D) or replay (L and shorter); "
+                                  "empty: replay for seqdraw-cur, none otherwise",
+                              choices=("",) + CURRICULA)
+    replay: float = setting(0.3, "replay curriculum: share of batches from shorter lengths", lo=0, hi=1, hi_open=True)
+    max_len: int = setting(4, "longest length trained (SVHN: 5 digits is 0.03%)", lo=1, hi=MAX_LEN)
+    synth_n: int = setting(20000, "data=synth: training images generated in memory", lo=1, hi=10_000_000)
+    val_size: int = setting(512, "validation images per length", lo=1, hi=1_000_000)
+    checkpoint_every: int = setting(500, "steps between checkpoints", lo=1)
+    keep: int = setting(3, "checkpoints kept", lo=1, hi=1000)
+    log_every: int = setting(50, "steps between lines of metrics.jsonl", lo=1)
+    device: str = setting("cpu", "cpu, cuda or cuda:N (torchrun: each rank its LOCAL_RANK's GPU)")
+    compile: bool = setting(True, "torch.compile the step and the drawing (eager without a C++ compiler)")
+    max_steps: int = setting(0, "stop after this many steps in all (0: every stage and epoch)", lo=0)
+    model: dict = setting({}, "ModelConfig overrides, e.g. {\"enc_size\": 256} (--set model.enc_size=256)")
+    init: str = setting("", "start from these model weights (fine-tuning) instead of at random")
+    digit_weight: float = setting(1.0, "weight of pixels inside digit boxes in the reconstruction term "
+                                       "(1: the paper's bound)", lo=1, hi=1000)
+    guide: str = setting("", "a multidigit reader file: prior samples must read back as their labels")
+    guide_weight: float = setting(100.0, "nats of the bound per nat of the guide's cross-entropy",
+                                  lo=0, lo_open=True, hi=1e6)
+    guide_style_temperature: float = setting(1.0, "temperature of z_1 in the guide's samples", lo=0, hi=100)
+    style_match_weight: float = setting(0.0, "with a guide: nats per unit of sliced Wasserstein distance "
+                                             "between its samples and the batch's images (0: off)", lo=0, hi=1e6)
+    style_match_pool: int = setting(4, "pooling factor of the style match's resolution", lo=1, hi=32)
+    style_match_directions: int = setting(64, "random projections per step of the style match", lo=1, hi=100_000)
 
     def __post_init__(self):
+        check_fields(self)
         if not self.curriculum:
             self.curriculum = "replay" if self.preset == "seqdraw-cur" else "none"
-        if self.curriculum not in CURRICULA:
-            raise SeqdrawError(f"curriculum must be one of {CURRICULA}, got {self.curriculum!r}")
-        for name in ("epochs", "batch_size", "checkpoint_every", "keep", "val_size", "synth_n", "log_every"):
-            if getattr(self, name) < 1:
-                raise SeqdrawError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 1 <= self.max_len <= MAX_LEN:
-            raise SeqdrawError(f"max_len must be 1..{MAX_LEN}, got {self.max_len}")
-        if not self.digit_weight >= 1:
-            raise SeqdrawError(f"digit_weight must be at least 1, got {self.digit_weight}")
-        if not 0 < self.kl_weight <= 1:
-            raise SeqdrawError(f"kl_weight must be in (0, 1], got {self.kl_weight}")
-        if not self.guide_weight > 0:
-            raise SeqdrawError(f"guide_weight must be positive, got {self.guide_weight}")
-        if not self.guide_style_temperature >= 0:
-            raise SeqdrawError(f"guide_style_temperature must be at least 0, got {self.guide_style_temperature}")
-        if not self.diversity_weight >= 0 or not self.diversity_target > 0:
-            raise SeqdrawError(f"diversity_weight must be at least 0 and diversity_target positive, got "
-                               f"{self.diversity_weight} and {self.diversity_target}")
-        if self.diversity_weight and not self.guide:
-            raise SeqdrawError("diversity_weight needs a guide: its pairs of samples are the guide's")
-        if not self.style_match_weight >= 0:
-            raise SeqdrawError(f"style_match_weight must be at least 0, got {self.style_match_weight}")
         if self.style_match_weight and not self.guide:
             raise SeqdrawError("style_match_weight needs a guide: the images it compares are the guide's samples")
-        if self.style_match_pool < 1 or self.style_match_directions < 1:
-            raise SeqdrawError(f"style_match_pool and style_match_directions must be at least 1, got "
-                               f"{self.style_match_pool} and {self.style_match_directions}")
-        if not self.guide_margin >= 0:
-            raise SeqdrawError(f"guide_margin must be at least 0, got {self.guide_margin}")
-        if not 0 <= self.replay < 1:          # the share of batches from shorter lengths
-            raise SeqdrawError(f"replay must be in [0, 1), got {self.replay}")
-        if not self.lr > 0:
-            raise SeqdrawError(f"lr must be positive, got {self.lr}")
+        try:
+            preset(self.preset, **self.model)
+        except TypeError as e:
+            raise SeqdrawError(f"model: {e}") from None
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise SeqdrawError(f"unknown training config keys: {unknown}")
-        return cls(**d)
+    def from_dict(cls, d: dict, what: str = "training config") -> "TrainConfig":
+        return from_dict(cls, d, what, gone=GONE)
 
     def stages(self) -> list[tuple[int, ...]]:
         """The lengths each stage trains on. paper: L=1, then L=2, ... (III-D); replay: L and shorter."""
@@ -136,6 +104,10 @@ class TrainConfig:
             return [(L,) for L in range(1, self.max_len + 1)]
         return [tuple(range(1, L + 1)) for L in range(1, self.max_len + 1)]
 
+    def weights(self, guided: bool) -> Weights:
+        return Weights(self.digit_weight, self.guide_weight if guided else 0.0, self.guide_style_temperature,
+                       self.style_match_weight, self.style_match_pool, self.style_match_directions)
+
 
 # ---- data ------------------------------------------------------------------------------------------
 
@@ -143,7 +115,7 @@ def load_data(config: TrainConfig) -> tuple[dict, dict]:
     if config.data == "synth":
         from seqdraw.data.synth import generate
         train = generate(config.synth_n, seed=config.seed, progress=True, exclude_heldout=True)
-        test = generate(config.val_size, seed=config.seed + 1_000_003)
+        test = generate(min(config.val_size * config.max_len, 100_000), seed=config.seed + 1_000_003)
         return train, test
     return load_splits(config.data)
 
@@ -169,109 +141,12 @@ def batch_plan(lengths: np.ndarray, stage: tuple[int, ...], config: TrainConfig,
     return [plan[i] for i in order]
 
 
-def to_tensors(data: dict, idx: np.ndarray):
-    images = torch.from_numpy(data["images"][idx]).float().div_(255)
-    lengths = torch.from_numpy(data["lengths"][idx].astype(np.int64))
-    labels = torch.from_numpy(data["labels"][idx, : int(lengths.max())].astype(np.int64))
-    return images, labels, lengths
-
-
-def pixel_weights(boxes: np.ndarray, weight: float, height: int, width: int) -> torch.Tensor:
-    """[B, H, W]: `weight` on pixels inside any digit box (boxes [B, L, 4]: left, top, width, height),
-    1 elsewhere. Zero-size padding boxes cover nothing."""
-    b = torch.from_numpy(boxes.astype(np.float32))
-    x = torch.arange(width, dtype=torch.float32) + 0.5
-    y = torch.arange(height, dtype=torch.float32) + 0.5
-    l, t, w, h = (b[..., i, None] for i in range(4))                               # B, L, 1
-    inside_x = (x >= l) & (x < l + w)                                               # B, L, W
-    inside_y = (y >= t) & (y < t + h)                                               # B, L, H
-    inside = (inside_y[..., :, None] & inside_x[..., None, :]).any(1)               # B, H, W
-    return 1 + (weight - 1) * inside.float()
-
-
-def load_guide(path: str) -> MultiDigitClassifier:
-    guide, _ = load_reader(path)             # in eval mode: batch statistics of drawn images must not leak in
-    if guide.arch != "multidigit":
-        raise SeqdrawError(f"{path}: a guide must be a multidigit classifier, not {guide.arch}")
-    guide.requires_grad_(False)
-    return guide
-
-
-def guide_loss(guide: MultiDigitClassifier, model: ConditionalDRAW, labels, lengths, noise,
-               margin: float = 0.0, style_temperature: float = 1.0,
-               pair_target: torch.Tensor | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """Per drawn image: the guide's cross-entropy (length and digits) on a sample from the prior for
-    its labels, less `margin` and floored at 0. Only the prior and the decoder learn from it (the
-    classifier is frozen): it asks the generative path itself, not just the reconstructions, to draw
-    the digits it was given.
-
-    With pair_target (a distance per length, indexed by L), the first half of the labels is drawn
-    twice instead, and each pair also returns relu(target - ||x_a - x_b||): the guide alone rewards
-    the one style it reads best; this asks two samples of one string to differ (as diversity-
-    sensitive and mode-seeking conditional GANs do; Yang et al. 2019, Mao et al. 2019).
-
-    The drawn images [B, H, W] come back too, for the style match."""
-    if pair_target is not None:
-        half = len(labels) // 2
-        labels, lengths = labels[:half].repeat(2, 1), lengths[:half].repeat(2)
-    drawn = model.draw(labels, lengths, generator=noise, style_temperature=style_temperature).images
-    padded = F.pad(labels, (0, MAX_LEN - labels.shape[1]), value=-1)
-    ce = F.relu(guide.loss_per_image(drawn, padded, lengths) - margin)
-    if pair_target is None:
-        return ce, None, drawn
-    a, b = drawn[:half].flatten(1), drawn[half:].flatten(1)
-    distance = (a - b).pow(2).sum(1).add(1e-8).sqrt()
-    return ce, F.relu(pair_target[lengths[:half]] - distance), drawn
-
-
-def style_distance(drawn: torch.Tensor, real: torch.Tensor, pool: int, directions: int,
-                   noise: torch.Generator) -> torch.Tensor:
-    """Sliced Wasserstein distance (squared W2, summed over random directions) between drawn and
-    real images [B, H, W] of one length, both at 1/pool resolution: a distance between the two sets'
-    distributions of ground, polarity, contrast and layout. The guide rewards the one style it reads
-    best; this asks the samples to spread over the styles real images have, which a set of blotches
-    or of one style cannot do (Deshpande et al. 2018, sliced Wasserstein generative models). Sorting
-    pairs the i-th smallest projection of each set, so the two sets must be the same size."""
-    a = F.avg_pool2d(drawn[:, None], pool).flatten(1)
-    b = F.avg_pool2d(real[:, None], pool).flatten(1)
-    u = torch.randn(a.shape[1], directions, generator=noise, dtype=a.dtype, device=a.device)
-    u = u / u.norm(dim=0, keepdim=True)
-    pa, pb = (a @ u).sort(0).values, (b @ u).sort(0).values
-    return (pa - pb).pow(2).mean(0).sum()
-
-
-def real_pair_distance(data: dict, pairs: int = 2000, seed: int = 0) -> torch.Tensor:
-    """Mean distance between two real images of the same length, per length (index L; 0 unused):
-    the scale of style variation the diversity ratio of seqdraw evaluate compares against."""
-    rng = np.random.default_rng(seed)
-    out = torch.zeros(MAX_LEN + 1)
-    for L in range(1, MAX_LEN + 1):
-        pool = np.flatnonzero(data["lengths"] == L)
-        if len(pool) >= 2:
-            i, j = rng.choice(pool, pairs), rng.choice(pool, pairs)
-            keep = i != j
-            a, b = (data["images"][k[keep]].reshape(keep.sum(), -1).astype(np.float32) / 255 for k in (i, j))
-            out[L] = float(np.sqrt(((a - b) ** 2).sum(1)).mean())
-    return out
-
-
-@torch.no_grad()
-def validate(model, data: dict, config: TrainConfig) -> float:
-    """Mean negative bound (nats per image) on held-out images, with fixed noise."""
-    model.eval()
-    n = min(config.val_size, len(data["images"]))
-    keep = np.flatnonzero(data["lengths"][:n] <= config.max_len)
-    device = model.h0_dec.device
-    g = torch.Generator(device=device).manual_seed(12345)
-    total = 0.0
-    for L in range(1, config.max_len + 1):
-        idx = keep[data["lengths"][keep] == L]
-        for i in range(0, len(idx), 256):
-            batch = (t.to(device) for t in to_tensors(data, idx[i: i + 256]))
-            total += model(*batch, generator=g)["loss"].sum().item()
-    model.train()
-    return total / max(len(keep), 1)
+def lr_at(step: int, total: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 10% of the peak."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    p = min(1.0, (step - config.warmup_steps) / max(1, total - config.warmup_steps))
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
 @torch.no_grad()
@@ -286,32 +161,42 @@ def sample_grid(model, max_len: int, n: int = 8) -> np.ndarray:
     return grid((images.cpu().numpy() * 255 + 0.5).astype(np.uint8), cols=n)
 
 
-# ---- the loop ----------------------------------------------------------------------------------------
+# ---- bookkeeping ------------------------------------------------------------------------------------
 
 class MetricsLog:
-    def __init__(self, run: Path):
+    """metrics.jsonl, one JSON object per line; on resume the lines after the checkpoint are dropped,
+    because the resumed run writes them again."""
+
+    def __init__(self, run: Path, resumed_at: int | None = None):
         self.path = run / "metrics.jsonl"
+        if resumed_at is not None and self.path.is_file():
+            kept = [line for line in self.path.read_text().splitlines(keepends=True)
+                    if self._step(line) is not None and self._step(line) <= resumed_at]
+            with atomic_path(self.path) as tmp:
+                tmp.write_text("".join(kept))
         try:
             from torch.utils.tensorboard import SummaryWriter
             self.tb = SummaryWriter(str(run / "tb"))
         except ImportError:
             self.tb = None
 
+    @staticmethod
+    def _step(line: str) -> int | None:
+        try:
+            return int(json.loads(line)["step"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
     def write(self, step: int, **values):
-        with open(self.path, "a") as f:
-            f.write(json.dumps({"step": step, **values}) + "\n")
+        try:
+            with open(self.path, "a") as f:
+                f.write(json.dumps({"step": step, **values}) + "\n")
+        except OSError as e:
+            raise SeqdrawError(f"cannot write {self.path}: {e.strerror or e}") from None
         if self.tb is not None:
             for k, v in values.items():
                 if isinstance(v, (int, float)):
                     self.tb.add_scalar(k, v, step)
-
-
-def lr_at(step: int, total: int, config: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to 10% of the peak."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    p = min(1.0, (step - config.warmup_steps) / max(1, total - config.warmup_steps))
-    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
 @dataclass
@@ -357,184 +242,281 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return device
 
 
-def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | None = None,
-          stop_after: int | None = None, progress: bool = True) -> dict:
-    """Train (or resume) the run in config.out and return a summary. Under torchrun every rank takes
-    its share of each global batch and only rank 0 writes. `stop_after` abandons the run after that
-    many steps without finishing, like a kill (for tests)."""
-    ddp = Distributed.from_env()
-    device = resolve_device(config.device, ddp.local_rank)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    run = Path(config.out)
-    if not resume and latest_checkpoint(run) is not None:
-        raise SeqdrawError(f"{run} already holds a run: continue it with --resume {run}, or choose another --out")
-    guide = load_guide(config.guide).to(device) if config.guide else None
-    init_tensors, init_meta = load_weights(config.init) if config.init else ({}, {})
-    # every classifier that ever guided these weights, so evaluation can refuse it as judge
-    guides = list(init_meta.get("guides", [])) + ([weights_digest(guide.state_dict())] if guide else [])
-    provenance = {"max_len": config.max_len, "guides": guides}
-    if ddp.main:
-        run.mkdir(parents=True, exist_ok=True)
-        with atomic_path(run / "config.json") as tmp:
-            tmp.write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
-    progress = progress and ddp.main
+class StopRequest:
+    """Ctrl-C and SIGTERM set a flag that the loop reads after each step, so the run stops at a step
+    boundary with a checkpoint instead of in the middle of one."""
 
-    torch.manual_seed(config.seed)
-    model = ConditionalDRAW(preset(config.preset, max_len=MAX_LEN, **config.model))
-    if config.init and not resume:
-        restore(config.init, model, init_tensors)
-    model.to(device)
-    if config.compile:
-        model.compile()
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    noise = torch.Generator(device=device).manual_seed(config.seed + 7919 * ddp.rank)
-    state = {"step": 0, "stage": 0, "epoch": 0, "batch": 0, "best_val": None, "lr_scale": 1.0,
-             "images_seen": 0, "skipped_steps": 0}
-    if resume:
-        ckpt = latest_checkpoint(run)
-        if ckpt is None:
-            raise SeqdrawError(f"{run}: no checkpoint to resume from")
-        loaded, rng = load_checkpoint(ckpt, model, opt)
-        state.update(loaded)
-        if ddp.main:
-            noise.set_state(rng["noise"])
-        else:                                   # only rank 0's stream is saved; the others re-seed
-            noise.manual_seed(config.seed + 7919 * ddp.rank + state["step"])
-        if progress:
-            print(f"resumed {ckpt} at step {state['step']} (stage {state['stage'] + 1}, epoch {state['epoch'] + 1})")
-    net = model
-    if ddp.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    def __init__(self):
+        self.signal = None
+        self.previous = {}
 
-    train_data, val_data = data or load_data(config)
-    # what these weights saw, so evaluation can refuse a judge trained on the same images and a
-    # held-out figure for strings that were not held out
-    trained = train_data["lengths"] <= config.max_len
-    heldout_seen = int(heldout_mask(train_data["labels"][trained], train_data["lengths"][trained]).sum())
-    provenance.update(trained_on=list(init_meta.get("trained_on", [])) + [fingerprint(train_data)],
-                      heldout_seen=int(init_meta.get("heldout_seen", 0)) + heldout_seen)
-    if heldout_seen and progress:
-        print(f"warning: {heldout_seen} training images show held-out strings (seqdraw.data.heldout); "
-              "seqdraw evaluate will refuse this model", file=sys.stderr)
-    pair_target = (config.diversity_target * real_pair_distance(train_data)).to(device) if config.diversity_weight else None
-    stages = config.stages()
-    steps_per_epoch = [len(batch_plan(train_data["lengths"], st, config, s, 0)) for s, st in enumerate(stages)]
-    total_steps = sum(steps_per_epoch) * config.epochs
-    if config.max_steps:
-        total_steps = min(total_steps, config.max_steps)
-    log = MetricsLog(run) if ddp.main else None
-    t_start, val = time.time(), state["best_val"]
-    consecutive_bad = 0
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
 
-    def checkpoint():
-        if ddp.main:
-            save_checkpoint(run, model, opt, state, {"noise": noise.get_state()}, keep=config.keep,
-                            extra={**provenance, "step": state["step"]})
+    def _handle(self, sig, frame):
+        self.signal = signal.Signals(sig).name
 
-    def end_of_epoch(s, e):
-        nonlocal val
-        if not ddp.main:
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+# ---- the trainer -------------------------------------------------------------------------------------
+
+class Trainer:
+    """Train (or resume) the run in config.out. Under torchrun every rank takes its share of each global
+    batch and only rank 0 writes. A guide, when config.guide names one, is passed in already loaded
+    (seqdraw.evaluate.readers.load_guide): a frozen reader with loss_per_image(images, labels, lengths)."""
+
+    def __init__(self, config: TrainConfig, data: tuple[dict, dict] | None = None, guide=None,
+                 progress: bool = True, resume: bool = False, overwrite: bool = False):
+        if bool(config.guide) != (guide is not None):
+            raise SeqdrawError("config.guide names a guide file: load it (seqdraw.evaluate.readers.load_guide) and "
+                               "pass it as guide=" if config.guide else "a guide was given but config.guide is empty")
+        self.config, self.guide, self.resume = config, guide, resume
+        self.ddp = Distributed.from_env()
+        self.progress = progress and self.ddp.main
+        self.run = Path(config.out)
+        self.check_run_folder(overwrite)
+        self.device = resolve_device(config.device, self.ddp.local_rank)
+        self.data = data
+        self.setup()
+
+    def check_run_folder(self, overwrite: bool) -> None:
+        has_run = latest_checkpoint(self.run) is not None
+        if self.resume:
+            if not has_run:
+                raise SeqdrawError(f"{self.run}: no checkpoint to resume from")
             return
-        val = validate(model, val_data, config)
-        log.write(state["step"], val_bound_nats=val, stage=s + 1, epoch=e + 1)
-        if state["best_val"] is None or val < state["best_val"]:
-            state["best_val"] = val
-            save_model(run / "best" / "model.safetensors", model,
-                       extra={**provenance, "val_bound_nats": val, "step": state["step"]})
-        save_png(run / "samples" / f"stage{s + 1}-epoch{e + 1:03d}.png", sample_grid(model, config.max_len), scale=2)
-        if progress:
-            print(f"stage {s + 1} epoch {e + 1}: validation bound {val:.1f} nats/image "
-                  f"({state['images_seen']} images seen, {time.time() - t_start:.0f} s)", file=sys.stderr)
+        if has_run and not overwrite:
+            raise SeqdrawError(f"{self.run} already holds a run: continue it with --resume {self.run}, "
+                               "or pass --overwrite to replace it")
+        if self.ddp.main:                      # the other ranks would race rank 0's first writes
+            check_output_folder(self.run, overwrite)
+            if overwrite and self.run.is_dir():
+                shutil.rmtree(self.run)
 
-    budget_left = lambda: not config.max_steps or state["step"] < config.max_steps  # noqa: E731
-    while state["stage"] < len(stages) and budget_left():
-        s, e = state["stage"], state["epoch"]
-        plan = batch_plan(train_data["lengths"], stages[s], config, s, e)
-        bar = tqdm(total=len(plan), initial=state["batch"], disable=not progress, leave=False,
-                   desc=f"stage {s + 1}/{len(stages)} L={','.join(map(str, stages[s]))} epoch {e + 1}/{config.epochs}")
-        t0, seen0 = time.time(), 0
-        while state["batch"] < len(plan) and budget_left():
-            if stop_after is not None and state["step"] >= stop_after:
+    def setup(self) -> None:
+        c, device = self.config, self.device
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        init_tensors, init_meta = load_weights(c.init) if c.init else ({}, {})
+        if self.guide is not None:
+            self.guide = self.guide.to(device)
+        # every reader that ever guided these weights, so evaluation can refuse it as judge
+        self.guides = list(init_meta.get("guides", [])) + ([weights_digest(self.guide.state_dict())] if self.guide else [])
+        self.init_meta = init_meta
+        torch.manual_seed(c.seed)
+        self.model = ConditionalDRAW(preset(c.preset, **c.model))
+        if c.init and not self.resume:
+            restore(c.init, self.model, init_tensors)
+        self.model.to(device)
+        if c.compile:
+            self.model.use_compiled()
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=c.lr)
+        self.noise = torch.Generator(device=device).manual_seed(c.seed + 7919 * self.ddp.rank)
+        self.state = {"step": 0, "stage": 0, "epoch": 0, "batch": 0, "best_val": None, "lr_scale": 1.0,
+                      "images_seen": 0, "skipped_steps": 0}
+        self.net = self.model
+        if self.ddp.world > 1:
+            self.net = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[device.index] if device.type == "cuda" else None)
+        self.train_data, self.val_data = self.data or load_data(c)
+        trained = self.train_data["lengths"] <= c.max_len
+        if not trained.any():
+            raise SeqdrawError(f"{c.data}: no training images of length 1..{c.max_len}")
+        self.heldout_seen = int(heldout_mask(self.train_data["labels"][trained], self.train_data["lengths"][trained]).sum())
+        self.stages = c.stages()
+        per_epoch = [len(batch_plan(self.train_data["lengths"], st, c, s, 0)) for s, st in enumerate(self.stages)]
+        self.total_steps = sum(per_epoch) * c.epochs
+        if c.max_steps:
+            self.total_steps = min(self.total_steps, c.max_steps)
+        self.fingerprint = fingerprint(self.train_data)
+        self.val, self.consecutive_bad, self.log = None, 0, None
+
+    def provenance(self) -> dict:
+        """What these weights saw, so that evaluation can refuse a judge trained on the same images and a
+        held-out figure for strings that were not held out."""
+        return {"max_len": self.config.max_len, "guides": self.guides,
+                "trained_on": list(self.init_meta.get("trained_on", [])) + [self.fingerprint],
+                "heldout_seen": int(self.init_meta.get("heldout_seen", 0)) + self.heldout_seen, "step": self.state["step"]}
+
+    # ---- saving and loading --------------------------------------------------------------------
+    def save(self) -> None:
+        if self.ddp.main:
+            save_checkpoint(self.run, self.model, self.opt, self.state, {"noise": self.noise.get_state()},
+                            keep=self.config.keep, extra=self.provenance())
+
+    def load(self) -> None:
+        ckpt = latest_checkpoint(self.run)
+        loaded, rng = load_checkpoint(ckpt, self.model, self.opt)
+        self.state.update(loaded)
+        if self.ddp.main:
+            self.noise.set_state(rng["noise"])
+        else:                                   # only rank 0's stream is saved; the others re-seed
+            self.noise.manual_seed(self.config.seed + 7919 * self.ddp.rank + self.state["step"])
+        if self.state["stage"] >= len(self.stages) and self.config.epochs > self.state.get("epochs", self.config.epochs):
+            # a larger --epochs on a finished run: more epochs of the last stage
+            self.state.update(stage=len(self.stages) - 1, epoch=self.state["epochs"], batch=0)
+        if self.progress:
+            print(f"resumed {ckpt} at step {self.state['step']} (stage {self.state['stage'] + 1}, "
+                  f"epoch {self.state['epoch'] + 1})", file=sys.stderr)
+
+    # ---- one step ------------------------------------------------------------------------------
+    def step(self, batch: np.ndarray) -> dict[str, float]:
+        """One optimiser step on a global batch (this rank's share of it); returns the logged means."""
+        c, device = self.config, self.device
+        idx = batch[self.ddp.rank:: self.ddp.world]
+        images, labels, lengths = (t.to(device) for t in as_tensors(self.train_data, idx))
+        labels = labels[:, : int(lengths.max())]
+        pixel_weights = None
+        if c.digit_weight != 1:
+            pixel_weights = digit_pixel_weights(self.train_data["boxes"][idx], c.digit_weight, *images.shape[1:]).to(device)
+        lr = lr_at(self.state["step"], self.total_steps, c) * self.state["lr_scale"]
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        objective, terms = total_loss(self.net, images, labels, lengths, self.noise, c.weights(self.guide is not None),
+                                      pixel_weights, self.guide.loss_per_image if self.guide else None, self.model)
+        # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
+        self.opt.zero_grad(set_to_none=True)
+        (objective * self.ddp.world / len(batch)).backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+        sums = self.ddp.all_sum(torch.stack([v.detach().sum() for v in terms.values()]))
+        shown = dict(zip(terms, (sums / len(batch)).tolist()))
+        if math.isfinite(shown["loss"]) and torch.isfinite(norm):
+            self.opt.step()
+            self.consecutive_bad = 0
+        else:
+            self.skip_step(shown["loss"], float(norm))
+        self.state["step"] += 1
+        self.state["batch"] += 1
+        self.state["images_seen"] += len(batch)
+        return {**shown, "lr": lr}
+
+    def skip_step(self, loss: float, norm: float) -> None:
+        """Never train on garbage: skip a non-finite step, and halve the learning rate if it repeats."""
+        self.state["skipped_steps"] += 1
+        self.consecutive_bad += 1
+        if self.log:
+            self.log.write(self.state["step"], event="skipped non-finite step", loss=loss, grad_norm=norm)
+        if self.consecutive_bad >= 5:
+            self.state["lr_scale"] *= 0.5
+            self.consecutive_bad = 0
+            if self.log:
+                self.log.write(self.state["step"], event="lr backed off", lr_scale=self.state["lr_scale"])
+
+    # ---- validation ----------------------------------------------------------------------------
+    def validate(self) -> float:
+        """Mean negative bound (nats per image) on the validation images, with fixed noise."""
+        return test_bound(self.model, self.val_data, self.config.max_len, self.config.val_size, VALIDATION_SEED)["all"]
+
+    def end_of_epoch(self, s: int, e: int, seconds: float) -> None:
+        if not self.ddp.main:
+            return
+        self.val = self.validate()
+        self.log.write(self.state["step"], val_bound_nats=self.val, stage=s + 1, epoch=e + 1)
+        if self.state["best_val"] is None or self.val < self.state["best_val"]:
+            self.state["best_val"] = self.val
+            save_model(self.run / "best" / "model.safetensors", self.model,
+                       extra={**self.provenance(), "val_bound_nats": self.val})
+        save_png(self.run / "samples" / f"stage{s + 1}-epoch{e + 1:03d}.png",
+                 sample_grid(self.model, self.config.max_len), scale=2)
+        if self.progress:
+            print(f"stage {s + 1} epoch {e + 1}: validation bound {self.val:.1f} nats/image "
+                  f"({self.state['images_seen']} images seen, {seconds:.0f} s)", file=sys.stderr)
+
+    # ---- the loop ------------------------------------------------------------------------------
+    def fit(self, stop_after: int | None = None) -> dict:
+        """Run every stage and epoch (or up to max_steps) and return a summary. `stop_after` abandons the
+        run after that many steps without saving, like a kill (for tests)."""
+        c, st = self.config, self.state
+        if self.ddp.main:
+            self.run.mkdir(parents=True, exist_ok=True)
+            clean_temporary_files(self.run)
+            if not self.resume:
+                with atomic_path(self.run / "config.json") as tmp:
+                    tmp.write_text(json.dumps(dataclasses.asdict(c), indent=2) + "\n")
+        if self.resume:
+            self.load()
+        st["epochs"] = c.epochs
+        self.log = MetricsLog(self.run, st["step"] if self.resume else None) if self.ddp.main else None
+        self.val = st["best_val"]
+        if self.progress and not self.resume and self.heldout_seen:
+            print(f"warning: {self.heldout_seen} training images show held-out strings (seqdraw.data.heldout); "
+                  "seqdraw evaluate will refuse this model", file=sys.stderr)
+        t_start = time.time()
+        budget_left = lambda: not c.max_steps or st["step"] < c.max_steps  # noqa: E731
+        with StopRequest() as stop:
+            while st["stage"] < len(self.stages) and budget_left():
+                s, e = st["stage"], st["epoch"]
+                plan = batch_plan(self.train_data["lengths"], self.stages[s], c, s, e)
+                bar = tqdm(total=len(plan), initial=st["batch"], disable=not self.progress, leave=False,
+                           desc=f"stage {s + 1}/{len(self.stages)} L={','.join(map(str, self.stages[s]))} "
+                                f"epoch {e + 1}/{c.epochs}")
+                t0, seen0 = time.time(), 0
+                while st["batch"] < len(plan) and budget_left():
+                    if stop_after is not None and st["step"] >= stop_after:
+                        bar.close()
+                        return {"step": st["step"], "stopped": True}
+                    shown = self.step(plan[st["batch"]])
+                    seen0 += len(plan[st["batch"] - 1])
+                    rate = seen0 / max(time.time() - t0, 1e-9)
+                    bar.set_postfix({k: f"{v:.1f}" for k, v in shown.items() if k != "lr"} | {"img_s": f"{rate:.0f}"})
+                    bar.update()
+                    if self.log and st["step"] % c.log_every == 0:
+                        self.log.write(st["step"], **shown, images_per_s=rate, stage=s + 1, epoch=e + 1)
+                    if stop.signal:
+                        bar.close()
+                        self.save()
+                        return {**self.summary(t_start), "interrupted": stop.signal}
+                    if st["step"] % c.checkpoint_every == 0 and st["batch"] < len(plan):
+                        self.save()                  # the epoch's last step is saved below, once
                 bar.close()
-                return {"step": state["step"], "stopped": True}
-            batch = plan[state["batch"]]
-            idx = batch[ddp.rank:: ddp.world]
-            images, labels, lengths = (t.to(device) for t in to_tensors(train_data, idx))
-            weights = None
-            if config.digit_weight != 1:
-                weights = pixel_weights(train_data["boxes"][idx], config.digit_weight, *images.shape[1:]).to(device)
-            lr = lr_at(state["step"], total_steps, config) * state["lr_scale"]
-            for group in opt.param_groups:
-                group["lr"] = lr
-            out = net(images, labels, lengths, generator=noise, pixel_weights=weights)
-            # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
-            out["guide"], out["spread"], out["style"] = (torch.zeros(1, device=device) for _ in range(3))
-            if guide is not None:
-                ce, spread, drawn = guide_loss(guide, model, labels, lengths, noise, config.guide_margin,
-                                               config.guide_style_temperature, pair_target)
-                # per image of the batch, whatever the number drawn
-                out["guide"] = ce * len(labels) / len(ce)
-                if spread is not None:
-                    out["spread"] = spread * len(labels) / len(spread)
-                if config.style_match_weight:
-                    n = min(len(drawn), len(images))
-                    out["style"] = style_distance(drawn[:n], images[:n], config.style_match_pool,
-                                                  config.style_match_directions, noise).expand(len(labels))
-            objective = ((out["recon"] + config.kl_weight * out["kl"]).sum() + config.guide_weight * out["guide"].sum()
-                         + config.diversity_weight * out["spread"].sum() + config.style_match_weight * out["style"].sum())
-            loss = objective * ddp.world / len(batch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            sums = ddp.all_sum(torch.stack([out[k].detach().sum()
-                                            for k in ("loss", "recon", "kl", "guide", "spread", "style")]))
-            mean_loss, mean_recon, mean_kl, mean_guide, mean_spread, mean_style = (sums / len(batch)).tolist()
-            shown = {"loss": mean_loss, "recon": mean_recon, "kl": mean_kl}
-            if guide is not None:
-                shown["guide"] = mean_guide          # the guide's cross-entropy on prior samples, nats
-            if pair_target is not None:
-                shown["spread"] = mean_spread        # how far pairs of samples fall short of the target
-            if config.style_match_weight:
-                shown["style"] = mean_style          # sliced Wasserstein distance, drawn to real
-            if math.isfinite(mean_loss) and torch.isfinite(norm):
-                opt.step()
-                consecutive_bad = 0
-            else:                                  # never train on garbage: skip, and back off if it repeats
-                state["skipped_steps"] += 1
-                consecutive_bad += 1
-                if log:
-                    log.write(state["step"], event="skipped non-finite step", loss=mean_loss, grad_norm=float(norm))
-                if consecutive_bad >= 5:
-                    state["lr_scale"] *= 0.5
-                    consecutive_bad = 0
-                    if log:
-                        log.write(state["step"], event="lr backed off", lr_scale=state["lr_scale"])
-            state["step"] += 1
-            state["batch"] += 1
-            state["images_seen"] += len(batch)
-            seen0 += len(batch)
-            rate = seen0 / max(time.time() - t0, 1e-9)
-            bar.set_postfix({k: f"{v:.1f}" for k, v in shown.items()} | {"img_s": f"{rate:.0f}"})
-            bar.update()
-            if log and state["step"] % config.log_every == 0:
-                log.write(state["step"], **shown, lr=lr, images_per_s=rate, stage=s + 1, epoch=e + 1)
-            if state["step"] % config.checkpoint_every == 0:
-                checkpoint()
-        bar.close()
-        end_of_epoch(s, e)
-        if state["batch"] >= len(plan):
-            state["batch"] = 0
-            state["epoch"] += 1
-            if state["epoch"] == config.epochs:
-                state["epoch"] = 0
-                state["stage"] += 1
-        checkpoint()
-    summary = {"step": state["step"], "images_seen": state["images_seen"], "seconds": round(time.time() - t_start, 1),
-               "val_bound_nats": val, "best_val_bound_nats": state["best_val"], "skipped_steps": state["skipped_steps"]}
-    if ddp.main:
-        save_model(run / "final" / "model.safetensors", model,
-                   extra={**provenance, "val_bound_nats": val, "step": state["step"]})
-        with atomic_path(run / "summary.json") as tmp:
-            tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+                self.end_of_epoch(s, e, time.time() - t_start)
+                if st["batch"] >= len(plan):
+                    st["batch"] = 0
+                    st["epoch"] += 1
+                    if st["epoch"] == c.epochs:
+                        st.update(epoch=0, stage=st["stage"] + 1)
+                self.save()
+        summary = self.summary(t_start)
+        if self.ddp.main:
+            save_model(self.run / "final" / "model.safetensors", self.model,
+                       extra={**self.provenance(), "val_bound_nats": self.val})
+            with atomic_path(self.run / "summary.json") as tmp:
+                tmp.write_text(json.dumps(summary, indent=2) + "\n")
+            clean_temporary_files(self.run)
+        return summary
+
+    def summary(self, t_start: float) -> dict:
+        st = self.state
+        return {"step": st["step"], "images_seen": st["images_seen"], "seconds": round(time.time() - t_start, 1),
+                "val_bound_nats": self.val, "best_val_bound_nats": st["best_val"], "skipped_steps": st["skipped_steps"]}
+
+
+def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | None = None, guide=None,
+          stop_after: int | None = None, progress: bool = True, overwrite: bool = False) -> dict:
+    """Trainer(...).fit(): what the CLI, the table and the tests call."""
+    return Trainer(config, data, guide, progress, resume, overwrite).fit(stop_after)
+
+
+def resume_config(run: str, changes: dict) -> TrainConfig:
+    """The config a run was started with (its config.json), with a new budget or bookkeeping: a larger
+    epochs or max_steps continues a finished run. Changing anything that shapes the weights is refused."""
+    path = Path(run) / "config.json"
+    if not path.is_file():
+        raise SeqdrawError(f"{path}: no such file (is {run} a seqdraw run folder?)")
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise SeqdrawError(f"{path}: corrupt ({e})") from None
+    if not isinstance(values, dict):
+        raise SeqdrawError(f"{path}: corrupt (not a JSON object)")
+    refused = sorted(k for k, v in changes.items() if k not in RESUMABLE and values.get(k) != v)
+    if refused:
+        raise SeqdrawError(f"cannot change {', '.join(refused)} when resuming (only {', '.join(RESUMABLE)}): "
+                           "start a new run, with --init to begin from these weights")
+    return TrainConfig.from_dict({**values, **changes, "out": str(run)}, what=str(path))

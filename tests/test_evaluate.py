@@ -101,7 +101,7 @@ def test_classifier_learns_a_small_set(tmp_path, small_sets):
 def test_ctc_judge_learns_a_tiny_set(tmp_path):
     from seqdraw.data.heldout import strings_of
     from seqdraw.evaluate.ctc import CTCConfig, CTCRecogniser
-    from seqdraw.evaluate.readers import tensors
+    from seqdraw.data.shards import as_tensors as tensors
     cfg = SynthConfig(length_probs=(1, 1), contrast=(0.5, 0.85), blur_sigma=(0, 0), noise_std=(0, 0), p_jpeg=0,
                       p_neighbours=0, p_low_res=0, texture_amplitude=(0, 0.05), max_rotation=0, max_shear=0.1)
     tiny = generate(64, seed=0, config=cfg)

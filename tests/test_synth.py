@@ -184,10 +184,10 @@ def test_cli_writes_shards_and_preview(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--n", "-3"], "at least 1"),
+    (["--n", "-3"], "between 2 and"),
     (["--lengths", "bogus"], "--lengths"),
-    (["--test-fraction", "2"], "between 0 and 1"),
-    (["--workers", "0"], "at least 1"),
+    (["--test-fraction", "2"], "below 1"),
+    (["--workers", "0"], "between 1 and 256"),
 ])
 def test_cli_bad_arguments(tmp_path, capsys, argv, message):
     assert exit_code(["data", "synth", "--out", str(tmp_path)] + argv) == 2
@@ -200,7 +200,7 @@ def test_cli_unwritable_output(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["data", "synth", "--n", "4", "--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err
-    assert "cannot create output folder" in one_line_error(err)
+    assert "is a file, not a folder" in one_line_error(err)
 
 
 def test_heldout_set_is_a_fixed_tenth_of_long_strings():

@@ -12,10 +12,10 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.shards import fingerprint
 from seqdraw.evaluate.judges import load_judge
-from seqdraw.evaluate.readers import train_reader
+from seqdraw.evaluate.readers import load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
-from seqdraw.trainer import (TrainConfig, batch_plan, guide_loss, load_guide, pixel_weights, real_pair_distance,
-                             style_distance, train)
+from seqdraw.objectives import Weights, digit_pixel_weights as pixel_weights, guide_cross_entropy, style_distance, total_loss
+from seqdraw.trainer import TrainConfig, batch_plan, train
 
 TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
         "read_n": 4, "write_n": 4}
@@ -100,20 +100,16 @@ def test_digit_weight_trains_and_validates_on_the_bound(tmp_path, data):
     assert (weighted > plain).all()          # the digits' pixels count more, the rest the same
 
 
-def test_kl_weight_scales_only_the_kl_gradient(tmp_path, data):
-    for bad in (0.0, 1.5):
-        with pytest.raises(SeqdrawError, match="kl_weight"):
-            config(tmp_path, kl_weight=bad)
-    runs = {}
-    for kw in (1.0, 0.25):
-        cfg = config(tmp_path / str(kw), curriculum="none", epochs=1, max_steps=2, kl_weight=kw)
-        train(cfg, data=data, progress=False)
-        runs[kw] = load_model(tmp_path / str(kw) / "run" / "final")[0].state_dict()
-    # the write layer is reached by the reconstruction and (through later steps) the KL: it moves
-    # differently; every run starts from the same seed, so any difference is the KL weight's
-    assert not torch.allclose(runs[1.0]["write_patch.weight"], runs[0.25]["write_patch.weight"])
-    logged = [json.loads(l) for l in open(tmp_path / "0.25" / "run" / "metrics.jsonl")]
-    assert any("val_bound_nats" in r and np.isfinite(r["val_bound_nats"]) for r in logged)
+def test_rejected_flags_are_gone_with_a_one_line_error(tmp_path, capsys):
+    for key in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target"):
+        with pytest.raises(SeqdrawError, match=f"{key} is gone"):
+            TrainConfig.from_dict({key: 1.0})
+        assert main(["train", "--set", f"{key}=1"]) == 2
+        assert "is gone" in one_line_error(capsys.readouterr().err)
+    cfg_file = tmp_path / "old.json"
+    cfg_file.write_text(json.dumps({"epochs": 1, "model": {"write_max_stride": 3.0}}))
+    assert main(["train", "--config", str(cfg_file)]) == 2
+    assert "write_max_stride is gone" in one_line_error(capsys.readouterr().err)
 
 
 def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
@@ -123,39 +119,25 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     assert not any(p.requires_grad for p in guide.parameters()) and not guide.training
     model = ConditionalDRAW(preset("seqdraw-cur", **TINY))
     labels, lengths = torch.tensor([[4, 2], [7, -1]]), torch.tensor([2, 1])
-    loss, no_pairs, drawn = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0))
-    assert loss.shape == (2,) and (loss > 0).all() and no_pairs is None
-    # the margin: cross-entropy below it adds nothing; above it, only the excess
-    hinged, _, _ = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0), margin=loss[0].detach().item())
-    torch.testing.assert_close(hinged, (loss - loss[0]).clamp(min=0))
-    wide, _, _ = guide_loss(guide, model, labels, lengths, torch.Generator().manual_seed(0), style_temperature=3.0)
+    loss, drawn = guide_cross_entropy(guide.loss_per_image, model, labels, lengths, torch.Generator().manual_seed(0))
+    assert loss.shape == (2,) and (loss > 0).all() and drawn.shape == (2, 32, 64)
+    wide, _ = guide_cross_entropy(guide.loss_per_image, model, labels, lengths, torch.Generator().manual_seed(0),
+                                  style_temperature=3.0)
     assert not torch.allclose(wide, loss)        # the guide's samples come from a wider z_1
-    # the diversity pairs: the first half of the labels drawn twice, a shortfall per pair
-    four_l, four_n = torch.tensor([[4, 2], [7, -1], [1, 1], [0, -1]]), torch.tensor([2, 1, 2, 1])
-    far = torch.full((6,), 1e3)
-    ce, shortfall, _ = guide_loss(guide, model, four_l, four_n, torch.Generator().manual_seed(0), pair_target=far)
-    assert ce.shape == (4,) and shortfall.shape == (2,) and (shortfall > 900).all()
-    _, none_short, _ = guide_loss(guide, model, four_l, four_n, torch.Generator().manual_seed(0),
-                               pair_target=torch.zeros(6))
-    assert (none_short == 0).all()
     loss.sum().backward()                    # reaches the prior and the decoder, not the encoder
     assert model.prior.weight.grad.abs().sum() > 0 and model.decoder.weight_ih.grad.abs().sum() > 0
     assert model.encoder.weight_ih.grad is None and model.posterior.weight.grad is None
 
     cfg = config(tmp_path, curriculum="none", epochs=1, guide=str(tmp_path / "guide" / "classifier.safetensors"))
-    summary = train(cfg, data=data, progress=False)
+    with pytest.raises(SeqdrawError, match="load it"):          # the trainer is handed the guide, loaded
+        train(cfg, data=data, progress=False)
+    summary = train(cfg, data=data, guide=guide, progress=False)
     assert np.isfinite(summary["val_bound_nats"])
     logged = [json.loads(l) for l in open(tmp_path / "run" / "metrics.jsonl") if '"loss"' in l]
     assert logged and all(r["guide"] > 0 for r in logged) and not any("spread" in r for r in logged)
-    paired = config(tmp_path / "paired", curriculum="none", epochs=1, max_steps=2, log_every=1, diversity_weight=1.0,
-                    guide=str(tmp_path / "guide" / "classifier.safetensors"))
-    train(paired, data=data, progress=False)
-    logged = [json.loads(l) for l in open(tmp_path / "paired" / "run" / "metrics.jsonl") if '"loss"' in l]
-    assert logged and all(r["spread"] >= 0 for r in logged)
-    assert (real_pair_distance(data[0])[1:4] > 0).all()
     matched = config(tmp_path / "matched", curriculum="none", epochs=1, max_steps=2, log_every=1,
                      style_match_weight=10.0, guide=str(tmp_path / "guide" / "classifier.safetensors"))
-    train(matched, data=data, progress=False)
+    train(matched, data=data, guide=guide, progress=False)
     logged = [json.loads(l) for l in open(tmp_path / "matched" / "run" / "metrics.jsonl") if '"loss"' in l]
     assert logged and all(r["style"] > 0 for r in logged)
 
@@ -189,18 +171,14 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
             config(tmp_path, replay=bad)
     with pytest.raises(SeqdrawError, match="guide_weight"):
         config(tmp_path, guide_weight=0)
-    with pytest.raises(SeqdrawError, match="guide_margin"):
-        config(tmp_path, guide_margin=-0.1)
     with pytest.raises(SeqdrawError, match="guide_style_temperature"):
         config(tmp_path, guide_style_temperature=-1)
-    with pytest.raises(SeqdrawError, match="needs a guide"):
-        config(tmp_path, diversity_weight=10)
     with pytest.raises(SeqdrawError, match="needs a guide"):
         config(tmp_path, style_match_weight=10)
     with pytest.raises(SeqdrawError, match="style_match_weight"):
         config(tmp_path, style_match_weight=-1, guide="g")
     with pytest.raises(SeqdrawError, match="no such reader"):
-        train(config(tmp_path / "x", guide=str(tmp_path / "nope.safetensors")), data=data, progress=False)
+        load_guide(str(tmp_path / "nope.safetensors"))
 
 
 def test_truncated_checkpoint_is_refused(tmp_path, data):

@@ -33,9 +33,25 @@ def load_shard(path) -> dict[str, np.ndarray]:
                            f"{d['images'].dtype} {list(d['images'].shape)}")
     if d["labels"].shape != (n, MAX_LEN) or d["lengths"].shape != (n,) or d["boxes"].shape != (n, MAX_LEN, 4):
         raise SeqdrawError(f"{path}: labels/lengths/boxes do not match {n} images")
-    if n and (d["lengths"].min() < 1 or d["lengths"].max() > MAX_LEN):
+    if n == 0:
+        raise SeqdrawError(f"{path}: holds no images")
+    lengths, labels = d["lengths"].astype(np.int64), d["labels"].astype(np.int64)
+    if lengths.min() < 1 or lengths.max() > MAX_LEN:
         raise SeqdrawError(f"{path}: lengths must be 1..{MAX_LEN}")
+    is_digit = np.arange(MAX_LEN) < lengths[:, None]
+    if ((labels < 0) | (labels > 9))[is_digit].any() or (labels != -1)[~is_digit].any():
+        raise SeqdrawError(f"{path}: labels must be digits 0-9 up to each length and -1 after it")
     return d
+
+
+def as_tensors(data: dict, idx=slice(None)):
+    """Rows of a shard as torch tensors: images float [B, 32, 64] in [0, 1], labels int64 [B, 5]
+    (padded with -1), lengths int64 [B]."""
+    import torch
+
+    images = torch.from_numpy(data["images"][idx]).float().div_(255)
+    return (images, torch.from_numpy(data["labels"][idx].astype(np.int64)),
+            torch.from_numpy(data["lengths"][idx].astype(np.int64)))
 
 
 def fingerprint(arrays: dict[str, np.ndarray]) -> str:

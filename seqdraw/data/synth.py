@@ -93,15 +93,20 @@ class SynthConfig:
         """`svhn` (default), `uniform`, `uniform:4` (1..4), or weights such as `1,1,2`."""
         if flag == "svhn":
             return SVHN_LENGTH_PROBS
+        usage = f"--lengths {flag!r}: use svhn, uniform, uniform:N (N = 1..{MAX_LEN}) or weights like 1,2,1"
         if flag.startswith("uniform"):
-            n = int(flag.split(":")[1]) if ":" in flag else MAX_LEN
-            if not 1 <= n <= MAX_LEN:
-                raise SeqdrawError(f"--lengths {flag}: the longest length must be 1..{MAX_LEN}")
-            return (1.0,) * n
+            n = flag.split(":")[1] if ":" in flag else str(MAX_LEN)
+            if flag not in ("uniform", f"uniform:{n}") or not n.isdigit() or not 1 <= int(n) <= MAX_LEN:
+                raise SeqdrawError(usage)
+            return (1.0,) * int(n)
         try:
-            return tuple(float(v) for v in flag.split(","))
+            weights = tuple(float(v) for v in flag.split(","))
         except ValueError:
-            raise SeqdrawError(f"--lengths {flag!r}: use svhn, uniform, uniform:N or weights like 1,2,1") from None
+            raise SeqdrawError(usage) from None
+        if not 1 <= len(weights) <= MAX_LEN or not all(math.isfinite(w) and w >= 0 for w in weights) \
+                or not sum(weights) > 0:
+            raise SeqdrawError(usage + "; weights are 0 or more, at least one positive, at most 5 of them")
+        return weights
 
 
 @dataclass
@@ -760,3 +765,40 @@ def _generate_range(gen: SynthGenerator, seed: int, start: int, n: int, crops: b
         out["crops"] = np.concatenate(crop_list)
         out["crop_labels"] = np.asarray(crop_labels, np.int8)
     return out
+
+
+def write_dataset(folder, n: int, test_fraction: float, seed: int, config: SynthConfig, crops: bool = False,
+                  workers: int = 1, include_heldout: bool = False, command: str = "") -> dict:
+    """`seqdraw data synth`: train.npz and test.npz (and crops), preview.png and config.json in `folder`.
+    The training split never holds a held-out string (seqdraw.data.heldout) unless include_heldout; the
+    test split holds every string, so that evaluation can tell held-out strings from seen ones."""
+    import json
+    from pathlib import Path
+
+    from seqdraw.data.shards import length_counts, save_shard
+    from seqdraw.files import atomic_path, save_npz
+    from seqdraw.pictures import grid, save_png
+
+    folder = Path(folder)
+    n_test = max(1, int(round(n * test_fraction)))
+    n_train = n - n_test
+    if n_test < 1 or n_train < 1:
+        raise SeqdrawError(f"--n {n} with --test-fraction {test_fraction} leaves an empty split "
+                           f"({n_train} train, {n_test} test images)")
+    parts = {"train": (0, n_train, not include_heldout), "test": (n_train, n_test, False)}
+    counts = {}
+    for split, (start, size, exclude) in parts.items():
+        arrays = generate(size, seed=seed, config=config, start=start, crops=crops, progress=True,
+                          workers=workers, exclude_heldout=exclude)
+        crop_arrays = {k: arrays.pop(k) for k in ("crops", "crop_labels") if k in arrays}
+        save_shard(folder / f"{split}.npz", arrays)
+        if crop_arrays:
+            save_npz(folder / f"{split}_crops32.npz", images=crop_arrays["crops"], labels=crop_arrays["crop_labels"])
+        counts[split] = length_counts(arrays["lengths"])
+        if split == "train":
+            save_png(folder / "preview.png", grid(arrays["images"][:64], cols=8), scale=2)
+    meta = dict(command=command, seed=seed, n_train=n_train, n_test=n_test, heldout_strings_in_train=include_heldout,
+                source="synthetic", config=config.__dict__)
+    with atomic_path(folder / "config.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, default=list) + "\n")
+    return counts

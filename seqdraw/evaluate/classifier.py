@@ -54,19 +54,22 @@ class MultiDigitClassifier(nn.Module):
         h = self.features(images)
         return self.length_head(h), self.digit_heads(h).view(-1, MAX_LEN, 10)
 
-    def loss(self, images, labels, lengths):
+    def cross_entropies(self, images, labels, lengths):
+        """The length's cross-entropy [B] and each digit's [B, 5] (0 where labels, [B, 5], hold -1)."""
         length_logits, digit_logits = self(images)
-        loss = F.cross_entropy(length_logits, (lengths - 1).clamp(max=LENGTH_CLASSES - 1))
-        mask = labels >= 0
-        digit_loss = F.cross_entropy(digit_logits[mask], labels[mask])
-        return loss + digit_loss
+        length = F.cross_entropy(length_logits, (lengths - 1).clamp(max=LENGTH_CLASSES - 1), reduction="none")
+        digit = F.cross_entropy(digit_logits.flatten(0, 1), labels.clamp(min=0).flatten(), reduction="none")
+        return length, digit.view(labels.shape) * (labels >= 0)
+
+    def loss(self, images, labels, lengths):
+        """Training loss: the mean length cross-entropy plus the mean over all digits of the batch."""
+        length, digit = self.cross_entropies(images, labels, lengths)
+        return length.mean() + digit.sum() / (labels >= 0).sum().clamp(min=1)
 
     def loss_per_image(self, images, labels, lengths) -> torch.Tensor:
-        """[B]: cross-entropy of the length plus the sum over the image's digits (labels [B, 5], -1 pad)."""
-        length_logits, digit_logits = self(images)
-        loss = F.cross_entropy(length_logits, (lengths - 1).clamp(max=LENGTH_CLASSES - 1), reduction="none")
-        digit = F.cross_entropy(digit_logits.flatten(0, 1), labels.clamp(min=0).flatten(), reduction="none")
-        return loss + (digit.view(labels.shape) * (labels >= 0)).sum(1)
+        """[B]: the length's cross-entropy plus the sum over the image's digits (what a guide asks for)."""
+        length, digit = self.cross_entropies(images, labels, lengths)
+        return length + digit.sum(1)
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor, batch: int = 512):

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from seqdraw.checkpoint import load_weights, restore, save_weights
 from seqdraw.data.heldout import strings_of
-from seqdraw.data.shards import fingerprint
+from seqdraw.data.shards import as_tensors, fingerprint
 from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.classifier import ClassifierConfig, MultiDigitClassifier
 from seqdraw.evaluate.ctc import CTCConfig, CTCRecogniser
@@ -41,11 +41,6 @@ def build_reader(arch: str, **config) -> torch.nn.Module:
     return cls(config_cls(**config))
 
 
-def tensors(data: dict):
-    images = torch.from_numpy(data["images"]).float().div_(255)
-    return images, torch.from_numpy(data["labels"].astype(np.int64)), torch.from_numpy(data["lengths"].astype(np.int64))
-
-
 def read_correct(reader, images: np.ndarray | torch.Tensor, labels: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """[N] bool: the reader reads exactly the image's string (every digit, nothing more)."""
     x = torch.as_tensor(images)
@@ -59,38 +54,53 @@ def reader_accuracy(reader, data: dict) -> dict:
     return accuracy_by_length(correct, np.asarray(data["lengths"]))
 
 
-def train_reader(train: dict, test: dict, out: Path, arch: str = "multidigit", config: dict | None = None,
-                 epochs: int = 8, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
-                 progress: bool = True) -> dict:
-    """Train a reader (built after seeding, so the seed fixes its initial weights) on a shard with its own
-    augmentation (AdamW, one-cycle learning rate), report its sequence accuracy on `test` after each
-    epoch, and save OUT/classifier.safetensors and OUT/classifier.json."""
-    torch.manual_seed(seed)
+def fit(model: torch.nn.Module, n: int, loss_of, epochs: int, batch: int, lr: float, seed: int, progress: bool,
+        what: str, weight_decay: float = 0.0, after_epoch=None) -> torch.nn.Module:
+    """The one training loop of every reader: `epochs` passes over n items in shuffled batches (AdamW,
+    one-cycle learning rate); loss_of(indices, generator) is a batch's loss, after_epoch(epoch) runs after
+    each pass. Returns the model in eval mode."""
+    if n < 1:
+        raise SeqdrawError(f"{what}: no training images")
     g = torch.Generator().manual_seed(seed)
-    reader = build_reader(arch, **(config or {}))
-    images, labels, lengths = tensors(train)
-    steps = epochs * (len(images) // batch_size)
-    if steps < 1:
-        raise SeqdrawError(f"need at least {batch_size} training images, got {len(images)}")
-    opt = torch.optim.AdamW(reader.parameters(), lr=lr, weight_decay=1e-4)
+    batch = min(batch, n)                      # a set smaller than a batch is one batch
+    steps = epochs * (n // batch)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
-    t0 = time.time()
     for epoch in range(epochs):
-        reader.train()
-        perm = torch.randperm(len(images), generator=g)
-        bar = tqdm(range(len(images) // batch_size), desc=f"{reader.arch} epoch {epoch + 1}/{epochs}",
-                   disable=not progress, leave=False)
+        model.train()
+        perm = torch.randperm(n, generator=g)
+        bar = tqdm(range(n // batch), desc=f"{what} epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
         for i in bar:
-            idx = perm[i * batch_size: (i + 1) * batch_size]
-            loss = reader.loss(reader.augment(images[idx], g), labels[idx], lengths[idx])
+            loss = loss_of(perm[i * batch: (i + 1) * batch], g)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        acc = reader_accuracy(reader, test)
+        if after_epoch is not None:
+            after_epoch(epoch)
+    return model.eval()
+
+
+def train_reader(train: dict, test: dict, out: Path, arch: str = "multidigit", config: dict | None = None,
+                 epochs: int = 8, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
+                 progress: bool = True) -> dict:
+    """Train a reader (built after seeding, so the seed fixes its initial weights) on a shard with its own
+    augmentation, report its sequence accuracy on `test` after each epoch, and save
+    OUT/classifier.safetensors and OUT/classifier.json."""
+    torch.manual_seed(seed)
+    reader = build_reader(arch, **(config or {}))
+    images, labels, lengths = as_tensors(train)
+    acc = {}
+
+    def report(epoch):
+        acc.update(reader_accuracy(reader, test))
         if progress:
             print(f"{reader.arch} epoch {epoch + 1}: test sequence accuracy {100 * acc['all']:.2f}%", file=sys.stderr)
+
+    t0 = time.time()
+    fit(reader, len(images), lambda idx, g: reader.loss(reader.augment(images[idx], g), labels[idx], lengths[idx]),
+        epochs, batch_size, lr, seed, progress, reader.arch, weight_decay=1e-4, after_epoch=report)
     result = {"test_sequence_accuracy": acc, "epochs": epochs, "seed": seed, "train_images": len(images),
               "test_images": len(test["images"]), "trained_on": fingerprint(train),
               "seconds": round(time.time() - t0, 1)}
@@ -119,3 +129,13 @@ def load_reader(path) -> tuple[torch.nn.Module, dict]:
     restore(path, reader, tensors_)
     reader.eval()
     return reader, meta
+
+
+def load_guide(path: str) -> torch.nn.Module:
+    """A reader to guide training (TrainConfig.guide): multidigit, frozen, in eval mode, so that batch
+    statistics of drawn images do not leak in."""
+    guide, _ = load_reader(path)
+    if guide.arch != "multidigit":
+        raise SeqdrawError(f"{path}: a guide must be a multidigit classifier, not {guide.arch}")
+    guide.requires_grad_(False)
+    return guide

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from seqdraw.checkpoint import load_model
 from seqdraw.data.heldout import HELDOUT_LENGTHS, heldout_mask, heldout_strings, is_heldout, strings_of
-from seqdraw.data.labels import encode
+from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import data_folder, fingerprint, load_shard
 from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.critic import critic_auc
@@ -31,6 +31,7 @@ from seqdraw.evaluate.metrics import (accuracy_with_interval, bootstrap_interval
                                       nearest_distances, stroke_maps, unit_images)
 from seqdraw.evaluate.readers import read_correct
 from seqdraw.files import atomic_path
+from seqdraw.objectives import test_bound
 from seqdraw.generate import stored_style_temperature, stored_temperature
 from seqdraw.pictures import grid, save_png, to_uint8
 
@@ -77,27 +78,6 @@ def reconstruct(model, images: np.ndarray, labels: np.ndarray, lengths: np.ndarr
 
 
 @torch.no_grad()
-def test_bound(model, data: dict, max_len: int, limit: int, seed: int) -> dict:
-    """The negative variational bound (eq. 18), nats per image, on up to `limit` held-out images per
-    length; "all" is the mean over images, not over lengths."""
-    g = torch.Generator().manual_seed(seed)
-    out, total, count = {}, 0.0, 0
-    for L in range(1, max_len + 1):
-        idx = np.flatnonzero(data["lengths"] == L)[:limit]
-        if len(idx) == 0:
-            continue
-        s = 0.0
-        for i in range(0, len(idx), 256):
-            j = idx[i: i + 256]
-            images = torch.from_numpy(data["images"][j]).float() / 255
-            labels = torch.from_numpy(data["labels"][j, :L].astype(np.int64))
-            s += model(images, labels, torch.full((len(j),), L), generator=g)["loss"].sum().item()
-        out[str(L)] = s / len(idx)
-        total, count = total + s, count + len(idx)
-    out["all"] = total / max(count, 1)
-    return out
-
-
 # ---- the strings to draw ------------------------------------------------------------------------------
 
 def random_strings(L: int, n: int, heldout: bool, rng: np.random.Generator) -> list[str]:
@@ -258,7 +238,7 @@ def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_l
                            "the judges read 32x64")
     temperature = stored_temperature(meta) if temperature is None else temperature
     style_temperature = stored_style_temperature(meta) if style_temperature is None else style_temperature
-    max_len = int(meta.get("max_len", model.config.max_len))
+    max_len = meta.get("max_len", MAX_LEN)
     seen = meta.get("heldout_seen")
     if seen and not allow_seen_heldout:
         raise SeqdrawError(f"{model_path} was trained on {seen} images of held-out strings, so its held-out "

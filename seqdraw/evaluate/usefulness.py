@@ -18,41 +18,19 @@ from PIL import Image
 from tqdm import tqdm
 
 from seqdraw.evaluate.metrics import accuracy_with_interval
-from seqdraw.evaluate.readers import build_reader, read_correct, tensors
-
-
-def _train(model: nn.Module, n: int, loss_of, epochs: int, batch: int, seed: int, progress: bool, what: str,
-           weight_decay: float = 0.0):
-    """`epochs` passes over n items in shuffled batches (AdamW, one-cycle learning rate to 2e-3);
-    loss_of(indices, generator) is the batch's loss. Returns the model in eval mode."""
-    g = torch.Generator().manual_seed(seed)
-    steps = max(epochs * (n // batch), 1)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps)
-    bar = tqdm(total=steps, desc=what, disable=not progress, leave=False)
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(n, generator=g)
-        for i in range(n // batch):
-            loss = loss_of(perm[i * batch: (i + 1) * batch], g)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            bar.update()
-    bar.close()
-    return model.eval()
+from seqdraw.data.shards import as_tensors
+from seqdraw.evaluate.readers import build_reader, fit, read_correct
 
 
 def _fit(images: np.ndarray, data: dict, epochs: int, seed: int, progress: bool, what: str):
     """A small multi-digit reader trained on `images` with data's labels."""
     torch.manual_seed(seed)
     reader = build_reader("multidigit", width=24, hidden=256)
-    _, labels, lengths = tensors(data)
+    _, labels, lengths = as_tensors(data)
     x = torch.as_tensor(images).float()
     x = x / 255 if torch.as_tensor(images).dtype == torch.uint8 else x
-    return _train(reader, len(x), lambda idx, g: reader.loss(reader.augment(x[idx], g), labels[idx], lengths[idx]),
-                  epochs, 64, seed, progress, what, weight_decay=1e-4)
+    return fit(reader, len(x), lambda idx, g: reader.loss(reader.augment(x[idx], g), labels[idx], lengths[idx]),
+               epochs, 64, 2e-3, seed, progress, what, weight_decay=1e-4)
 
 
 def numbers_usefulness(generated: np.ndarray, train: dict, test: dict, epochs: int = 4, seed: int = 0,
@@ -124,8 +102,8 @@ def train_digit_cnn(crops: np.ndarray, labels: np.ndarray, epochs: int = 6, seed
     torch.manual_seed(seed)
     x, y = standardise_crops(crops), torch.as_tensor(labels, dtype=torch.long)
     model = digit_cnn()
-    return _train(model, len(x), lambda idx, g: F.cross_entropy(model(jitter(x[idx], g)), y[idx]),
-                  epochs, 128, seed, progress, what)
+    return fit(model, len(x), lambda idx, g: F.cross_entropy(model(jitter(x[idx], g)), y[idx]),
+               epochs, 128, 2e-3, seed, progress, what)
 
 
 def digit_accuracy(model: nn.Module, crops: np.ndarray, labels: np.ndarray) -> dict:

@@ -9,8 +9,7 @@ import torch.nn as nn
 
 # Filter weights below this are exactly zero. They change no pixel by a part in 10^12, but left in,
 # they and their products with pixel values fall below 2^-126 into the denormal range, which x86 CPUs
-# compute in microcode, ~50x slower: the read's batched product took 2.7 ms instead of 0.04
-# (docs/performance.md).
+# compute in microcode, many times slower (docs/performance.md).
 FILTER_FLOOR = 1e-12
 LOG_FILTER_FLOOR = math.log(FILTER_FLOOR)
 
@@ -38,10 +37,9 @@ class FilterbankAttention(nn.Module):
     negligible tails cut to zero (`gaussian_filters`).
     """
 
-    def __init__(self, in_size: int, height: int, width: int, n: int, max_stride: float = 0.0):
+    def __init__(self, in_size: int, height: int, width: int, n: int):
         super().__init__()
         self.height, self.width, self.n = height, width, n
-        self.max_stride = max_stride            # 0: unbounded (DRAW); else delta <= max_stride, smoothly
         self.params = nn.Linear(in_size, 5)
         self.register_buffer("grid", torch.arange(1, n + 1, dtype=torch.float32) - (n + 1) / 2, persistent=False)
         self.register_buffer("px", torch.arange(1, width + 1, dtype=torch.float32), persistent=False)
@@ -53,8 +51,6 @@ class FilterbankAttention(nn.Module):
         gx = (self.width + 1) / 2 * (gx_ + 1)                                   # eq. 22
         gy = (self.height + 1) / 2 * (gy_ + 1)                                  # eq. 23
         delta = (max(self.height, self.width) - 1) / (self.n - 1) * log_delta.exp()   # eq. 24
-        if self.max_stride:
-            delta = self.max_stride * torch.tanh(delta / self.max_stride)
         mu_x = gx[:, None] + self.grid * delta[:, None]                         # eq. 19
         mu_y = gy[:, None] + self.grid * delta[:, None]                         # eq. 20
         inv_2s2 = 0.5 * (-log_sigma2).exp()[:, None, None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -38,22 +39,51 @@ class Drawing:
     alpha: torch.Tensor | None = None       # [B, Tmax, Lmax] label attention weights (seqDRAW)
 
 
+class LabelContext(NamedTuple):
+    """Everything about the labels that does not depend on h_dec, computed once per sequence."""
+    d: torch.Tensor                         # [B, L, b] digit vectors d_i
+    Ud: torch.Tensor | None                 # [B, L, A] U_a d_i (learned attention)
+    valid: torch.Tensor                     # [B, L] which d_i are digits
+    y_rnn: torch.Tensor | None              # [B, #y] rnnDRAW's y, the same at every step
+    alpha: torch.Tensor | None              # scheduled attention: [B, Tmax, L], or [B, L] at one step
+
+
+class InferenceState(NamedTuple):
+    """What one step of the inference pass carries to the next."""
+    h_enc: torch.Tensor
+    c_enc: torch.Tensor
+    h_dec: torch.Tensor
+    c_dec: torch.Tensor
+    canvas: torch.Tensor                    # c_t, logits
+    kl: torch.Tensor                        # [B] KL summed over the steps so far
+
+
+def raise_recompile_limit(n: int) -> None:
+    """Dynamo's per-function graph limit is `recompile_limit` in recent torch, `cache_size_limit` before."""
+    config = torch._dynamo.config
+    name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+    setattr(config, name, max(getattr(config, name), n))
+
+
 class ConditionalDRAW(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = c = config
         n_read = 2 * c.read_n * c.read_n
         self.read_attention = FilterbankAttention(c.dec_size, c.height, c.width, c.read_n)
-        self.write_attention = FilterbankAttention(c.dec_size, c.height, c.width, c.write_n, c.write_max_stride)
+        self.write_attention = FilterbankAttention(c.dec_size, c.height, c.width, c.write_n)
         self.encoder = nn.LSTMCell(n_read + c.dec_size, c.enc_size)                 # eq. 13
         self.decoder = nn.LSTMCell(c.z_size + c.y_size, c.dec_size)                 # eq. 7
         self.posterior = nn.Linear(c.enc_size, 2 * c.z_size)                        # eq. 14
         self.prior = nn.Linear(c.dec_size, 2 * c.z_size)                            # eq. 4-5
         self.write_patch = nn.Linear(c.dec_size, c.write_n * c.write_n)             # W_write in eq. 9
-        if c.label_encoder == "attention":
-            self.labels = LabelAttention(c.dec_size, c.label_dim, c.attention_size)
-        else:
+        if c.label_encoder == "rnn":
             self.labels = RNNLabelEncoder(c.label_dim, c.y_size)
+        elif c.label_attention == "learned":
+            self.labels = LabelAttention(c.dec_size, c.label_dim, c.attention_size)
+        else:                                   # scheduled: alpha is fixed, so there is nothing to learn
+            self.labels = None
+            self._register_load_state_dict_pre_hook(self._drop_label_attention)
         # learned initial states (section III-A: "h_0^enc is the initial parameter to be learned")
         self.h0_enc = nn.Parameter(torch.zeros(c.enc_size))
         self.c0_enc = nn.Parameter(torch.zeros(c.enc_size))
@@ -61,6 +91,12 @@ class ConditionalDRAW(nn.Module):
         self.c0_dec = nn.Parameter(torch.zeros(c.dec_size))
         self.step = self.train_step
         self.drawing = self.drawing_loop
+
+    @staticmethod
+    def _drop_label_attention(state_dict, prefix, *args):
+        """Files written when a scheduled model still held (untrained) attention weights load as they are."""
+        for key in [k for k in state_dict if k.startswith(prefix + "labels.")]:
+            del state_dict[key]
 
     # ---- pieces ------------------------------------------------------------------------------
     def steps(self, lengths: torch.Tensor) -> torch.Tensor:
@@ -70,41 +106,43 @@ class ConditionalDRAW(nn.Module):
         mu, log_sigma = layer(h).chunk(2, dim=-1)
         return mu, soft_clamp(log_sigma, self.config.log_sigma_limit)
 
-    def _label_context(self, labels, lengths, Tmax: int):
-        """Everything about the labels that does not depend on h_dec, computed once per sequence:
-        (d, U_a d, valid, y for rnnDRAW, alpha [B, Tmax, L] when the attention is scheduled)."""
+    def _label_context(self, labels, lengths, Tmax: int) -> LabelContext:
         c = self.config
         attention = c.label_encoder == "attention"
         d, valid = digit_vectors(labels, lengths, c.position_from, with_position=attention,
                                  dtype=self.h0_dec.dtype)
         if not attention:
-            return d, None, valid, self.labels(d, lengths), None
+            return LabelContext(d, None, valid, self.labels(d, lengths), None)
         if c.label_attention == "scheduled":
-            return d, None, valid, None, scheduled_alpha(lengths, c.steps_per_digit, d.shape[1], Tmax,
-                                                         c.schedule_spread, d.dtype)
-        return d, self.labels.precompute(d), valid, None, None
+            return LabelContext(d, None, valid, None, scheduled_alpha(lengths, c.steps_per_digit, d.shape[1], Tmax,
+                                                                      c.schedule_spread, d.dtype))
+        return LabelContext(d, self.labels.precompute(d), valid, None, None)
 
     @staticmethod
-    def _at(context, t: int):
+    def _at(context: LabelContext, t: int) -> LabelContext:
         """The label context for step t (only a scheduled alpha changes with t)."""
-        d, Ud, valid, y_rnn, alpha = context
-        return d, Ud, valid, y_rnn, None if alpha is None else alpha[:, t]
+        return context if context.alpha is None else context._replace(alpha=context.alpha[:, t])
 
-    def _y(self, h_dec, d, Ud, valid, y_rnn, alpha):
-        if y_rnn is not None:
-            return y_rnn, None
-        if alpha is not None:
-            return (alpha[..., None] * d).sum(1), alpha                             # eq. 15, fixed alpha
-        return self.labels(h_dec, d, Ud, valid)                                     # eq. 15-17
+    def _y(self, h_dec, context: LabelContext):
+        if context.y_rnn is not None:
+            return context.y_rnn, None
+        if context.alpha is not None:
+            return (context.alpha[..., None] * context.d).sum(1), context.alpha     # eq. 15, fixed alpha
+        return self.labels(h_dec, context.d, context.Ud, context.valid)             # eq. 15-17
+
+    def _decode_and_write(self, z, h_dec, c_dec, canvas, live, context: LabelContext):
+        """The decoder's step, shared by inference and generation (eq. 15-17, 7-9)."""
+        y, alpha = self._y(h_dec, context)
+        h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))              # eq. 7
+        c = self.config
+        patch = self.write_patch(h_dec).view(-1, c.write_n, c.write_n)
+        written, where = self.write_attention.write(patch, h_dec)                      # eq. 9
+        canvas = canvas + live[:, None, None] * written                                # eq. 8
+        return h_dec, c_dec, canvas, where, alpha
 
     def _initial(self, B: int):
         e = lambda p: p.expand(B, -1)  # noqa: E731
         return e(self.h0_enc), e(self.c0_enc), e(self.h0_dec), e(self.c0_dec)
-
-    def _write(self, h_dec):
-        c = self.config
-        patch = self.write_patch(h_dec).view(-1, c.write_n, c.write_n)
-        return self.write_attention.write(patch, h_dec)                             # eq. 9
 
     # ---- training: the variational bound ------------------------------------------------------
     def forward(self, images: torch.Tensor, labels: torch.Tensor, lengths: torch.Tensor,
@@ -119,65 +157,54 @@ class ConditionalDRAW(nn.Module):
         T = self.steps(lengths)
         Tmax = int(T.max())
         context = self._label_context(labels, lengths, Tmax)
-        h_enc, c_enc, h_dec, c_dec = self._initial(B)
-        canvas = images.new_zeros(images.shape)
-        kl = images.new_zeros(B)
+        state = InferenceState(*self._initial(B), images.new_zeros(images.shape), images.new_zeros(B))
         x = images[:, None]
         for t in range(Tmax):
             live = (t < T).to(images.dtype)
             eps = torch.randn((B, self.config.z_size), generator=generator, dtype=images.dtype, device=images.device)
-            h_enc, c_enc, h_dec, c_dec, canvas, kl = self.step(
-                x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, *self._at(context, t))
-        recon = F.binary_cross_entropy_with_logits(canvas, images, reduction="none")                # eq. 10
+            state = self.step(x, live, eps, state, self._at(context, t))
+        recon = F.binary_cross_entropy_with_logits(state.canvas, images, reduction="none")          # eq. 10
         if pixel_weights is not None:
             recon = recon * pixel_weights
         recon = recon.flatten(1).sum(1)
-        return {"loss": recon + kl, "recon": recon, "kl": kl, "logits": canvas}
+        return {"loss": recon + state.kl, "recon": recon, "kl": state.kl, "logits": state.canvas}
 
-    def train_step(self, x, live, eps, h_enc, c_enc, h_dec, c_dec, canvas, kl, d, Ud, valid, y_rnn, alpha):
+    def train_step(self, x, live, eps, state: InferenceState, context: LabelContext) -> InferenceState:
         """One drawing step of the inference pass (eq. 11-14, 3-8); `step` may be its compiled form."""
+        h_enc, c_enc, h_dec, c_dec, canvas, kl = state
         x_hat = x - torch.sigmoid(canvas)[:, None]                                    # eq. 11
         r = self.read_attention.read(torch.cat([x, x_hat], 1), h_dec)                  # eq. 12
         h_enc, c_enc = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))          # eq. 13
         mu_q, log_sigma_q = self._gaussian(self.posterior, h_enc)                      # eq. 14
         mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                          # eq. 3-5
         z = mu_q + log_sigma_q.exp() * eps                                             # eq. 20
-        y, _ = self._y(h_dec, d, Ud, valid, y_rnn, alpha)
-        h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))              # eq. 7
-        written, _ = self._write(h_dec)
-        canvas = canvas + live[:, None, None] * written                                # eq. 8
+        h_dec, c_dec, canvas, _, _ = self._decode_and_write(z, h_dec, c_dec, canvas, live, context)
         kl = kl + live * gaussian_kl(mu_q, log_sigma_q, mu_p, log_sigma_p)             # eq. 18
-        return h_enc, c_enc, h_dec, c_dec, canvas, kl
+        return InferenceState(h_enc, c_enc, h_dec, c_dec, canvas, kl)
 
-    def compile(self, **kwargs) -> "ConditionalDRAW":
-        """Compile with torch.compile: the inference pass step by step (its length varies with the
-        batch), and generation as one whole drawing of T steps (one graph per T: the per-step
-        overhead, which dominates drawing a single number, goes). The eager functions stay the
-        reference. Without a C++ compiler (torch.compile's CPU backend needs one) the model stays eager."""
+    def use_compiled(self, **kwargs) -> "ConditionalDRAW":
+        """Swap in torch.compile'd forms: the inference step (the pass's length varies with the batch),
+        and generation as one whole drawing of T steps (one graph per T, so drawing one number runs
+        no Python between steps). The eager functions stay the reference. Without a C++ compiler
+        (torch.compile's CPU backend needs one) the model stays eager."""
         if not torch.cuda.is_available() and not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
             warnings.warn("torch.compile needs a C++ compiler on the CPU and none was found: running eager")
             return self
-        # one drawing graph per (T, grad mode) and step variants per grad mode: training with a guide
-        # and generating sample grids needs more than dynamo's default 8, and with fullgraph=True
-        # hitting the limit is an error, not a fallback
-        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
+        # one drawing graph per (T, grad mode) and step variants per grad mode; with fullgraph=True,
+        # reaching the limit is an error, not a fallback
+        raise_recompile_limit(64)
         self.step = torch.compile(self.train_step, dynamic=True, **kwargs)
-        # the drawing at batch 1 is ~10 small kernels per step: a C++ wrapper calls them without Python
-        # between them (2.2 -> 1.9 ms for a 2-digit number, docs/performance.md)
+        # at batch 1 a step is ~10 small kernels: a C++ wrapper calls them without Python in between
         options = {"cpp_wrapper": True, **kwargs.pop("options", {})}
         self.drawing = torch.compile(self.drawing_loop, fullgraph=True, options=options, **kwargs)
         return self
 
     # ---- generation: sampling from the learned prior ----------------------------------------------
-    def sample_step(self, eps, live, temperature, h_dec, c_dec, canvas, d, Ud, valid, y_rnn, alpha):
+    def sample_step(self, eps, live, temperature, h_dec, c_dec, canvas, context: LabelContext):
         """One drawing step from the prior (eq. 3-8)."""
         mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                          # eq. 3-5
         z = mu_p + temperature * log_sigma_p.exp() * eps                               # eq. 6
-        y, alpha = self._y(h_dec, d, Ud, valid, y_rnn, alpha)
-        h_dec, c_dec = self.decoder(torch.cat([z, y], 1), (h_dec, c_dec))              # eq. 7
-        written, where = self._write(h_dec)
-        canvas = canvas + live[:, None, None] * written                                # eq. 8
-        return h_dec, c_dec, canvas, where, alpha
+        return self._decode_and_write(z, h_dec, c_dec, canvas, live, context)
 
     def draw(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
              process: bool = False, temperature: float = 1.0, style_temperature: float | None = None) -> Drawing:
@@ -211,7 +238,7 @@ class ConditionalDRAW(nn.Module):
         canvases, wheres, alphas = [torch.sigmoid(canvas)], [], []
         for t in range(Tmax):
             h_dec, c_dec, canvas, where, alpha = self.sample_step(eps[t], live[t], tau[t], h_dec, c_dec, canvas,
-                                                                  *self._at(context, t))
+                                                                  self._at(context, t))
             if process:
                 canvases.append(torch.sigmoid(canvas))
                 wheres.append(torch.stack(where, -1))
