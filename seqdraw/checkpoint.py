@@ -38,7 +38,15 @@ def save_weights(path, module: torch.nn.Module, metadata: dict) -> None:
     """A module's state dict as safetensors, with JSON-encoded metadata, written atomically."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in metadata.items()})
+        write_safetensors(tensors, tmp, metadata={k: json.dumps(v) for k, v in metadata.items()})
+
+
+def write_safetensors(tensors: dict, path, metadata: dict | None = None) -> None:
+    """safetensors' save_file, with its I/O errors (a full disk) as the OSError they are."""
+    try:
+        save_file(tensors, str(path), metadata=metadata)
+    except SafetensorError as e:
+        raise OSError(f"cannot write {path}: {e}") from None
 
 
 def load_weights(path, what: str = "model") -> tuple[dict[str, torch.Tensor], dict]:
@@ -113,7 +121,7 @@ def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Ten
     try:
         save_model(tmp / "model.safetensors", model, extra)
         opt_tensors, opt_meta = _optimizer_tensors(opt)
-        save_file({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, str(tmp / "state.safetensors"))
+        write_safetensors({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, tmp / "state.safetensors")
         (tmp / "state.json").write_text(json.dumps({**state, "optimizer": opt_meta}, indent=1))
         aside = None
         if final.exists():                  # the same step saved again: the old one goes only once the new is in

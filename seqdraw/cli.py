@@ -107,7 +107,7 @@ def parse_overrides(items: list[str] | None) -> dict:
             else:
                 values[key] = parse_text(TrainConfig, key, raw)
         except SeqdrawError as e:
-            raise SeqdrawError(f"--set {item}: {e}") from None
+            raise SeqdrawError(f"--set {item!r}: {e}") from None
     return values
 
 

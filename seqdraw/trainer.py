@@ -432,13 +432,21 @@ class Trainer:
     def fit(self, stop_after: int | None = None) -> dict:
         """Run every stage and epoch (or up to max_steps) and return a summary. `stop_after` abandons the
         run after that many steps without saving, like a kill (for tests)."""
+        created = not self.run.exists()
+        try:
+            return self._fit(stop_after)
+        except BaseException:
+            if created and self.ddp.main and latest_checkpoint(self.run) is None:
+                shutil.rmtree(self.run, ignore_errors=True)       # a run that never saved leaves nothing
+            raise
+
+    def _fit(self, stop_after: int | None) -> dict:
         c, st = self.config, self.state
         if self.ddp.main:
             self.run.mkdir(parents=True, exist_ok=True)
             clean_temporary_files(self.run)
-            if not self.resume:
-                with atomic_path(self.run / "config.json") as tmp:
-                    tmp.write_text(json.dumps(dataclasses.asdict(c), indent=2) + "\n")
+            with atomic_path(self.run / "config.json") as tmp:      # on resume: with the new budget
+                tmp.write_text(json.dumps(dataclasses.asdict(c), indent=2) + "\n")
         if self.resume:
             self.load()
         st["epochs"] = c.epochs

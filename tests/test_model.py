@@ -213,12 +213,43 @@ def test_extreme_parameters_and_long_runs_stay_finite():
     assert torch.isfinite(d.images).all()
 
 
+def expected_parameters(c) -> int:
+    """Table I's network counted by hand: LSTM cell 4h(in + h) + 8h, linear out(in + 1)."""
+    lstm = lambda i, h: 4 * h * (i + h) + 8 * h  # noqa: E731
+    linear = lambda i, o, bias=True: o * (i + bias)  # noqa: E731
+    n = 2 * linear(c.dec_size, 5)                                         # read and write filterbanks
+    n += lstm(2 * c.read_n ** 2 + c.dec_size, c.enc_size) + lstm(c.z_size + c.y_size, c.dec_size)
+    n += linear(c.enc_size, 2 * c.z_size) + linear(c.dec_size, 2 * c.z_size) + linear(c.dec_size, c.write_n ** 2)
+    n += 2 * c.enc_size + 2 * c.dec_size                                  # learned initial states
+    if c.label_encoder == "rnn":
+        n += lstm(c.label_dim, c.y_size)
+    elif c.label_attention == "learned":                                  # W_a, U_a, v_a of eq. 17
+        n += linear(c.dec_size, c.attention_size, False) + linear(c.label_dim, c.attention_size) + c.attention_size
+    return n
+
+
+def test_scheduled_attention_has_no_attention_weights_and_loads_old_files(tmp_path):
+    from seqdraw.checkpoint import load_model, save_weights
+    learned = ConditionalDRAW(preset("seqdraw-cur"))
+    scheduled = ConditionalDRAW(preset("seqdraw-cur", label_attention="scheduled"))
+    assert scheduled.num_parameters() == learned.num_parameters() - 27_008 == expected_parameters(scheduled.config)
+    # a file from before, whose scheduled model still held the untrained attention weights
+    old = {**learned.state_dict()}
+    path = tmp_path / "old.safetensors"
+    torch.nn.Module.load_state_dict(learned, old)
+    save_weights(path, learned, {"model_config": {**scheduled.config.to_dict(), "max_len": 5,
+                                                  "write_max_stride": 0.0}})
+    model, _ = load_model(path)
+    assert model.labels is None and torch.equal(model.prior.weight, learned.prior.weight)
+
+
 @pytest.mark.parametrize("name", ["rnndraw", "seqdraw", "seqdraw-cur"])
 def test_presets_build(name, capsys):
     model = ConditionalDRAW(preset(name))
     n = model.num_parameters()
     print(f"{name}: {n:,} parameters")
-    assert 1_000_000 < n < 5_000_000
+    assert n == {"rnndraw": 2_863_354, "seqdraw": 2_829_962, "seqdraw-cur": 2_829_962}[name]
+    assert n == expected_parameters(model.config)
     images, labels, lengths = batch(2)
     out = model(images, labels[:, :3], lengths.clamp(max=3))
     assert out["loss"].shape == (2,)
@@ -252,3 +283,17 @@ def test_compile_falls_back_to_eager_without_a_compiler(monkeypatch):
     assert model.step == model.train_step and model.drawing == model.drawing_loop
 
 
+
+
+@pytest.mark.parametrize("name, attention", [("seqdraw", "learned"), ("seqdraw", "scheduled"), ("rnndraw", "learned")])
+def test_every_parameter_gets_a_gradient_from_the_bound(name, attention):
+    """DDP (without find_unused_parameters) needs every parameter used: a scheduled model holds no label
+    attention weights, and every weight it holds is reached by the bound."""
+    model = ConditionalDRAW(preset(name, enc_size=16, dec_size=16, z_size=4, attention_size=8, steps_per_digit=2,
+                                   label_attention=attention))
+    images = torch.rand(3, 32, 64)
+    labels, lengths = torch.tensor([[1, 2], [3, -1], [4, 5]]), torch.tensor([2, 1, 2])
+    model(images, labels, lengths, generator=torch.Generator().manual_seed(0))["loss"].sum().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert missing == []
+    assert (attention == "scheduled") == (model.labels is None)

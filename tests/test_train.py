@@ -248,15 +248,19 @@ def _losses(run):
     return [json.loads(l)["loss"] for l in open(run / "metrics.jsonl") if '"loss"' in l and "event" not in l]
 
 
-def test_ddp_two_processes_match_single_process(tmp_path):
+@pytest.mark.parametrize("recipe", [["--preset", "seqdraw"], ["--preset", "rnndraw"],
+                                    ["--set", "model.label_attention=scheduled", "--digit-weight", "4"]],
+                         ids=["learned", "rnndraw", "shipped-scheduled"])
+def test_ddp_two_processes_match_single_process(tmp_path, recipe):
     """torchrun with 2 CPU processes (gloo): the loss after a few steps matches one process on the same
-    global batches, within the tolerance that different z-noise streams allow."""
+    global batches, within the tolerance that different z-noise streams allow; for every preset and the
+    shipped recipe's scheduled attention (which crashed DDP while it held unused attention weights)."""
     import subprocess
     import sys
     common = ["train", "--synth-n", "64", "--epochs", "1", "--max-len", "2", "--batch-size", "16",
               "--max-steps", "4", "--curriculum", "none", "--set", "val_size=8", "--set", "log_every=1",
               "--set", "warmup_steps=1", "--set", "lr=0.03", "--set", "compile=false"] + [
-                  f"--set=model.{k}={v}" for k, v in TINY.items()]
+                  f"--set=model.{k}={v}" for k, v in TINY.items()] + recipe
     env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
     single = subprocess.run([sys.executable, "-m", "seqdraw", *common, "--out", str(tmp_path / "one")],
                             capture_output=True, text=True, env=env, timeout=300)
@@ -313,3 +317,24 @@ def test_style_distance_compares_sets_not_pairs():
     # dark grounds against light ones are farther apart than two varied sets
     dark, light = torch.rand(16, 32, 64, generator=g) * 0.3, 0.7 + torch.rand(16, 32, 64, generator=g) * 0.3
     assert style_distance(dark, light, 4, 32, g) > 10 * style_distance(real, torch.rand(16, 32, 64, generator=g), 4, 32, g)
+
+
+def test_every_train_config_field_is_a_flag():
+    """The train flags are derived from TrainConfig: a new field cannot be forgotten."""
+    import dataclasses
+
+    from seqdraw.cli import build_parser, train_config
+    samples = {bool: "false", int: "7", float: "0.5", str: "seqdraw"}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "model":
+            continue
+        t = type(f.default)
+        text = {"preset": "rnndraw", "curriculum": "paper", "device": "cpu", "max_len": "2", "replay": "0.5",
+                "digit_weight": "2", "lr": "0.5", "guide_style_temperature": "2"}.get(f.name, samples[t])
+        args = build_parser().parse_args(["train", "--" + f.name.replace("_", "-"), text])
+        assert getattr(args, f.name) == {bool: lambda s: s == "true", int: int, float: float, str: str}[t](text), f.name
+        if f.name not in ("guide", "style_match_weight"):         # these two need each other
+            assert getattr(train_config(args), f.name) == getattr(args, f.name), f.name
+    args = build_parser().parse_args(["train", "--set", "model.enc_size=32", "--set", "lr=0.25"])
+    cfg = train_config(args)
+    assert cfg.model == {"enc_size": 32} and cfg.lr == 0.25

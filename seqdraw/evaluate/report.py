@@ -231,6 +231,8 @@ def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_l
              reconstructions: int = 400, usefulness: int = 0, real_crops: str | None = None,
              allow_seen_heldout: bool = False, progress: bool = True) -> dict:
     t0 = time.time()
+    if real_crops:
+        load_real_crops(real_crops)                      # a bad file is refused before any work
     model, meta = load_model(model_path)
     model.eval()
     if (model.config.height, model.config.width) != (32, 64):
@@ -333,11 +335,23 @@ def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_l
     return report
 
 
+def load_real_crops(path) -> dict:
+    """Real digit crops for the usefulness figure: images uint8 [N, 32, 32, 3], labels 0-9 [N]."""
+    from seqdraw.files import load_npz
+
+    real = load_npz(path, required=("images", "labels"))
+    images, labels = real["images"], real["labels"]
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
+        raise SeqdrawError(f"{path}: images must be uint8 [N, 32, 32, 3], got {images.dtype} {list(images.shape)}")
+    if labels.shape != (len(images),) or len(images) == 0 or not np.isin(labels, np.arange(10)).all():
+        raise SeqdrawError(f"{path}: labels must be one digit 0-9 per image")
+    return real
+
+
 def usefulness_figures(model, train, test, folder: Path, n: int, real_crops, seed, temperature,
                        style_temperature, progress) -> dict:
     """Readers trained on n generated images against readers trained on n data images."""
     from seqdraw.evaluate.usefulness import digit_window, digits_usefulness, grey_crops, numbers_usefulness
-    from seqdraw.files import load_npz
 
     if train is None:
         raise SeqdrawError(f"--usefulness needs {folder / 'train.npz'}: the strings and images to compare with")
@@ -348,7 +362,7 @@ def usefulness_figures(model, train, test, folder: Path, n: int, real_crops, see
                          progress=progress, temperature=temperature, style_temperature=style_temperature)
     out = {"numbers": numbers_usefulness(to_uint8(drawn), sub, test, seed=seed, progress=progress)}
     if real_crops:
-        real = load_npz(real_crops, required=("images", "labels"))
+        real = load_real_crops(real_crops)
         ones = np.flatnonzero(train["lengths"] == 1)[:n]
         digits = train["labels"][ones, 0].astype(np.int64)
         labels = np.full((len(ones), 5), -1, np.int64)

@@ -1,0 +1,47 @@
+"""Imports point one way, down the path data -> model -> objectives -> trainer -> generate -> evaluate
+(docs/architecture.md). A module may import its own layer's modules and any layer below, never above."""
+import ast
+from pathlib import Path
+
+import seqdraw
+
+LAYERS = [
+    ("errors", "settings", "files", "pictures"),     # foundations: one-line errors, typed settings, safe writes
+    ("data",),
+    ("model",),
+    ("checkpoint",),                                 # model files: safetensors, checked metadata
+    ("objectives",),
+    ("trainer",),
+    ("generate",),
+    ("evaluate",),
+    ("cli", "__init__", "__main__"),
+]
+
+
+def layer_of(module: str) -> int:
+    top = module.split(".")[1] if module.count(".") else "__init__"
+    return next(i for i, names in enumerate(LAYERS) if top in names)
+
+
+def imports(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("seqdraw"):
+            yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.startswith("seqdraw"))
+
+
+def test_imports_point_one_way():
+    root = Path(seqdraw.__file__).parent
+    wrong = []
+    for path in root.rglob("*.py"):
+        module = ".".join(("seqdraw",) + path.relative_to(root).with_suffix("").parts)
+        for dep in imports(path):
+            if dep != "seqdraw" and layer_of(dep) > layer_of(module):
+                wrong.append(f"{module} imports {dep}")
+    assert wrong == []
+
+
+def test_the_trainer_does_not_know_the_readers():
+    trainer = Path(seqdraw.__file__).parent / "trainer.py"
+    assert not [d for d in imports(trainer) if d.startswith("seqdraw.evaluate")]
