@@ -63,10 +63,11 @@ def cmd_data_synth(args) -> None:
     with output_folder(out, args.overwrite) as tmp:
         counts = write_dataset(tmp, args.n, args.test_fraction, args.seed, config, crops=args.crops,
                                workers=args.workers, include_heldout=args.include_heldout,
-                               command=" ".join(["seqdraw"] + sys.argv[1:]))
+                               command=" ".join(["seqdraw"] + sys.argv[1:]), fmt=args.format)
     for split, by_length in counts.items():
         shown = ", ".join(f"L={L}: {c}" for L, c in by_length.items() if c)
-        print(f"{split}: {sum(by_length.values())} images ({shown}) -> {out / f'{split}.npz'}")
+        where = out / f"{split}.npz" if args.format == "npz" else out / split / "metadata.jsonl"
+        print(f"{split}: {sum(by_length.values())} images ({shown}) -> {where}")
     print(f"preview: {out / 'preview.png'}")
 
 
@@ -168,6 +169,11 @@ MAX_PICTURE_PIXELS = 50_000_000     # a grid larger than this is refused before 
 
 
 def cmd_generate(args) -> None:
+    if args.random is not None or args.strings:
+        return cmd_generate_dataset(args)
+    if not args.numbers:
+        raise SeqdrawError("give the numbers to draw (seqdraw generate 7 68 157), or --random N --out DIR "
+                           "for a data set")
     import numpy as np
 
     from seqdraw.files import check_output_file
@@ -175,6 +181,7 @@ def cmd_generate(args) -> None:
     from seqdraw.pictures import (animation_frames, grid, process_strips, save_attention_plot, save_gif, save_png,
                                   to_uint8)
 
+    args.out = args.out or "numbers.png"
     outputs = [p for p in (args.out, args.process, args.gif, args.attention) if p]
     for path in outputs:
         check_output_file(path)
@@ -208,6 +215,25 @@ def cmd_generate(args) -> None:
         save_attention_plot(args.attention, [r.alpha[0, : k * len(r.number), : len(r.number)] for r in results],
                             [r.number for r in results])
         print(f"label attention -> {args.attention}")
+
+
+def cmd_generate_dataset(args) -> None:
+    from seqdraw.dataset import export_dataset
+    from seqdraw.generate import load
+
+    if args.numbers:
+        raise SeqdrawError("--random and --strings make a data set: give no numbers on the command line")
+    if not args.out or args.out.endswith(".png"):
+        raise SeqdrawError("a data set needs --out DIR, a folder")
+    if args.random is None:
+        raise SeqdrawError("--strings needs --random N: how many images to draw from its strings")
+    if args.process or args.gif or args.attention:
+        raise SeqdrawError("--process, --gif and --attention are for numbers given on the command line")
+    result = export_dataset(load(args.model), args.out, args.random, fmt=args.format, seed=args.seed,
+                            lengths=args.lengths, strings_file=args.strings, temperature=args.temperature,
+                            style_temperature=args.style_temperature, test_fraction=args.test_fraction,
+                            overwrite=args.overwrite)
+    print(f"{result['n']} images ({result['train']} train, {result['test']} test), {result['format']} -> {args.out}")
 
 
 # ---- seqdraw classifier ------------------------------------------------------------------------------
@@ -276,6 +302,15 @@ def cmd_reproduce_table2(args) -> None:
     print(f"-> {out / 'table2.md'}")
 
 
+# ---- seqdraw export ---------------------------------------------------------------------------------------
+
+def cmd_export(args) -> None:
+    from seqdraw.deploy import export_onnx
+
+    info = export_onnx(args.model, Path(args.onnx), overwrite=args.overwrite)
+    print(f"{len(info['graphs'])} ONNX graphs (lengths {', '.join(info['graphs'])}) -> {args.onnx}")
+
+
 def build_parser() -> Parser:
     from seqdraw.settings import add_arguments
     from seqdraw.trainer import TrainConfig
@@ -301,6 +336,8 @@ def build_parser() -> Parser:
                    help="let the train split hold the held-out strings too (for judges only: a generative "
                         "model trained on them is refused by seqdraw evaluate; docs/evaluation.md)")
     s.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
+    s.add_argument("--format", choices=["npz", "imagefolder"], default="npz",
+                   help="train.npz/test.npz shards, or train/ and test/ with PNGs and metadata.jsonl (with boxes)")
     s.add_argument("--workers", type=int_in(1, 256), default=available_cores(),
                    help="processes to generate with; the data are the same bytes for any number "
                         "(default: %(default)s, the cores this process may use)")
@@ -332,7 +369,7 @@ def build_parser() -> Parser:
 
     g = sub.add_parser("generate", help="draw images of the numbers you ask for",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    g.add_argument("numbers", nargs="+", help="digit strings, e.g. 7 68 157 2024 (one row each)")
+    g.add_argument("numbers", nargs="*", help="digit strings, e.g. 7 68 157 2024 (one row each)")
     g.add_argument("--n", type=int_in(1, 10_000), default=8, help="samples (styles) per number")
     g.add_argument("--model", default=None, help="a .safetensors model or a run's final/ or best/ folder "
                                                  "(default: the shipped model)")
@@ -343,7 +380,18 @@ def build_parser() -> Parser:
     g.add_argument("--style-temperature", dest="style_temperature", type=temperature, default=None,
                    help="the temperature of z_1 alone, which sets each sample's style: above --temperature "
                         "for more varied styles (default: the one stored with the model, else --temperature)")
-    g.add_argument("--out", default="numbers.png", help="the grid of samples")
+    g.add_argument("--out", default=None, help="the grid of samples (default numbers.png); with --random, the "
+                                               "data set's folder")
+    g.add_argument("--random", type=int_in(1, 100_000_000), default=None, metavar="N",
+                   help="a labelled data set of N images of random numbers, in --out DIR (resumable)")
+    g.add_argument("--lengths", default="svhn", help="with --random: length distribution, as seqdraw data synth "
+                                                     "(svhn, uniform:K, or weights 1,2,1), within the model's lengths")
+    g.add_argument("--strings", metavar="FILE", help="with --random: draw strings from this file (one per line)")
+    g.add_argument("--format", choices=["imagefolder", "npz"], default="imagefolder",
+                   help="with --random: PNGs + metadata.jsonl per split, or train.npz/test.npz shards")
+    g.add_argument("--test-fraction", dest="test_fraction", type=float_in(0, 1, hi_open=True), default=0.1,
+                   help="with --random: share of the images in the test split")
+    g.add_argument("--overwrite", action="store_true", help="with --random: replace the folder if it exists")
     g.add_argument("--process", metavar="PNG", help="also the drawing process: one row per sample, steps across")
     g.add_argument("--gif", metavar="GIF", help="also an animation of the canvas with the write window")
     g.add_argument("--attention", metavar="PNG", help="also a plot of the label attention over the steps")
@@ -406,6 +454,13 @@ def build_parser() -> Parser:
     e.add_argument("--seed", type=seed, default=0)
     e.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
     e.set_defaults(func=cmd_evaluate)
+
+    x = sub.add_parser("export", help="the drawing as ONNX graphs, to run with ONNX Runtime alone",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    x.add_argument("--onnx", required=True, metavar="DIR", help="folder for draw-L*.onnx and seqdraw-onnx.json")
+    x.add_argument("--model", default=None, help="a .safetensors model or run folder (default: the shipped model)")
+    x.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
+    x.set_defaults(func=cmd_export)
 
     r = sub.add_parser("reproduce", help="reproduce an experiment of the paper")
     rsub = r.add_subparsers(dest="experiment", required=True, parser_class=Parser)

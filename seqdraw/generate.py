@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from seqdraw.checkpoint import load_model
-from seqdraw.data.labels import MAX_LEN, encode, parse_number
+from seqdraw.data.labels import MAX_LEN, parse_number
 from seqdraw.errors import SeqdrawError
 
 DEFAULT_MODEL = "seqdraw-cur.safetensors"     # shipped inside the package, in seqdraw/weights/
@@ -77,6 +77,19 @@ class Drawer:
     def check_number(self, number: str) -> str:
         return parse_number(number, self.max_len)
 
+    def _draw(self, labels: torch.Tensor, generator, temperature, style_temperature, process: bool = False):
+        """Drawings of rows of labels of one length [N, L], in batches of BATCH (memory stays flat)."""
+        lengths = torch.full((BATCH,), labels.shape[1])
+        return [self.model.generate(labels[i: i + BATCH], lengths[: len(labels[i: i + BATCH])], generator=generator,
+                                    process=process, temperature=temperature, style_temperature=style_temperature)
+                for i in range(0, len(labels), BATCH)]
+
+    def draw_labels(self, labels: torch.Tensor, generator, temperature=None, style_temperature=None) -> np.ndarray:
+        """float32 [N, H, W] for label rows of one length [N, L] (what dataset export uses)."""
+        temperature = self.temperature if temperature is None else temperature
+        style_temperature = self.style_temperature if style_temperature is None else style_temperature
+        return np.concatenate([d.images.numpy() for d in self._draw(labels, generator, temperature, style_temperature)])
+
     def generate(self, number: str, n: int = 8, seed: int = 0, process: bool = False,
                  temperature: float | None = None, style_temperature: float | None = None):
         number = self.check_number(str(number))
@@ -87,14 +100,8 @@ class Drawer:
             "style_temperature", self.style_temperature if style_temperature is None else style_temperature)
         if not 0 <= seed < 2**63:
             raise SeqdrawError(f"seed must be between 0 and 2^63 - 1, got {seed}")
-        labels, lengths = encode([number] * min(n, BATCH))
-        labels, lengths = torch.from_numpy(labels[:, : len(number)]), torch.from_numpy(lengths)
-        g = torch.Generator().manual_seed(seed)
-        parts = []
-        for start in range(0, n, BATCH):
-            b = min(BATCH, n - start)
-            parts.append(self.model.generate(labels[:b], lengths[:b], generator=g, process=process,
-                                             temperature=temperature, style_temperature=style_temperature))
+        labels = torch.tensor([[int(d) for d in number]] * n)
+        parts = self._draw(labels, torch.Generator().manual_seed(seed), temperature, style_temperature, process)
         images = np.concatenate([d.images.numpy() for d in parts])
         if not process:
             return images

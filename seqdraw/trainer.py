@@ -38,7 +38,7 @@ from seqdraw.settings import check_fields, from_dict, setting
 CURRICULA = ("none", "paper", "replay")
 SAMPLE_NUMBERS = ("7", "42", "157", "2024", "31415")
 VALIDATION_SEED = 12345
-# flags of earlier rounds that were tried, measured and rejected (docs/training.md tells how)
+# flags that were tried, measured and rejected: naming one is an error (docs/training.md has their story)
 GONE = {k: "rejected, docs/training.md" for k in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target")}
 # what a resumed run may change: its budget and its bookkeeping, nothing that shapes the weights
 RESUMABLE = ("epochs", "max_steps", "checkpoint_every", "keep", "log_every", "compile", "device")

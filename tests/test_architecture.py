@@ -12,7 +12,7 @@ LAYERS = [
     ("checkpoint",),                                 # model files: safetensors, checked metadata
     ("objectives",),
     ("trainer",),
-    ("generate",),
+    ("generate", "deploy", "dataset", "demo"),
     ("evaluate",),
     ("cli", "__init__", "__main__"),
 ]

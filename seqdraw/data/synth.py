@@ -767,9 +767,31 @@ def _generate_range(gen: SynthGenerator, seed: int, start: int, n: int, crops: b
     return out
 
 
+def write_imagefolder(folder, arrays: dict) -> None:
+    """One split as PNGs and metadata.jsonl: file_name, text and the per-digit boxes [left, top, width,
+    height] in the 32x64 frame, the layout common dataset loaders read directly."""
+    import json
+    from pathlib import Path
+
+    from seqdraw.files import atomic_path
+
+    folder = Path(folder)
+    lines = []
+    for i, (image, row, L, boxes) in enumerate(zip(arrays["images"], arrays["labels"], arrays["lengths"],
+                                                  arrays["boxes"])):
+        with atomic_path(folder / f"{i:08d}.png") as tmp:
+            Image.fromarray(image).save(tmp, format="PNG")
+        lines.append(json.dumps({"file_name": f"{i:08d}.png", "text": "".join(map(str, row[:L].tolist())),
+                                 "boxes": np.round(boxes[:L].astype(np.float64), 2).tolist()}))
+    with atomic_path(folder / "metadata.jsonl") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
 def write_dataset(folder, n: int, test_fraction: float, seed: int, config: SynthConfig, crops: bool = False,
-                  workers: int = 1, include_heldout: bool = False, command: str = "") -> dict:
-    """`seqdraw data synth`: train.npz and test.npz (and crops), preview.png and config.json in `folder`.
+                  workers: int = 1, include_heldout: bool = False, command: str = "",
+                  fmt: str = "npz") -> dict:
+    """`seqdraw data synth`: train.npz and test.npz (and crops), or train/ and test/ as an imagefolder,
+    with preview.png and config.json in `folder`.
     The training split never holds a held-out string (seqdraw.data.heldout) unless include_heldout; the
     test split holds every string, so that evaluation can tell held-out strings from seen ones."""
     import json
@@ -791,14 +813,17 @@ def write_dataset(folder, n: int, test_fraction: float, seed: int, config: Synth
         arrays = generate(size, seed=seed, config=config, start=start, crops=crops, progress=True,
                           workers=workers, exclude_heldout=exclude)
         crop_arrays = {k: arrays.pop(k) for k in ("crops", "crop_labels") if k in arrays}
-        save_shard(folder / f"{split}.npz", arrays)
+        if fmt == "imagefolder":
+            write_imagefolder(folder / split, arrays)
+        else:
+            save_shard(folder / f"{split}.npz", arrays)
         if crop_arrays:
             save_npz(folder / f"{split}_crops32.npz", images=crop_arrays["crops"], labels=crop_arrays["crop_labels"])
         counts[split] = length_counts(arrays["lengths"])
         if split == "train":
             save_png(folder / "preview.png", grid(arrays["images"][:64], cols=8), scale=2)
     meta = dict(command=command, seed=seed, n_train=n_train, n_test=n_test, heldout_strings_in_train=include_heldout,
-                source="synthetic", config=config.__dict__)
+                source="synthetic", format=fmt, config=config.__dict__)
     with atomic_path(folder / "config.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=2, default=list) + "\n")
     return counts

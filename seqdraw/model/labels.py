@@ -46,8 +46,8 @@ def scheduled_alpha(lengths: torch.Tensor, steps_per_digit: int, Lmax: int, Tmax
     """A fixed alpha [B, Tmax, Lmax] in place of eq. 16-17: steps [jk, (j+1)k) focus on the j-th digit
     from the right, with weight 1 - spread, and spread is shared evenly by all L digits.
 
-    Rightmost first because images are right-aligned, so the units digit anchors the layout (the
-    learned attention of our first model read right to left too). The even share keeps the whole
+    Rightmost first because images are right-aligned, so the units digit anchors the layout. The even
+    share keeps the whole
     number, and so its length, in y_t at every step. alpha stays a distribution, so y_t = sum alpha d
     (eq. 15) is unchanged. docs/model.md gives the evidence for this flag."""
     t = torch.arange(Tmax, device=lengths.device)
@@ -66,4 +66,5 @@ class RNNLabelEncoder(nn.Module):
 
     def forward(self, d: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         out, _ = self.lstm(d)
-        return out[torch.arange(len(d), device=d.device), lengths - 1]
+        last = F.one_hot(lengths - 1, out.shape[1]).to(out.dtype)                   # each number's last digit
+        return (out * last[..., None]).sum(1)

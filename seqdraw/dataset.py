@@ -1,0 +1,201 @@
+"""`seqdraw generate --random N --out DIR`: a labelled data set drawn by a model, for training readers.
+
+    DIR/train/, DIR/test/     imagefolder: NNNNNNNN.png and metadata.jsonl ({"file_name", "text"}),
+                              the layout common dataset loaders read directly
+    DIR/train.npz, test.npz   npz: the project's shard format (seqdraw.data.shards), so that
+                              `seqdraw classifier train --data DIR` trains on it as it is
+    DIR/export.json           what was asked for; a second run with the same request resumes
+
+The images are made in shards of SHARD. Shard j's strings and noise depend only on (seed, j), so the
+set is the same whatever the interruptions. A finished shard is never rewritten: an interrupted
+export continues where it stopped. Each shard draws its numbers grouped by length, in batches of
+at most 256, so memory stays flat for any N. The npz files are assembled on disk, through memory maps.
+Per-digit boxes are not written: see docs/generation.md.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from seqdraw.checkpoint import weights_digest
+from seqdraw.data.labels import MAX_LEN, PAD, parse_number
+from seqdraw.data.shards import ARRAYS
+from seqdraw.data.synth import SynthConfig
+from seqdraw.errors import SeqdrawError
+from seqdraw.files import atomic_path, check_output_folder, save_npz
+from seqdraw.generate import Drawer
+
+SHARD = 1000
+FORMATS = ("imagefolder", "npz")
+
+
+def read_strings(path, max_len: int) -> list[str]:
+    """A file of digit strings, one per line (blank lines skipped), each checked like a typed number."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SeqdrawError(f"--strings {path}: {getattr(e, 'strerror', None) or e}") from None
+    strings = []
+    for i, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                strings.append(parse_number(line.strip(), max_len))
+            except SeqdrawError as e:
+                raise SeqdrawError(f"--strings {path}, line {i}: {e}") from None
+    if not strings:
+        raise SeqdrawError(f"--strings {path}: no digit strings in it")
+    return strings
+
+
+def shard_strings(seed: int, shard: int, size: int, length_probs, strings: list[str] | None) -> list[str]:
+    """The strings of one shard, a function of (seed, shard) alone."""
+    rng = np.random.default_rng([seed, shard, 1])
+    if strings:
+        return [strings[i] for i in rng.integers(0, len(strings), size)]
+    p = np.asarray(length_probs, np.float64)
+    lengths = rng.choice(np.arange(1, len(p) + 1), size=size, p=p / p.sum())
+    return ["".join(map(str, rng.integers(0, 10, L))) for L in lengths]
+
+
+def draw_shard(drawer: Drawer, strings: list[str], seed: int, shard: int, temperature, style_temperature) -> np.ndarray:
+    """uint8 [n, 32, 64]: each string drawn once, numbers of one length together."""
+    out = np.zeros((len(strings), drawer.model.config.height, drawer.model.config.width), np.uint8)
+    by_length: dict[int, list[int]] = {}
+    for i, s in enumerate(strings):
+        by_length.setdefault(len(s), []).append(i)
+    for L, rows in sorted(by_length.items()):
+        g = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, shard, L]).generate_state(1)[0]))
+        labels = torch.tensor([[int(d) for d in strings[i]] for i in rows])
+        images = drawer.draw_labels(labels, g, temperature, style_temperature)
+        out[rows] = (images * 255 + 0.5).astype(np.uint8)
+    return out
+
+
+def request_of(drawer: Drawer, n, fmt, seed, length_probs, strings, temperature, style_temperature,
+               test_fraction) -> dict:
+    return {"n": n, "format": fmt, "seed": seed, "length_probs": list(length_probs) if not strings else None,
+            "strings_sha256": hashlib.sha256("\n".join(strings).encode()).hexdigest() if strings else None,
+            "model": weights_digest(drawer.model.state_dict()), "temperature": temperature,
+            "style_temperature": style_temperature, "test_fraction": test_fraction, "shard": SHARD}
+
+
+def export_dataset(drawer: Drawer, out, n: int, fmt: str = "imagefolder", seed: int = 0, lengths: str = "svhn",
+                   strings_file=None, temperature=None, style_temperature=None, test_fraction: float = 0.1,
+                   overwrite: bool = False, progress: bool = True) -> dict:
+    if fmt not in FORMATS:
+        raise SeqdrawError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    out = Path(out)
+    strings = read_strings(strings_file, drawer.max_len) if strings_file else None
+    length_probs = SynthConfig.lengths_from_flag(lengths)
+    if lengths == "svhn":                   # SVHN's shares of the lengths the model draws
+        length_probs = length_probs[: drawer.max_len]
+    if not strings and len(length_probs) > drawer.max_len and any(length_probs[drawer.max_len:]):
+        raise SeqdrawError(f"--lengths {lengths}: the model draws 1..{drawer.max_len} digits "
+                           f"(use uniform:{drawer.max_len} or weights for 1..{drawer.max_len})")
+    temperature = drawer.temperature if temperature is None else temperature
+    style_temperature = drawer.style_temperature if style_temperature is None else style_temperature
+    request = request_of(drawer, n, fmt, seed, length_probs, strings, temperature, style_temperature, test_fraction)
+    manifest = out / "export.json"
+    if manifest.is_file() and not overwrite:
+        try:
+            earlier = json.loads(manifest.read_text())
+        except ValueError:
+            earlier = None
+        if earlier != request:
+            raise SeqdrawError(f"{out} holds an export made with other settings: pass --overwrite to replace it")
+    else:
+        check_output_folder(out, overwrite)
+        if overwrite and out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        with atomic_path(manifest) as tmp:
+            tmp.write_text(json.dumps(request, indent=2) + "\n")
+    n_test = int(round(n * test_fraction))
+    parts = out / "parts"
+    parts.mkdir(exist_ok=True)
+    shards = range((n + SHARD - 1) // SHARD)
+    done = [j for j in shards if (parts / f"{j:06d}.npz").exists()]
+    with tqdm(total=n, initial=sum(min(SHARD, n - j * SHARD) for j in done), unit="img", desc="drawing",
+              disable=not progress) as bar:
+        for j in shards:
+            if j in done:
+                continue
+            size = min(SHARD, n - j * SHARD)
+            shard = shard_strings(seed, j, size, length_probs, strings)
+            images = draw_shard(drawer, shard, seed, j, temperature, style_temperature)
+            if fmt == "imagefolder":
+                write_pngs(out, j * SHARD, images, shard, n - n_test)
+            save_npz(parts / f"{j:06d}.npz", images=images, strings=np.array(shard))
+            bar.update(size)
+    if fmt == "imagefolder":
+        write_metadata(out, parts, n, n - n_test)
+    else:
+        write_shards(out, parts, n, n - n_test)
+    shutil.rmtree(parts)
+    return {"n": n, "train": n - n_test, "test": n_test, "format": fmt}
+
+
+def split_of(i: int, n_train: int) -> str:
+    return "train" if i < n_train else "test"
+
+
+def write_pngs(out: Path, start: int, images: np.ndarray, strings: list[str], n_train: int) -> None:
+    for k, (image, s) in enumerate(zip(images, strings)):
+        i = start + k
+        with atomic_path(out / split_of(i, n_train) / f"{i:08d}.png") as tmp:
+            Image.fromarray(image).save(tmp, format="PNG")
+
+
+def write_metadata(out: Path, parts: Path, n: int, n_train: int) -> None:
+    """metadata.jsonl per split, streamed from the shards' strings."""
+    for split in ("train", "test"):
+        with atomic_path(out / split / "metadata.jsonl") as tmp, open(tmp, "w") as f:
+            for j in range((n + SHARD - 1) // SHARD):
+                with np.load(parts / f"{j:06d}.npz") as z:
+                    for k, s in enumerate(z["strings"].tolist()):
+                        i = j * SHARD + k
+                        if split_of(i, n_train) == split:
+                            f.write(json.dumps({"file_name": f"{i:08d}.png", "text": s}) + "\n")
+
+
+def write_shards(out: Path, parts: Path, n: int, n_train: int) -> None:
+    """train.npz and test.npz in the shard format, assembled through memory-mapped .npy files and zipped
+    without compression, as np.savez writes them: memory stays flat for any n."""
+    for split, (lo, hi) in (("train", (0, n_train)), ("test", (n_train, n))):
+        if hi == lo:
+            continue
+        tmpdir = out / f".{split}-npy"
+        tmpdir.mkdir(exist_ok=True)
+        shapes = {"images": ((hi - lo, 32, 64), np.uint8), "labels": ((hi - lo, MAX_LEN), np.int8),
+                  "lengths": ((hi - lo,), np.int8), "boxes": ((hi - lo, MAX_LEN, 4), np.float32)}
+        arrays = {k: np.lib.format.open_memmap(tmpdir / f"{k}.npy", mode="w+", dtype=t, shape=s)
+                  for k, (s, t) in shapes.items()}
+        arrays["labels"][:] = PAD
+        arrays["boxes"][:] = 0                     # per-digit boxes are not known (docs/generation.md)
+        for j in range(lo // SHARD, (hi - 1) // SHARD + 1):
+            with np.load(parts / f"{j:06d}.npz") as z:
+                images, strings = z["images"], z["strings"].tolist()
+            for k, s in enumerate(strings):
+                i = j * SHARD + k
+                if lo <= i < hi:
+                    arrays["images"][i - lo] = images[k]
+                    arrays["labels"][i - lo, : len(s)] = [int(d) for d in s]
+                    arrays["lengths"][i - lo] = len(s)
+        for a in arrays.values():
+            a.flush()
+        del arrays
+        with atomic_path(out / f"{split}.npz") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED,
+                                                                      allowZip64=True) as zf:
+            for k in ARRAYS:                          # a fixed date: the same request gives the same bytes
+                info = zipfile.ZipInfo(f"{k}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                with open(tmpdir / f"{k}.npy", "rb") as src, zf.open(info, "w", force_zip64=True) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+        shutil.rmtree(tmpdir)

@@ -1,0 +1,101 @@
+"""seqdraw generate --random: a labelled data set, reproducible by seed, resumable, in two formats."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import seqdraw.dataset as dataset
+from conftest import one_line_error
+from seqdraw.checkpoint import save_model
+from seqdraw.cli import main
+from seqdraw.data.shards import load_splits
+from seqdraw.model import ConditionalDRAW, preset
+
+SMALL = dict(enc_size=16, dec_size=16, z_size=4, attention_size=8, steps_per_digit=2, read_n=3, write_n=3)
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("m") / "model.safetensors"
+    save_model(path, ConditionalDRAW(preset("seqdraw", **SMALL)), extra={"max_len": 3})
+    return path
+
+
+@pytest.fixture(autouse=True)
+def small_shards(monkeypatch):
+    monkeypatch.setattr(dataset, "SHARD", 16)        # several shards from a few dozen images
+
+
+def export(model_path, out, *extra):
+    return main(["generate", "--random", "50", "--model", str(model_path), "--out", str(out), "--seed", "3",
+                 "--lengths", "1,1,1", *extra])
+
+
+def test_npz_export_is_a_data_set_readers_train_on(model_path, tmp_path):
+    assert export(model_path, tmp_path / "a", "--format", "npz") == 0
+    train, test = load_splits(str(tmp_path / "a"))
+    assert len(train["images"]) == 45 and len(test["images"]) == 5
+    assert set(train["lengths"].tolist()) == {1, 2, 3} and train["images"].dtype == np.uint8
+    assert not (tmp_path / "a" / "parts").exists()
+    assert main(["classifier", "train", "--data", str(tmp_path / "a"), "--out", str(tmp_path / "r"), "--epochs", "1",
+                 "--width", "4", "--batch-size", "16"]) == 0
+    # the same seed gives the same bytes; another seed other images
+    assert export(model_path, tmp_path / "b", "--format", "npz") == 0
+    assert (tmp_path / "a" / "train.npz").read_bytes() == (tmp_path / "b" / "train.npz").read_bytes()
+    assert main(["generate", "--random", "50", "--model", str(model_path), "--out", str(tmp_path / "c"),
+                 "--seed", "4", "--lengths", "1,1,1", "--format", "npz"]) == 0
+    assert not np.array_equal(load_splits(str(tmp_path / "c"))[0]["images"], train["images"])
+
+
+def test_imagefolder_export_and_its_metadata(model_path, tmp_path):
+    assert export(model_path, tmp_path / "f") == 0
+    for split, count in (("train", 45), ("test", 5)):
+        rows = [json.loads(line) for line in open(tmp_path / "f" / split / "metadata.jsonl")]
+        assert len(rows) == count and all((tmp_path / "f" / split / r["file_name"]).is_file() for r in rows)
+        assert all(r["text"].isdigit() and 1 <= len(r["text"]) <= 3 for r in rows)
+
+
+def test_an_interrupted_export_resumes_without_rewriting_finished_shards(model_path, tmp_path, monkeypatch, capsys):
+    assert export(model_path, tmp_path / "whole", "--format", "npz") == 0
+    real = dataset.draw_shard
+    calls = []
+
+    def dying(drawer, strings, seed, shard, *a):
+        calls.append(shard)
+        if shard == 2:
+            raise KeyboardInterrupt
+        return real(drawer, strings, seed, shard, *a)
+
+    monkeypatch.setattr(dataset, "draw_shard", dying)
+    assert export(model_path, tmp_path / "cut", "--format", "npz") == 130
+    parts = sorted((tmp_path / "cut" / "parts").iterdir())
+    assert [p.name for p in parts] == ["000000.npz", "000001.npz"]
+    stamps = {p: p.stat().st_mtime_ns for p in parts}
+    monkeypatch.setattr(dataset, "draw_shard", real)
+    calls.clear()
+    drawn = []
+    monkeypatch.setattr(dataset, "draw_shard", lambda d, s, seed, shard, *a: drawn.append(shard) or real(d, s, seed, shard, *a))
+    assert export(model_path, tmp_path / "cut", "--format", "npz") == 0
+    assert drawn == [2, 3]                                     # only the missing shards are drawn
+    assert (tmp_path / "cut" / "train.npz").read_bytes() == (tmp_path / "whole" / "train.npz").read_bytes()
+    assert all(s for s in stamps)
+    # another request in the same folder is refused
+    capsys.readouterr()
+    assert export(model_path, tmp_path / "cut", "--format", "imagefolder") == 2
+    assert "--overwrite" in one_line_error(capsys.readouterr().err)
+
+
+def test_strings_file(model_path, tmp_path, capsys):
+    strings = tmp_path / "s.txt"
+    strings.write_text("7\n\n157\n42\n")
+    assert main(["generate", "--random", "20", "--strings", str(strings), "--model", str(model_path),
+                 "--out", str(tmp_path / "s"), "--format", "npz"]) == 0
+    train, _ = load_splits(str(tmp_path / "s"))
+    texts = {"".join(map(str, r[:L])) for r, L in zip(train["labels"], train["lengths"])}
+    assert texts <= {"7", "157", "42"} and len(texts) >= 2
+    strings.write_text("7\n12a\n")
+    assert main(["generate", "--random", "20", "--strings", str(strings), "--model", str(model_path),
+                 "--out", str(tmp_path / "t")]) == 2
+    assert "line 2" in one_line_error(capsys.readouterr().err)

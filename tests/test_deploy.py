@@ -1,0 +1,62 @@
+"""ONNX export: ONNX Runtime draws the pixels PyTorch draws, for the same noise."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import one_line_error
+from seqdraw.checkpoint import save_model
+from seqdraw.cli import main
+from seqdraw.generate import Drawer
+from seqdraw.model import ConditionalDRAW, preset
+
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+SMALL = dict(enc_size=32, dec_size=32, z_size=8, attention_size=16, steps_per_digit=3)
+
+
+@pytest.mark.parametrize("name, attention", [("seqdraw", "learned"), ("seqdraw", "scheduled"), ("rnndraw", "learned")])
+def test_onnx_runtime_draws_the_same_pixels(tmp_path, name, attention, capsys):
+    torch.manual_seed(0)
+    model_path = tmp_path / "model.safetensors"
+    save_model(model_path, ConditionalDRAW(preset(name, label_attention=attention, **SMALL)),
+               extra={"max_len": 3, "temperature": 0.8})
+    out = tmp_path / "onnx"
+    assert main(["export", "--onnx", str(out), "--model", str(model_path)]) == 0
+    info = json.loads((out / "seqdraw-onnx.json").read_text())
+    assert sorted(info["graphs"]) == ["1", "2", "3"] and info["temperature"] == 0.8
+    drawer = Drawer(model_path)
+    for number in ("7", "68", "157"):
+        graph = info["graphs"][str(len(number))]
+        session = ort.InferenceSession(str(out / graph["file"]))
+        # the noise Drawer.generate draws for this seed, step by step
+        g = torch.Generator().manual_seed(5)
+        eps = torch.stack([torch.randn((4, info["z_size"]), generator=g) for _ in range(graph["steps"])])
+        tau = np.full(graph["steps"], 0.8, np.float32)
+        tau[0] = 1.5
+        images = session.run(None, {"labels": np.array([[int(d) for d in number]] * 4, np.int64),
+                                    "eps": eps.numpy(), "tau": tau})[0]
+        expect = drawer.generate(number, n=4, seed=5, temperature=0.8, style_temperature=1.5)
+        assert images.shape == (4, 32, 64)
+        np.testing.assert_allclose(images, expect, atol=1e-4, rtol=0)
+    assert main(["export", "--onnx", str(out), "--model", str(model_path)]) == 2      # never overwritten silently
+    assert "--overwrite" in one_line_error(capsys.readouterr().err)
+
+
+def test_the_documented_example_runs_without_torch(tmp_path):
+    torch.manual_seed(0)
+    model_path = tmp_path / "model.safetensors"
+    save_model(model_path, ConditionalDRAW(preset("seqdraw", **SMALL)), extra={"max_len": 4})
+    assert main(["export", "--onnx", str(tmp_path / "onnx"), "--model", str(model_path)]) == 0
+    example = Path(__file__).parents[1] / "examples" / "onnx_generate.py"
+    # torch made unimportable: the example must not need it
+    code = ("import sys; sys.modules['torch'] = None; sys.argv = ['x', sys.argv[1], '2024', sys.argv[2]]; "
+            f"exec(open({str(example)!r}).read())")
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "onnx"), str(tmp_path / "o.png")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (tmp_path / "o.png").stat().st_size > 0
