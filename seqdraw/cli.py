@@ -311,6 +311,15 @@ def cmd_export(args) -> None:
     print(f"{len(info['graphs'])} ONNX graphs (lengths {', '.join(info['graphs'])}) -> {args.onnx}")
 
 
+# ---- seqdraw demo ----------------------------------------------------------------------------------------
+
+def cmd_demo(args) -> None:
+    from seqdraw.demo import serve
+
+    print(f"seqdraw demo on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    serve(args.model, host=args.host, port=args.port, share=args.share)
+
+
 def build_parser() -> Parser:
     from seqdraw.settings import add_arguments
     from seqdraw.trainer import TrainConfig
@@ -461,6 +470,14 @@ def build_parser() -> Parser:
     x.add_argument("--model", default=None, help="a .safetensors model or run folder (default: the shipped model)")
     x.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
     x.set_defaults(func=cmd_export)
+
+    dm = sub.add_parser("demo", help="a web page to try a model (needs pip install -e \".[demo]\")",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    dm.add_argument("--model", default=None, help="a .safetensors model or run folder (default: the shipped model)")
+    dm.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")
+    dm.add_argument("--port", type=int_in(1, 65535), default=7860)
+    dm.add_argument("--share", action="store_true", help="also make a public gradio.live link")
+    dm.set_defaults(func=cmd_demo)
 
     r = sub.add_parser("reproduce", help="reproduce an experiment of the paper")
     rsub = r.add_subparsers(dest="experiment", required=True, parser_class=Parser)

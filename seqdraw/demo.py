@@ -1,0 +1,84 @@
+"""`seqdraw demo`: a web page to try a model, built with Gradio (`pip install -e ".[demo]"`).
+
+Type a number, choose the temperature, the seed and how many samples, and see the samples, the drawing
+animation with its write window, and the label attention. A bad number gets the CLI's one-line message.
+The page binds to 127.0.0.1 unless told otherwise; its HTTP API (`/draw`) is what the tests call.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from seqdraw.errors import SeqdrawError
+from seqdraw.generate import Drawer
+from seqdraw.pictures import animation_frames, grid, save_attention_plot, save_gif, save_png, to_uint8
+
+SCALE = 4
+
+
+def draw(drawer: Drawer, number: str, temperature: float, seed: int, samples: int, folder: Path):
+    """The three pictures for one request, as files in `folder`: samples, animation, attention."""
+    number = drawer.check_number(str(number).strip())
+    if not 1 <= int(samples) <= 32:
+        raise SeqdrawError(f"samples must be 1..32, got {samples}")
+    if not 0 <= int(seed) < 2**63:
+        raise SeqdrawError(f"seed must be between 0 and 2^63 - 1, got {seed}")
+    result = drawer.generate(number, n=int(samples), seed=int(seed), process=True, temperature=float(temperature))
+    stem = f"{number}-{int(seed)}-{float(temperature):g}-{int(samples)}"
+    samples_png = folder / f"samples-{stem}.png"
+    save_png(samples_png, grid(to_uint8(result.images), cols=min(int(samples), 8)), scale=SCALE)
+    animation = folder / f"drawing-{stem}.gif"
+    save_gif(animation, animation_frames([result.canvases[0]], [result.write_where[0]], result.write_n))
+    attention = None
+    if result.alpha is not None:
+        attention = folder / f"attention-{stem}.png"
+        k = drawer.model.config.steps_per_digit
+        save_attention_plot(attention, [result.alpha[0, : k * len(number), : len(number)]], [number])
+    return str(samples_png), str(animation), None if attention is None else str(attention)
+
+
+def build(model_path=None):
+    """The Gradio Blocks page for a model file (default: the shipped model)."""
+    try:
+        import gradio as gr
+    except ImportError:
+        raise SeqdrawError("the demo needs Gradio: pip install -e \".[demo]\"") from None
+    drawer = Drawer(model_path)
+    folder = Path(tempfile.mkdtemp(prefix="seqdraw-demo-"))
+
+    def on_draw(number, temperature, seed, samples):
+        try:
+            return draw(drawer, number, temperature, seed, samples, folder)
+        except SeqdrawError as e:
+            raise gr.Error(str(e)) from None
+
+    with gr.Blocks(title="seqdraw: house numbers, drawn stroke by stroke") as page:
+        gr.Markdown("# seqdraw\nType a house number (1 to %d digits). The model draws it step by step, as "
+                    "the paper's seqDRAW: the box in the animation is where each step writes." % drawer.max_len)
+        with gr.Row():
+            number = gr.Textbox(label="number", value="2024", max_lines=1, elem_id="number")
+            temperature = gr.Slider(0.0, 2.0, value=drawer.temperature, step=0.05, label="temperature")
+            seed = gr.Number(value=0, precision=0, label="seed", minimum=0)
+            samples = gr.Slider(1, 32, value=8, step=1, label="samples")
+        button = gr.Button("Draw", variant="primary", elem_id="draw")
+        samples_image = gr.Image(label="samples", type="filepath", elem_id="samples")
+        with gr.Row():
+            animation = gr.Image(label="drawing (write window in red)", type="filepath", elem_id="animation")
+            attention = gr.Image(label="label attention", type="filepath", elem_id="attention")
+        button.click(on_draw, [number, temperature, seed, samples], [samples_image, animation, attention],
+                     api_name="draw")
+        number.submit(on_draw, [number, temperature, seed, samples], [samples_image, animation, attention])
+    return page
+
+
+def serve(model_path=None, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
+    """Build and launch the page; with block=False, return (page, url) for tests."""
+    page = build(model_path)
+    try:
+        page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
+                    show_error=True, quiet=not block)
+    except OSError as e:
+        raise SeqdrawError(f"cannot serve the demo on {host}:{port}: {e}") from None
+    return page, page.local_url
