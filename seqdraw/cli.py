@@ -320,9 +320,9 @@ def cmd_demo(args) -> None:
     serve(args.model, host=args.host, port=args.port, share=args.share)
 
 
-def build_parser() -> Parser:
-    from seqdraw.settings import add_arguments
-    from seqdraw.trainer import TrainConfig
+def build_parser(train_flags: bool = True) -> Parser:
+    """The whole command line. The train flags come from TrainConfig, whose module loads torch: main()
+    asks for them only when the command is `train`, so that other commands and --help start fast."""
 
     p = Parser(prog="seqdraw", description="Draw house-number images from digit strings (seqDRAW).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -368,7 +368,10 @@ def build_parser() -> Parser:
     t = sub.add_parser("train", help="train a model (curriculum by length, resumable)",
                        description="Defaults come from seqdraw.trainer.TrainConfig; flags and --set override "
                                    "--config, which overrides the defaults.")
-    add_arguments(t, TrainConfig)
+    if train_flags:
+        from seqdraw.settings import add_arguments
+        from seqdraw.trainer import TrainConfig
+        add_arguments(t, TrainConfig)
     t.add_argument("--config", help="a JSON file of TrainConfig values")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig value; model.X for the model")
     t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint "
@@ -502,7 +505,8 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(train_flags=argv[:1] == ["train"]).parse_args(argv)
     try:
         return args.func(args) or 0
     except SeqdrawError as e:

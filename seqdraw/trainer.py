@@ -41,7 +41,7 @@ VALIDATION_SEED = 12345
 # flags that were tried, measured and rejected: naming one is an error (docs/training.md has their story)
 GONE = {k: "rejected, docs/training.md" for k in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target")}
 # what a resumed run may change: its budget and its bookkeeping, nothing that shapes the weights
-RESUMABLE = ("epochs", "max_steps", "checkpoint_every", "keep", "log_every", "compile", "device")
+RESUMABLE = ("epochs", "max_steps", "checkpoint_every", "keep", "log_every", "compile", "device", "precision")
 
 
 @dataclass
@@ -67,6 +67,8 @@ class TrainConfig:
     log_every: int = setting(50, "steps between lines of metrics.jsonl", lo=1)
     device: str = setting("cpu", "cpu, cuda or cuda:N (torchrun: each rank its LOCAL_RANK's GPU)")
     compile: bool = setting(True, "torch.compile the step and the drawing (eager without a C++ compiler)")
+    precision: str = setting("fp32", "fp32, or bf16: the training step under bf16 autocast (weights, optimiser "
+                                     "and validation stay fp32; docs/performance.md)", choices=("fp32", "bf16"))
     max_steps: int = setting(0, "stop after this many steps in all (0: every stage and epoch)", lo=0)
     model: dict = setting({}, "ModelConfig overrides, e.g. {\"enc_size\": 256} (--set model.enc_size=256)")
     init: str = setting("", "start from these model weights (fine-tuning) instead of at random")
@@ -378,8 +380,11 @@ class Trainer:
         lr = lr_at(self.state["step"], self.total_steps, c) * self.state["lr_scale"]
         for group in self.opt.param_groups:
             group["lr"] = lr
-        objective, terms = total_loss(self.net, images, labels, lengths, self.noise, c.weights(self.guide is not None),
-                                      pixel_weights, self.guide.loss_per_image if self.guide else None, self.model)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=c.precision == "bf16"):
+            objective, terms = total_loss(self.net, images, labels, lengths, self.noise,
+                                          c.weights(self.guide is not None), pixel_weights,
+                                          self.guide.loss_per_image if self.guide else None, self.model)
+        objective, terms = objective.float(), {k: v.float() for k, v in terms.items()}
         # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
         self.opt.zero_grad(set_to_none=True)
         (objective * self.ddp.world / len(batch)).backward()

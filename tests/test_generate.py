@@ -114,3 +114,21 @@ def test_shipped_model_works_with_no_model_argument(tmp_path, capsys):
     assert exit_code(["generate", "2024", "--n", "2", "--out", str(tmp_path / "x.png")]) == 0
     assert exit_code(["generate", "12345", "--out", str(tmp_path / "y.png")]) == 2     # trained for 1-4 digits
     assert "too long" in one_line_error(capsys.readouterr().err)
+
+
+def test_generate_and_help_load_only_what_they_need(tmp_path):
+    """Startup: `seqdraw --help` loads no torch; `seqdraw generate` loads neither the trainer nor
+    matplotlib, SciPy, Gradio or ONNX."""
+    import subprocess
+    import sys
+    probe = ("import sys, runpy; sys.argv = ['seqdraw'] + sys.argv[1:]\n"
+             "try:\n    runpy.run_module('seqdraw', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print(sorted({m.split('.')[0] if not m.startswith('seqdraw') else m for m in sys.modules}))")
+    help_run = subprocess.run([sys.executable, "-c", probe, "--help"], capture_output=True, text=True, timeout=120)
+    assert "'torch'" not in help_run.stdout.splitlines()[-1]
+    gen = subprocess.run([sys.executable, "-c", probe, "generate", "42", "--out", str(tmp_path / "42.png")],
+                         capture_output=True, text=True, timeout=300)
+    loaded = gen.stdout.splitlines()[-1]
+    assert (tmp_path / "42.png").exists() and "'torch'" in loaded
+    for heavy in ("'matplotlib'", "'scipy'", "'seqdraw.trainer'", "'gradio'", "'onnx'", "'onnxruntime'", "'pandas'"):
+        assert heavy not in loaded, heavy

@@ -329,7 +329,7 @@ def test_every_train_config_field_is_a_flag():
         if f.name == "model":
             continue
         t = type(f.default)
-        text = {"preset": "rnndraw", "curriculum": "paper", "device": "cpu", "max_len": "2", "replay": "0.5",
+        text = {"preset": "rnndraw", "curriculum": "paper", "device": "cpu", "precision": "bf16", "max_len": "2", "replay": "0.5",
                 "digit_weight": "2", "lr": "0.5", "guide_style_temperature": "2"}.get(f.name, samples[t])
         args = build_parser().parse_args(["train", "--" + f.name.replace("_", "-"), text])
         assert getattr(args, f.name) == {bool: lambda s: s == "true", int: int, float: float, str: str}[t](text), f.name
