@@ -62,12 +62,15 @@ def default_model_path() -> Path:
 class Drawer:
     """A loaded model and the lengths it was trained for."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, precision: str = "fp32"):
         if path is None:
             path = default_model_path()
             if not path.exists():
                 raise SeqdrawError("this install has no shipped model yet: train one (seqdraw train) "
                                    "and pass --model RUN/final")
+        if precision not in ("fp32", "bf16"):
+            raise SeqdrawError(f"precision must be fp32 or bf16, got {precision!r}")
+        self.precision = precision              # bf16: drawing under bf16 autocast (docs/performance.md)
         self.model, self.meta = load_model(path)
         self.model.eval()
         self.max_len = self.meta.get("max_len", MAX_LEN)
@@ -80,9 +83,16 @@ class Drawer:
     def _draw(self, labels: torch.Tensor, generator, temperature, style_temperature, process: bool = False):
         """Drawings of rows of labels of one length [N, L], in batches of BATCH (memory stays flat)."""
         lengths = torch.full((BATCH,), labels.shape[1])
-        return [self.model.generate(labels[i: i + BATCH], lengths[: len(labels[i: i + BATCH])], generator=generator,
-                                    process=process, temperature=temperature, style_temperature=style_temperature)
-                for i in range(0, len(labels), BATCH)]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            drawings = [self.model.generate(labels[i: i + BATCH], lengths[: len(labels[i: i + BATCH])],
+                                            generator=generator, process=process, temperature=temperature,
+                                            style_temperature=style_temperature)
+                        for i in range(0, len(labels), BATCH)]
+        for d in drawings:                      # pictures leave as fp32 whatever the arithmetic
+            for field in ("images", "canvases", "write_where", "alpha"):
+                if getattr(d, field) is not None:
+                    setattr(d, field, getattr(d, field).float())
+        return drawings
 
     def draw_labels(self, labels: torch.Tensor, generator, temperature=None, style_temperature=None) -> np.ndarray:
         """float32 [N, H, W] for label rows of one length [N, L] (what dataset export uses)."""
@@ -110,5 +120,5 @@ class Drawer:
                        None if parts[0].alpha is None else cat("alpha"), self.model.config.write_n)
 
 
-def load(path: str | Path | None = None) -> Drawer:
-    return Drawer(path)
+def load(path: str | Path | None = None, precision: str = "fp32") -> Drawer:
+    return Drawer(path, precision)

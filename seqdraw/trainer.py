@@ -461,40 +461,11 @@ class Trainer:
             print(f"warning: {self.heldout_seen} training images show held-out strings (seqdraw.data.heldout); "
                   "seqdraw evaluate will refuse this model", file=sys.stderr)
         t_start = time.time()
-        budget_left = lambda: not c.max_steps or st["step"] < c.max_steps  # noqa: E731
         with StopRequest() as stop:
-            while st["stage"] < len(self.stages) and budget_left():
-                s, e = st["stage"], st["epoch"]
-                plan = batch_plan(self.train_data["lengths"], self.stages[s], c, s, e)
-                bar = tqdm(total=len(plan), initial=st["batch"], disable=not self.progress, leave=False,
-                           desc=f"stage {s + 1}/{len(self.stages)} L={','.join(map(str, self.stages[s]))} "
-                                f"epoch {e + 1}/{c.epochs}")
-                t0, seen0 = time.time(), 0
-                while st["batch"] < len(plan) and budget_left():
-                    if stop_after is not None and st["step"] >= stop_after:
-                        bar.close()
-                        return {"step": st["step"], "stopped": True}
-                    shown = self.step(plan[st["batch"]])
-                    seen0 += len(plan[st["batch"] - 1])
-                    rate = seen0 / max(time.time() - t0, 1e-9)
-                    bar.set_postfix({k: f"{v:.1f}" for k, v in shown.items() if k != "lr"} | {"img_s": f"{rate:.0f}"})
-                    bar.update()
-                    if self.log and st["step"] % c.log_every == 0:
-                        self.log.write(st["step"], **shown, images_per_s=rate, stage=s + 1, epoch=e + 1)
-                    if stop.signal:
-                        bar.close()
-                        self.save()
-                        return {**self.summary(t_start), "interrupted": stop.signal}
-                    if st["step"] % c.checkpoint_every == 0 and st["batch"] < len(plan):
-                        self.save()                  # the epoch's last step is saved below, once
-                bar.close()
-                self.end_of_epoch(s, e, time.time() - t_start)
-                if st["batch"] >= len(plan):
-                    st["batch"] = 0
-                    st["epoch"] += 1
-                    if st["epoch"] == c.epochs:
-                        st.update(epoch=0, stage=st["stage"] + 1)
-                self.save()
+            while st["stage"] < len(self.stages) and self.budget_left():
+                early = self.epoch(stop, stop_after, t_start)
+                if early is not None:
+                    return early
         summary = self.summary(t_start)
         if self.ddp.main:
             save_model(self.run / "final" / "model.safetensors", self.model,
@@ -503,6 +474,46 @@ class Trainer:
                 tmp.write_text(json.dumps(summary, indent=2) + "\n")
             clean_temporary_files(self.run)
         return summary
+
+    def budget_left(self) -> bool:
+        return not self.config.max_steps or self.state["step"] < self.config.max_steps
+
+    def epoch(self, stop: StopRequest, stop_after: int | None, t_start: float) -> dict | None:
+        """The rest of the current epoch of the current stage, then validation and a checkpoint. Returns a
+        summary when the run must end early (a signal, or `stop_after`), else None."""
+        c, st = self.config, self.state
+        s, e = st["stage"], st["epoch"]
+        plan = batch_plan(self.train_data["lengths"], self.stages[s], c, s, e)
+        bar = tqdm(total=len(plan), initial=st["batch"], disable=not self.progress, leave=False,
+                   desc=f"stage {s + 1}/{len(self.stages)} L={','.join(map(str, self.stages[s]))} epoch {e + 1}/{c.epochs}")
+        t0, seen0 = time.time(), 0
+        while st["batch"] < len(plan) and self.budget_left():
+            if stop_after is not None and st["step"] >= stop_after:
+                bar.close()
+                return {"step": st["step"], "stopped": True}
+            batch = plan[st["batch"]]
+            shown = self.step(batch)
+            seen0 += len(batch)
+            rate = seen0 / max(time.time() - t0, 1e-9)
+            bar.set_postfix({k: f"{v:.1f}" for k, v in shown.items() if k != "lr"} | {"img_s": f"{rate:.0f}"})
+            bar.update()
+            if self.log and st["step"] % c.log_every == 0:
+                self.log.write(st["step"], **shown, images_per_s=rate, stage=s + 1, epoch=e + 1)
+            if stop.signal:
+                bar.close()
+                self.save()
+                return {**self.summary(t_start), "interrupted": stop.signal}
+            if st["step"] % c.checkpoint_every == 0 and st["batch"] < len(plan):
+                self.save()                  # the epoch's last step is saved below, once
+        bar.close()
+        self.end_of_epoch(s, e, time.time() - t_start)
+        if st["batch"] >= len(plan):
+            st["batch"] = 0
+            st["epoch"] += 1
+            if st["epoch"] == c.epochs:
+                st.update(epoch=0, stage=st["stage"] + 1)
+        self.save()
+        return None
 
     def summary(self, t_start: float) -> dict:
         st = self.state

@@ -132,3 +132,12 @@ def test_generate_and_help_load_only_what_they_need(tmp_path):
     assert (tmp_path / "42.png").exists() and "'torch'" in loaded
     for heavy in ("'matplotlib'", "'scipy'", "'seqdraw.trainer'", "'gradio'", "'onnx'", "'onnxruntime'", "'pandas'"):
         assert heavy not in loaded, heavy
+
+
+def test_bf16_drawing_is_close_to_fp32(model_path):
+    fp32 = seqdraw.load(model_path).generate("157", n=6, seed=2)
+    bf16 = seqdraw.load(model_path, precision="bf16").generate("157", n=6, seed=2)
+    assert bf16.dtype == np.float32 and bf16.shape == fp32.shape
+    assert 0 < np.abs(bf16 - fp32).mean() < 0.05                 # other arithmetic, the same pictures
+    with pytest.raises(SeqdrawError, match="precision"):
+        seqdraw.load(model_path, precision="fp8")
