@@ -4,7 +4,6 @@ batch of 256, same machine, same run (compare ratios only: the machine is shared
     python -m seqdraw export --onnx /tmp/seqdraw-onnx && python benchmarks/onnx_speed.py /tmp/seqdraw-onnx
 """
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -14,16 +13,7 @@ import onnxruntime as ort
 import torch
 
 import seqdraw
-
-
-def timed(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from precision import median_time   # benchmarks/precision.py
 
 
 def main(folder: Path):
@@ -44,7 +34,7 @@ def main(folder: Path):
                 "torch compiled": lambda: compiled.generate(labels, lengths)}
         for name, fn in rows.items():
             with torch.inference_mode():
-                t = timed(fn, repeats)
+                t = median_time(fn, repeats, warm=1)
             print(f"batch {batch:4d}  {name:15s} {1000 * t:8.2f} ms   {batch / t:9.0f} images/s")
 
 

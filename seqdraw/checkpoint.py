@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,7 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from seqdraw.data.labels import MAX_LEN
 from seqdraw.errors import SeqdrawError
-from seqdraw.files import atomic_path
+from seqdraw.files import atomic_path, replace_folder
 from seqdraw.model import ConditionalDRAW, ModelConfig
 from seqdraw.settings import metadata_value
 
@@ -123,11 +122,7 @@ def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Ten
         opt_tensors, opt_meta = _optimizer_tensors(opt)
         write_safetensors({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, tmp / "state.safetensors")
         (tmp / "state.json").write_text(json.dumps({**state, "optimizer": opt_meta}, indent=1))
-        aside = None
-        if final.exists():                  # the same step saved again: the old one goes only once the new is in
-            aside = Path(tempfile.mkdtemp(prefix=".old-", dir=run))
-            os.replace(final, aside / final.name)
-        os.replace(tmp, final)
+        replace_folder(tmp, final)          # the same step saved again: the old one goes only once the new is in
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise SeqdrawError(f"cannot write a checkpoint in {run}: {e.strerror or e}") from None
@@ -136,8 +131,6 @@ def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Ten
         raise
     with atomic_path(run / "latest.json") as t:
         t.write_text(json.dumps({"checkpoint": final.name, "step": state["step"]}))
-    if aside is not None:
-        shutil.rmtree(aside, ignore_errors=True)
     for old in complete_checkpoints(run)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
@@ -164,14 +157,14 @@ def latest_checkpoint(run: Path) -> Path | None:
 
 
 def clean_temporary_files(run: Path) -> None:
-    """Remove what an interrupted write leaves behind in a run folder: .ckpt-* and .old-* folders, and
-    .NAME.*.tmp files of atomic writes."""
+    """Remove what an interrupted write leaves behind in a run folder: .ckpt-* folders (new checkpoints
+    and old ones moved aside) and .NAME.*.tmp files of atomic writes."""
     run = Path(run)
     for folder in (run, run / "best", run / "final", run / "samples"):
         if not folder.is_dir():
             continue
         for p in folder.iterdir():
-            if p.name.startswith((".ckpt-", ".old-")) and p.is_dir():
+            if p.name.startswith(".ckpt-") and p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
             elif p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file():
                 p.unlink(missing_ok=True)

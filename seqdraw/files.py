@@ -80,6 +80,18 @@ def check_output_folder(path, overwrite: bool, flag: str = "--overwrite") -> Pat
     return path
 
 
+def replace_folder(new: Path, target: Path) -> None:
+    """Put the complete folder `new` at `target`. An existing target is moved aside first and deleted
+    only after `new` is in, so a kill at any moment leaves a complete folder under one of the names."""
+    if not target.exists():
+        os.replace(new, target)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    os.replace(target, aside / target.name)
+    os.replace(new, target)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def output_folder(path, overwrite: bool):
     """Yield a fresh temporary folder beside `path`; when the block succeeds, it replaces `path` whole
@@ -93,13 +105,7 @@ def output_folder(path, overwrite: bool):
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
-        if path.exists():
-            aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, aside / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(aside, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        replace_folder(tmp, path)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise SeqdrawError(f"cannot write {path}: {e.strerror or e}") from None
