@@ -9,7 +9,6 @@ in OUT/figures.json. Without CUDA it runs the same path on the CPU with a small 
 """
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys

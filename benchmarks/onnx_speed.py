@@ -5,10 +5,8 @@ batch of 256, same machine, same run (compare ratios only: the machine is shared
 """
 import json
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
 import torch
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -23,7 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from seqdraw.data.labels import MAX_LEN
 from seqdraw.errors import SeqdrawError
-from seqdraw.files import atomic_path, replace_folder
+from seqdraw.files import atomic_path, output_folder
 from seqdraw.model import ConditionalDRAW, ModelConfig
 from seqdraw.settings import metadata_value
 
@@ -116,19 +115,13 @@ def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Ten
                     extra: dict | None = None) -> Path:
     run = Path(run)
     final = run / f"ckpt-{state['step']:08d}"
-    tmp = Path(tempfile.mkdtemp(prefix=".ckpt-", dir=run))
-    try:
+    # written beside the run's checkpoints as .ckpt-*, then put in place; the same step saved again
+    # replaces the old folder only once the new one is complete (files.output_folder)
+    with output_folder(final, overwrite=True) as tmp:
         save_model(tmp / "model.safetensors", model, extra)
         opt_tensors, opt_meta = _optimizer_tensors(opt)
         write_safetensors({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, tmp / "state.safetensors")
         (tmp / "state.json").write_text(json.dumps({**state, "optimizer": opt_meta}, indent=1))
-        replace_folder(tmp, final)          # the same step saved again: the old one goes only once the new is in
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise SeqdrawError(f"cannot write a checkpoint in {run}: {e.strerror or e}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     with atomic_path(run / "latest.json") as t:
         t.write_text(json.dumps({"checkpoint": final.name, "step": state["step"]}))
     for old in complete_checkpoints(run)[:-keep]:

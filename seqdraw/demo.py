@@ -9,7 +9,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 from seqdraw.errors import SeqdrawError
 from seqdraw.generate import Drawer

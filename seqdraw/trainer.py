@@ -173,7 +173,7 @@ class MetricsLog:
         self.path = run / "metrics.jsonl"
         if resumed_at is not None and self.path.is_file():
             kept = [line for line in self.path.read_text().splitlines(keepends=True)
-                    if self._step(line) is not None and self._step(line) <= resumed_at]
+                    if (step := self._step(line)) is not None and step <= resumed_at]
             with atomic_path(self.path) as tmp:
                 tmp.write_text("".join(kept))
         try:

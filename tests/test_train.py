@@ -14,7 +14,7 @@ from seqdraw.data.shards import fingerprint
 from seqdraw.evaluate.judges import load_judge
 from seqdraw.evaluate.readers import load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
-from seqdraw.objectives import Weights, digit_pixel_weights as pixel_weights, guide_cross_entropy, style_distance, total_loss
+from seqdraw.objectives import digit_pixel_weights as pixel_weights, guide_cross_entropy, style_distance
 from seqdraw.trainer import TrainConfig, batch_plan, train
 
 TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,

@@ -15,7 +15,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
-from tqdm import tqdm
 
 from seqdraw.evaluate.metrics import accuracy_with_interval
 from seqdraw.data.shards import as_tensors
