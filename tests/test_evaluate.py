@@ -9,6 +9,7 @@ import seqdraw
 from conftest import one_line_error
 from seqdraw.cli import main
 from seqdraw.data.synth import SynthConfig, generate
+from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.critic import critic_auc
 from seqdraw.evaluate.metrics import (accuracy_by_length, mean_pairwise_distance, nearest_distances, roc_auc,
                                       stroke_maps, unit_images, wilson_interval)
@@ -263,17 +264,71 @@ def test_evaluate_refusals(tiny_setup, tmp_path, capsys):
     assert "own training images" in one_line_error(capsys.readouterr().err)
 
 
-def test_reproduce_table2_tiny_budget(tiny_setup, capsys):
+def test_reproduce_table2_rows_share_one_budget_and_continue(tiny_setup, capsys):
     root = tiny_setup
-    argv = ["reproduce", "table2", "--data", str(root), "--out", str(root / "t2"), "--max-steps", "2",
-            "--max-len", "2", "--per-length", "4", "--critic-steps", "10", "--set", "val_size=8", "--set", "batch_size=16",
+    out = root / "t2"
+    argv = ["reproduce", "table2", "--data", str(root), "--out", str(out), "--max-steps", "2",
+            "--max-len", "2", "--per-length", "4", "--set", "val_size=8", "--set", "batch_size=16",
             "--set", "compile=false"] + judges(root) + [f"--set=model.{k}={v}" for k, v in TINY_MODEL.items()]
-    assert main(argv) == 0
-    table = (root / "t2" / "table2.md").read_text()
-    for name in ("rnnDRAW", "seqDRAW", "seqDRAW-cur"):
-        assert f"| {name} | multidigit" in table and f"| {name} | ctc" in table
-    assert "81.65%" in table                                         # the paper's numbers beside ours
-    assert json.loads((root / "t2" / "table2.json").read_text()).keys() == {"rnnDRAW", "seqDRAW", "seqDRAW-cur"}
+    assert main(argv + ["--rows", "rnndraw,seqdraw-cur"]) == 0
+    table = (out / "table2.md").read_text()
+    for name in ("rnnDRAW", "seqDRAW-cur"):
+        assert f"| paper | {name} | multidigit" in table and f"| paper | {name} | ctc" in table
+    assert "81.65" in table                                           # the paper's numbers beside ours
+    rows = json.loads((out / "table2.json").read_text())["rows"]
+    assert set(rows) == {"paper/rnndraw", "paper/seqdraw-cur"}
+    assert {r["steps"] for r in rows.values()} == {2}                    # one budget for every row
+    assert {r["images"] for r in rows.values()} == {24}                 # (a partial last batch per length)
+    for r in rows.values():
+        assert r["strings_per_length"] == {"1": 4, "2": 4}
+        for figure in ("reconstructions", "samples"):
+            assert [j.split()[0] for j in r[figure]] == ["multidigit", "ctc"]
+            assert all(set(by_length) == {"1", "2"} for by_length in r[figure].values())
+        assert set(r["bound_nats"]) == {"1", "2", "all"}
+    assert rows["paper/seqdraw-cur"]["curriculum"] == "paper"
+    assert "alignment" in rows["paper/seqdraw-cur"]["drawing"]["alignment"]["2"]
+    assert rows["paper/rnndraw"]["drawing"]["alignment"] == {}          # rnnDRAW has no attention to align
+    assert (out / "paper" / "rnndraw" / "process.png").exists()
+    # a second call with the same settings skips the finished rows and adds the others to the same table
+    assert main(argv + ["--rows", "rnndraw,scheduled"]) == 0
+    assert "paper/rnndraw: done before" in capsys.readouterr().out
+    assert set(json.loads((out / "table2.json").read_text())["rows"]) == {"paper/rnndraw", "paper/seqdraw-cur",
+                                                                         "paper/scheduled"}
+    # another budget in the same folder is refused: the rows of one table share one budget
+    other = [a if a != "2" or i != argv.index("--max-steps") + 1 else "3" for i, a in enumerate(argv)]
+    assert main(other + ["--rows", "seqdraw"]) == 2
+    assert "share one budget" in one_line_error(capsys.readouterr().err)
+    assert main(argv + ["--rows", "nope"]) == 2
+    assert "unknown row" in one_line_error(capsys.readouterr().err)
+    assert main(argv + ["--objective", "recipe"]) == 2
+    assert "--guide" in one_line_error(capsys.readouterr().err)
+
+
+def test_reproduce_table2_resumes_an_unfinished_row(tiny_setup, capsys):
+    from seqdraw.evaluate.table2 import reproduce_table2
+    root = tiny_setup
+    out = root / "t2-resume"
+    common = dict(max_steps=4, max_len=2, judges=[str(root / "multidigit" / "classifier.safetensors")],
+                  per_length=3, overrides={"val_size": 8, "batch_size": 16, "compile": False, "checkpoint_every": 1,
+                                           "model": TINY_MODEL}, progress=False)
+    from seqdraw.evaluate import table2
+    real_train = table2.train
+    calls = []
+
+    def stopping_train(config, **kwargs):          # the first call stops after 2 steps, as a kill would
+        calls.append(kwargs["resume"])
+        return real_train(config, stop_after=2 if len(calls) == 1 else None, **kwargs)
+    table2.train = stopping_train
+    try:
+        with pytest.raises(SeqdrawError, match="run the same command again"):
+            reproduce_table2(str(root), out, rows=["seqdraw"], **common)
+        assert not (out / "paper" / "seqdraw" / "row.json").exists()
+        reproduce_table2(str(root), out, rows=["seqdraw"], **common)
+    finally:
+        table2.train = real_train
+    assert calls == [False, True]
+    row = json.loads((out / "paper" / "seqdraw" / "row.json").read_text())
+    assert row["steps"] == 4
 
 
 def test_budget_reaches_every_curriculum_stage():
@@ -314,3 +369,26 @@ def test_evaluate_uses_the_shipped_judges_unless_told(tiny_setup, tmp_path, monk
     assert main(["evaluate", "--model", str(root / "model.safetensors"), "--data", str(root),
                  "--out", str(tmp_path / "r2")] + FAST) == 2
     assert "no such judge" in one_line_error(capsys.readouterr().err)
+
+
+def test_reproduce_table2_on_real_svhn_format(tiny_setup, tmp_path, capsys, monkeypatch):
+    """The documented real-SVHN path, on fixtures in the official format (train.tar.gz, test.tar.gz with
+    digitStruct.mat): seqdraw data svhn, then seqdraw reproduce table2 on the prepared folder."""
+    import hashlib
+
+    from seqdraw.data import svhn
+    from svhn_fixtures import make_archive
+    for split in ("train", "test"):
+        archive = make_archive(tmp_path / "staging" / split, split)
+        monkeypatch.setitem(svhn.SHA256, split, hashlib.sha256(archive.read_bytes()).hexdigest())
+        (tmp_path / "svhn").mkdir(exist_ok=True)
+        (tmp_path / "svhn" / f"{split}.tar.gz").write_bytes(archive.read_bytes())
+    assert main(["data", "svhn", "--root", str(tmp_path / "svhn"), "--splits", "train", "test", "--max-len", "3"]) == 0
+    out = tmp_path / "t2"
+    argv = ["reproduce", "table2", "--data", f"svhn:{tmp_path / 'svhn'}", "--out", str(out), "--max-steps", "1",
+            "--rows", "seqdraw-cur", "--per-length", "2", "--set", "val_size=2", "--set", "batch_size=2",
+            "--set", "compile=false"] + judges(tiny_setup) + [f"--set=model.{k}={v}" for k, v in TINY_MODEL.items()]
+    assert main(argv) == 0
+    row = json.loads((out / "table2.json").read_text())["rows"]["paper/seqdraw-cur"]
+    assert row["strings_per_length"] == {"1": 1, "2": 1, "3": 1}        # the fixture's three numbers
+    assert "| paper | seqDRAW-cur |" in (out / "table2.md").read_text()

@@ -1,16 +1,66 @@
-"""`seqdraw reproduce table2`: rnnDRAW, seqDRAW and seqDRAW-cur trained under one budget, judged by the
-yardstick's judges (seqdraw evaluate), side by side with the paper's Table II."""
+"""`seqdraw reproduce table2`: the paper's comparison (Table II) under one budget, per row and objective.
+
+Rows: rnnDRAW, seqDRAW (learned attention, eq. 16-17), seqDRAW-cur with the paper's curriculum (III-D:
+L = 1, then 2, then 3, each stage on its own length only), and two extra rows: the replay curriculum
+and scheduled attention. Objectives: `paper` (the bound, eq. 18) and `recipe` (the project's recipe:
+digit weight, guide and style match; docs/training.md). Every row of a table trains on the same data
+for the same number of images.
+
+Each row is judged on the test images, as the paper says it did ("the reconstructed images from test
+dataset"), and on prior samples for the same label sequences: both judges, per length, with 95%
+intervals; the bound in nats per image; and how the model draws (seqdraw.evaluate.attention).
+
+A table folder holds `settings.json` (the shared budget), `OBJECTIVE/ROW/` (the run, and `row.json`
+once judged) and `table2.md` / `table2.json`, rebuilt from every finished row after each row. A later
+call with the same settings skips finished rows and resumes unfinished ones, so rows can be run in
+separate processes side by side (`--rows`) and a stopped table continues where it stopped.
+"""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
-from seqdraw.data.shards import data_folder, load_splits
-from seqdraw.evaluate.report import PAPER_TABLE2, evaluate
-from seqdraw.files import atomic_path
-from seqdraw.trainer import TrainConfig, batch_plan, train
+import numpy as np
+import torch
 
-MODELS = (("rnnDRAW", "rnndraw"), ("seqDRAW", "seqdraw"), ("seqDRAW-cur", "seqdraw-cur"))
+from seqdraw.checkpoint import latest_checkpoint, load_model
+from seqdraw.data.shards import data_folder, fingerprint, load_splits
+from seqdraw.errors import SeqdrawError
+from seqdraw.evaluate.attention import attention_alignment, drawing_order
+from seqdraw.evaluate.judges import judge_name, load_judge, shipped_judge_paths
+from seqdraw.evaluate.metrics import accuracy_with_interval
+from seqdraw.evaluate.readers import load_guide, read_correct
+from seqdraw.evaluate.report import PAPER_TABLE2, generate_for
+from seqdraw.files import atomic_path
+from seqdraw.objectives import test_bound
+from seqdraw.pictures import process_strips, save_png
+from seqdraw.trainer import TrainConfig, batch_plan, resume_config, train
+
+# key: (name in the table, preset, TrainConfig changes)
+ROWS = {
+    "rnndraw": ("rnnDRAW", "rnndraw", {"curriculum": "none"}),
+    "seqdraw": ("seqDRAW", "seqdraw", {"curriculum": "none"}),
+    "seqdraw-cur": ("seqDRAW-cur", "seqdraw-cur", {"curriculum": "paper"}),
+    "replay": ("seqDRAW-cur, replay curriculum (extra)", "seqdraw-cur", {"curriculum": "replay"}),
+    "scheduled": ("seqDRAW, scheduled attention (extra)", "seqdraw", {"curriculum": "none",
+                                                                     "model": {"label_attention": "scheduled"}}),
+}
+# the project's recipe (docs/training.md) in one stage; `guide` comes from --guide
+OBJECTIVES = {"paper": {}, "recipe": {"digit_weight": 4.0, "guide_weight": 100.0, "style_match_weight": 100.0}}
+FIGURE_NUMBERS = {"seqdraw-cur": ("7", "68", "157"), "rnndraw": ("334",)}    # the paper's figures 3-6
+TRACE_PER_LENGTH = 200                      # test images per length whose drawing process is measured
+
+
+def row_config(row: str, objective: str, folder: Path, run: Path, max_steps: int, max_len: int, seed: int,
+               overrides: dict, guide: str | None) -> TrainConfig:
+    _, preset_name, changes = ROWS[row]
+    model = {**overrides.get("model", {}), **changes.get("model", {})}
+    values = {"preset": preset_name, "data": str(folder), "out": str(run), "max_steps": max_steps,
+              "max_len": max_len, "seed": seed, **overrides, **changes, **OBJECTIVES[objective], "model": model}
+    if objective == "recipe":
+        values["guide"] = guide
+    return TrainConfig.from_dict(values)
 
 
 def epochs_for_budget(config: TrainConfig, lengths, max_steps: int) -> int:
@@ -20,48 +70,207 @@ def epochs_for_budget(config: TrainConfig, lengths, max_steps: int) -> int:
     return max(1, -(-max_steps // per_pass))
 
 
+def check_settings(out: Path, settings: dict) -> None:
+    """The first call writes the table's settings; every later call must share them (one budget)."""
+    path = out / "settings.json"
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise SeqdrawError(f"{path}: corrupt ({e}); pass --overwrite to start the table again") from None
+        changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+        if changed:
+            raise SeqdrawError(f"{out} holds a table with other settings ({', '.join(changed)}): the rows of one "
+                               "table share one budget; use another --out, or --overwrite to start again")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(settings, indent=2) + "\n")
+
+
 def reproduce_table2(data: str, out: Path, max_steps: int, max_len: int = 3, judges: list | None = None,
                      per_length: int = 1000, overrides: dict | None = None, seed: int = 0,
-                     evaluate_options: dict | None = None) -> str:
+                     rows: list[str] | None = None, objectives: list[str] | None = None, guide: str | None = None,
+                     progress: bool = True) -> str:
+    rows = rows or list(ROWS)
+    objectives = objectives or ["paper"]
+    if "recipe" in objectives and not guide:
+        raise SeqdrawError("the recipe objective needs --guide (a multidigit reader that is not a judge)")
     folder = data_folder(data)
     train_data, test_data = load_splits(data)
-    overrides = overrides or {}
-    reports = {}
-    for name, preset_name in MODELS:
-        run = out / preset_name
-        config = TrainConfig.from_dict({"preset": preset_name, "data": str(folder), "out": str(run),
-                                        "max_steps": max_steps, "max_len": max_len, "seed": seed, **overrides})
-        config.epochs = epochs_for_budget(config, train_data["lengths"], max_steps)
-        print(f"training {name} ({config.curriculum} curriculum, {config.epochs} epochs per stage, "
-              f"{max_steps} steps)")
-        train(config, data=(train_data, test_data))
-        reports[name] = evaluate(run / "final", str(folder), run / "evaluation", judges=judges,
-                                 per_length=per_length, seed=seed, **(evaluate_options or {}))
-    table = format_table(reports, max_len)
-    with atomic_path(out / "table2.md") as tmp:
-        tmp.write_text(table + "\n")
-    with atomic_path(out / "table2.json") as tmp:
-        tmp.write_text(json.dumps({k: v["samples"] for k, v in reports.items()}, indent=2) + "\n")
-    return table
+    judge_paths = [Path(p) for p in (judges or shipped_judge_paths())]
+    missing = [str(p) for p in judge_paths if not p.exists()]
+    if missing:
+        raise SeqdrawError(f"no such judge: {', '.join(missing)}")
+    check_settings(out, {"data": str(folder), "train_fingerprint": fingerprint(train_data), "max_steps": max_steps,
+                         "max_len": max_len, "seed": seed, "overrides": overrides or {}, "per_length": per_length,
+                         "guide": guide or "", "judges": [str(p) for p in judge_paths]})
+    for objective in objectives:
+        for row in rows:
+            run = out / objective / row
+            if (run / "row.json").exists():
+                print(f"{objective}/{row}: done before")
+                continue
+            config = row_config(row, objective, folder, run, max_steps, max_len, seed, overrides or {}, guide)
+            config.epochs = epochs_for_budget(config, train_data["lengths"], max_steps)
+            print(f"training {ROWS[row][0]} under the {objective} objective ({config.curriculum} curriculum, "
+                  f"{config.epochs} epochs per stage, {max_steps} steps of {config.batch_size})", flush=True)
+            summary, seconds = train_row(config, run, (train_data, test_data), guide, progress)
+            result = judge_row(run / "final", test_data, judge_paths, max_len, per_length, seed, progress)
+            result.update(name=ROWS[row][0], objective=objective, curriculum=config.curriculum,
+                          steps=summary["step"], images=summary["images_seen"], train_seconds=seconds)
+            with atomic_path(run / "row.json") as tmp:
+                tmp.write_text(json.dumps(result, indent=2) + "\n")
+            write_table(out, max_len)
+    return write_table(out, max_len)
 
 
-def seen_cell(by_L: dict, L: str) -> str:
-    a = by_L.get(L, {}).get("seen")
-    return "-" if not a else f"{100 * a['acc']:.2f}% ({100 * a['lo']:.1f}-{100 * a['hi']:.1f})"
+def train_row(config: TrainConfig, run: Path, data: tuple[dict, dict], guide: str | None, progress: bool):
+    """Train one row, or resume it from its last checkpoint. Returns the trainer's summary and the
+    training seconds of every call so far (`seconds.json`; a call killed outright is not counted)."""
+    resume = latest_checkpoint(run) is not None
+    if resume:
+        config = resume_config(str(run), {})
+    clock = run.parent / f".{run.name}-seconds.json"
+    before = json.loads(clock.read_text())["seconds"] if resume and clock.exists() else 0.0
+    t0 = time.time()
+    summary = train(config, resume=resume, data=data, progress=progress, overwrite=not resume,
+                    guide=load_guide(guide) if config.guide else None)
+    seconds = round(before + time.time() - t0, 1)
+    with atomic_path(clock) as tmp:
+        tmp.write_text(json.dumps({"seconds": seconds}) + "\n")
+    stopped = summary.get("interrupted") or ("stopped" if summary.get("stopped") else None)
+    if stopped:
+        raise SeqdrawError(f"{run}: {stopped} at step {summary['step']}; run the same command again to continue")
+    return summary, seconds
 
 
-def format_table(reports: dict, max_len: int) -> str:
-    """One row per model and judge: sequence accuracy of prior samples of seen strings, 95% intervals."""
+# ---- judging one row ------------------------------------------------------------------------------------
+
+def test_rows(test: dict, max_len: int, per_length: int) -> np.ndarray:
+    """The first `per_length` test images of each length 1..max_len, in file order."""
+    return np.concatenate([np.flatnonzero(test["lengths"] == L)[:per_length] for L in range(1, max_len + 1)])
+
+
+def per_length_accuracy(correct: np.ndarray, lengths: np.ndarray) -> dict:
+    return {str(L): accuracy_with_interval(correct[lengths == L]) for L in np.unique(lengths).tolist()}
+
+
+@torch.no_grad()
+def judge_row(model_path: Path, test: dict, judge_paths: list[Path], max_len: int, per_length: int, seed: int,
+              progress: bool = True) -> dict:
+    """Both judges on reconstructions of test images and on prior samples of their label sequences; the
+    bound; the drawing process (alignment, drawing time); the figures' strips."""
+    t0 = time.time()
+    model, meta = load_model(model_path)
+    model.eval()
+    readers = {}
+    for p in judge_paths:
+        reader, _ = load_judge(p, meta)
+        readers[judge_name(reader, p)] = reader
+    rows = test_rows(test, max_len, per_length)
+    images, labels = test["images"][rows], test["labels"][rows].astype(np.int64)
+    lengths = test["lengths"][rows].astype(np.int64)
+    g = torch.Generator().manual_seed(seed)
+    recon = np.zeros(images.shape, np.float32)
+    for L in range(1, max_len + 1):
+        idx = np.flatnonzero(lengths == L)
+        for i in range(0, len(idx), 256):
+            j = idx[i: i + 256]
+            x = torch.from_numpy(images[j]).float() / 255
+            out = model(x, torch.from_numpy(labels[j, :L]), torch.full((len(j),), L), generator=g)
+            recon[j] = torch.sigmoid(out["logits"]).numpy()
+    samples = generate_for(model, labels, lengths, seed + 1, progress=progress)
+    result = {"reconstructions": {}, "samples": {}, "strings_per_length": per_length_counts(lengths)}
+    for name, reader in readers.items():
+        result["reconstructions"][name] = per_length_accuracy(read_correct(reader, recon, labels, lengths), lengths)
+        result["samples"][name] = per_length_accuracy(read_correct(reader, samples, labels, lengths), lengths)
+    result["bound_nats"] = test_bound(model, test, max_len, per_length, seed)
+    result["drawing"] = drawing_process(model, test, max_len, seed)
+    strips = [model.generate(*number_tensors(s, 6), generator=torch.Generator().manual_seed(seed), process=True)
+              .canvases.numpy() for s in ("7", "68", "157", "334")[: max_len + 1] if len(s) <= max_len]
+    save_png(model_path.parent / "process.png", process_strips(strips), scale=2)
+    result["judge_seconds"] = round(time.time() - t0, 1)
+    return result
+
+
+def per_length_counts(lengths: np.ndarray) -> dict:
+    return {str(L): int((lengths == L).sum()) for L in np.unique(lengths).tolist()}
+
+
+def number_tensors(s: str, n: int):
+    labels = torch.tensor([[int(c) for c in s]] * n)
+    return labels, torch.full((n,), len(s))
+
+
+def drawing_process(model, test: dict, max_len: int, seed: int) -> dict:
+    """Alignment of the label attention with the pen, and when each digit's region is drawn, from the
+    inference pass on TRACE_PER_LENGTH test images of each length 2..max_len."""
+    rows = np.concatenate([np.flatnonzero(test["lengths"] == L)[:TRACE_PER_LENGTH] for L in range(2, max_len + 1)])
+    if len(rows) == 0:
+        return {}
+    k = model.config.steps_per_digit
+    g = torch.Generator().manual_seed(seed)
+    alignment, order = {}, {}
+    for L in range(2, max_len + 1):
+        j = rows[test["lengths"][rows] == L]
+        if len(j) == 0:
+            continue
+        x = torch.from_numpy(test["images"][j]).float() / 255
+        trace = model.trace(x, torch.from_numpy(test["labels"][j, :L].astype(np.int64)), torch.full((len(j),), L),
+                            generator=g)
+        boxes, lengths = test["boxes"][j, :L].astype(np.float64), np.full(len(j), L)
+        if trace.alpha is not None:
+            alignment[str(L)] = attention_alignment(trace.alpha.numpy(), trace.write_where[..., 0].numpy(), boxes,
+                                                    lengths, k)
+        order.update(drawing_order(trace.canvases.numpy(), boxes, lengths, k))
+    return {"alignment": alignment, "order": order}
+
+
+# ---- the table ------------------------------------------------------------------------------------------
+
+def cell(a: dict | None) -> str:
+    return "-" if not a else f"{100 * a['acc']:.1f} ({100 * a['lo']:.1f}-{100 * a['hi']:.1f})"
+
+
+def write_table(out: Path, max_len: int) -> str:
+    """table2.md and table2.json from every finished row under out."""
+    settings = json.loads((out / "settings.json").read_text())
+    results = {}
+    for objective in OBJECTIVES:
+        for row in ROWS:
+            path = out / objective / row / "row.json"
+            if path.exists():
+                results[f"{objective}/{row}"] = json.loads(path.read_text())
     Ls = [str(L) for L in range(1, max_len + 1)]
-    lines = ["| model | judge | " + " | ".join(f"L={L} ours" for L in Ls) + " | "
-             + " | ".join(f"L={L} paper" for L in Ls[:3]) + " |",
-             "|---|---|" + "---|" * (len(Ls) + len(Ls[:3]))]
-    for name, r in reports.items():
-        paper = " | ".join(f"{v:.2f}%" for v in PAPER_TABLE2[name][: len(Ls[:3])])
-        for judge, by_L in r["samples"].items():
-            lines.append(f"| {name} | {judge} | " + " | ".join(seen_cell(by_L, L) for L in Ls) + f" | {paper} |")
-    first = next(iter(reports.values()))
-    for judge, by_L in first["judges_on_test_images"].items():
-        lines.append(f"| {first['data_source']} (ceiling) | {judge} | " + " | ".join(seen_cell(by_L, L) for L in Ls)
-                     + " | " + " | ".join("~78% (all lengths)" if i == 0 else "" for i in range(len(Ls[:3]))) + " |")
-    return "\n".join(lines)
+    lines = [f"Budget per row: {settings['max_steps']} steps of the same data ({settings['data']}), lengths "
+             f"1-{max_len}, seed {settings['seed']}; {settings['per_length']} test images per length. "
+             "Accuracy in % with 95% intervals; bound in nats per image (lower is better).", ""]
+    head = ("| objective | model | judge | " + " | ".join(f"recon L={L}" for L in Ls) + " | "
+            + " | ".join(f"samples L={L}" for L in Ls) + " | paper L=1 / 2 / 3 |")
+    lines += [head, "|" + "---|" * (3 + 2 * len(Ls) + 1)]
+    for key, r in results.items():
+        paper = PAPER_TABLE2.get(r["name"])
+        paper = " / ".join(f"{v:.2f}" for v in paper) if paper else "-"
+        for judge in r["samples"]:
+            lines.append(f"| {r['objective']} | {r['name']} | {judge} | "
+                         + " | ".join(cell(r["reconstructions"][judge].get(L)) for L in Ls) + " | "
+                         + " | ".join(cell(r["samples"][judge].get(L)) for L in Ls) + f" | {paper} |")
+    lines += ["", "| objective | model | images | training time | bound L=" + " / ".join(Ls) + " | attention on the "
+              "digit being drawn, L=" + " / ".join(Ls[1:]) + " (chance) | half-change step by digit, L=" + Ls[-1]
+              + " (share of k L) | spread L=" + " / ".join(Ls[1:]) + " |", "|---|---|---|---|---|---|---|---|"]
+    for key, r in results.items():
+        bound = " / ".join(f"{r['bound_nats'][L]:.1f}" for L in Ls if L in r["bound_nats"])
+        al = r["drawing"].get("alignment", {})
+        align = " / ".join(f"{al[L]['alignment']:.2f} ({al[L]['chance']:.2f})" for L in Ls[1:] if L in al) or "-"
+        order = r["drawing"].get("order", {})
+        last = order.get(Ls[-1], {}).get("half_change_share_by_position")
+        spread = " / ".join(f"{order[L]['spread']:.2f}" for L in Ls[1:] if L in order) or "-"
+        lines.append(f"| {r['objective']} | {r['name']} | {r['images']:,} | {r['train_seconds'] / 60:.1f} min | "
+                     f"{bound} | {align} | {' / '.join(f'{v:.2f}' for v in last) if last else '-'} | {spread} |")
+    text = "\n".join(lines)
+    with atomic_path(out / "table2.md") as tmp:
+        tmp.write_text(text + "\n")
+    with atomic_path(out / "table2.json") as tmp:
+        tmp.write_text(json.dumps({"settings": settings, "rows": results}, indent=2) + "\n")
+    return text

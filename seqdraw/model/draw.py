@@ -171,6 +171,10 @@ class ConditionalDRAW(nn.Module):
 
     def train_step(self, x, live, eps, state: InferenceState, context: LabelContext) -> InferenceState:
         """One drawing step of the inference pass (eq. 11-14, 3-8); `step` may be its compiled form."""
+        return self.inference_step(x, live, eps, state, context)[0]
+
+    def inference_step(self, x, live, eps, state: InferenceState, context: LabelContext):
+        """`train_step`, also returning where it wrote and the label attention alpha (for `trace`)."""
         h_enc, c_enc, h_dec, c_dec, canvas, kl = state
         x_hat = x - torch.sigmoid(canvas)[:, None]                                    # eq. 11
         r = self.read_attention.read(torch.cat([x, x_hat], 1), h_dec)                  # eq. 12
@@ -178,9 +182,33 @@ class ConditionalDRAW(nn.Module):
         mu_q, log_sigma_q = self._gaussian(self.posterior, h_enc)                      # eq. 14
         mu_p, log_sigma_p = self._gaussian(self.prior, h_dec)                          # eq. 3-5
         z = mu_q + log_sigma_q.exp() * eps                                             # eq. 20
-        h_dec, c_dec, canvas, _, _ = self._decode_and_write(z, h_dec, c_dec, canvas, live, context)
+        h_dec, c_dec, canvas, where, alpha = self._decode_and_write(z, h_dec, c_dec, canvas, live, context)
         kl = kl + live * gaussian_kl(mu_q, log_sigma_q, mu_p, log_sigma_p)             # eq. 18
-        return InferenceState(h_enc, c_enc, h_dec, c_dec, canvas, kl)
+        return InferenceState(h_enc, c_enc, h_dec, c_dec, canvas, kl), where, alpha
+
+    @torch.inference_mode()
+    def trace(self, images: torch.Tensor, labels: torch.Tensor, lengths: torch.Tensor,
+              generator: torch.Generator | None = None) -> Drawing:
+        """The inference pass of `forward` (z from the posterior), with its drawing process: how the
+        model reconstructs a test image step by step, where it writes and which digit it attends to.
+        Eager; the same noise as `forward` with the same generator."""
+        B = images.shape[0]
+        T = self.steps(lengths)
+        Tmax = int(T.max())
+        context = self._label_context(labels, lengths, Tmax)
+        state = InferenceState(*self._initial(B), images.new_zeros(images.shape), images.new_zeros(B))
+        x = images[:, None]
+        canvases, wheres, alphas = [torch.sigmoid(state.canvas)], [], []
+        for t in range(Tmax):
+            live = (t < T).to(images.dtype)
+            eps = torch.randn((B, self.config.z_size), generator=generator, dtype=images.dtype, device=images.device)
+            state, where, alpha = self.inference_step(x, live, eps, state, self._at(context, t))
+            canvases.append(torch.sigmoid(state.canvas))
+            wheres.append(torch.stack(where, -1))
+            if alpha is not None:
+                alphas.append(alpha * live[:, None])
+        return Drawing(torch.sigmoid(state.canvas), torch.stack(canvases, 1), torch.stack(wheres, 1),
+                       torch.stack(alphas, 1) if alphas else None)
 
     def use_compiled(self, **kwargs) -> "ConditionalDRAW":
         """Swap in torch.compile'd forms: the inference step (the pass's length varies with the batch),

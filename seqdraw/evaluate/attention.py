@@ -1,0 +1,102 @@
+"""How a model draws a number, measured from its drawing process on test images whose digit boxes are
+known (`ConditionalDRAW.trace`: the inference pass, step by step).
+
+  alignment    for label attention (eq. 16-17): the share of steps whose largest attention weight
+               falls on the digit where the write window is (section III-B's claim that the decoder
+               "focuses on" one digit at a time);
+  drawing time for every model: the step at which each digit's region of the canvas reaches half of
+               its final change (the paper's claim that rnnDRAW draws "all of the digits almost
+               simultaneously" while seqDRAW draws them one after another).
+
+Boxes are per digit (left, top, width, height), 0-indexed pixels, in label order (left to right); the
+write window's centre gx is 1-indexed as in DRAW (eq. 22).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def digit_centres(boxes: np.ndarray) -> np.ndarray:
+    """[N, L, 4] boxes -> [N, L] horizontal centres in DRAW's 1-indexed coordinates."""
+    return boxes[..., 0] + boxes[..., 2] / 2 + 0.5
+
+
+def written_digit(write_x: np.ndarray, boxes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """[N, T] index of the digit whose centre is nearest the write window's centre at each step, or -1
+    where the window's centre lies outside the number (left of its first box, right of its last)."""
+    N, L = boxes.shape[:2]
+    valid = np.arange(L)[None] < lengths[:, None]                                  # [N, L]
+    centres = np.where(valid, digit_centres(boxes), np.inf)
+    nearest = np.abs(write_x[:, :, None] - centres[:, None, :]).argmin(-1)         # [N, T]
+    left = boxes[:, 0, 0] + 0.5
+    last = boxes[np.arange(N), lengths - 1]
+    right = last[:, 0] + last[:, 2] + 0.5
+    inside = (write_x >= left[:, None]) & (write_x <= right[:, None])
+    return np.where(inside, nearest, -1)
+
+
+def attention_alignment(alpha: np.ndarray, write_x: np.ndarray, boxes: np.ndarray, lengths: np.ndarray,
+                        steps_per_digit: int) -> dict:
+    """The share of drawing steps (within each number's k L steps, window on the number) whose largest
+    attention weight is on the digit being written. Tied maxima share the credit, so attention spread
+    evenly over L digits scores exactly 1/L, and attention that follows the pen scores 1.
+
+    alpha [N, T, L]; write_x [N, T]; boxes [N, L, 4]; lengths [N]."""
+    N, T, L = alpha.shape
+    target = written_digit(write_x, boxes[:, :L], lengths)
+    live = np.arange(T)[None] < (steps_per_digit * lengths)[:, None]
+    counted = live & (target >= 0)
+    masked = np.where(np.arange(L)[None, None] < lengths[:, None, None], alpha, -np.inf)
+    top = masked >= masked.max(-1, keepdims=True) - 1e-6                           # [N, T, L] the maxima
+    hit = np.take_along_axis(top, np.maximum(target, 0)[..., None], -1)[..., 0]
+    credit = hit / top.sum(-1)
+    chance = 1 / lengths[:, None].repeat(T, 1)
+    n = int(counted.sum())
+    return {"alignment": float(credit[counted].mean()) if n else float("nan"),
+            "chance": float(chance[counted].mean()) if n else float("nan"),
+            "steps": n, "share_of_steps_on_the_number": float(n / max(1, live.sum()))}
+
+
+def half_change_steps(canvases: np.ndarray, boxes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """[N, L] the first step t (1..T) at which each digit's box region of the canvas has made half of its
+    final change, measured along that change: <c_t - c_0, c_T - c_0> / |c_T - c_0|^2 >= 1/2. NaN for
+    padding and for regions the drawing leaves unchanged. canvases [N, T + 1, H, W] (frozen after each
+    number's own T)."""
+    N, T1, H, W = canvases.shape
+    L = boxes.shape[1]
+    out = np.full((N, L), np.nan)
+    for n in range(N):
+        for i in range(int(lengths[n])):
+            x, y, w, h = boxes[n, i]
+            x0, y0 = int(np.floor(x)), int(np.floor(y))
+            x1, y1 = max(x0 + 1, int(np.ceil(x + w))), max(y0 + 1, int(np.ceil(y + h)))
+            region = canvases[n, :, max(0, y0):min(H, y1), max(0, x0):min(W, x1)].reshape(T1, -1)
+            change = region - region[0]
+            final = change[-1]
+            norm = float(final @ final)
+            if norm < 1e-8:
+                continue
+            progress = change @ final / norm
+            out[n, i] = int(np.argmax(progress >= 0.5))
+    return out
+
+
+def drawing_order(canvases: np.ndarray, boxes: np.ndarray, lengths: np.ndarray, steps_per_digit: int) -> dict:
+    """Per length L >= 2: the mean half-change step of each digit position (left to right) as a share of
+    the number's k L steps, and the mean spread between its earliest and its latest digit (0: drawn all at
+    once; (L - 1) / L: one digit after another, each in its own k steps)."""
+    half = half_change_steps(canvases, boxes, lengths)
+    out = {}
+    for L in sorted(set(lengths.tolist())):
+        if L < 2:
+            continue
+        rows = half[lengths == L][:, :L]
+        rows = rows[~np.isnan(rows).any(1)]
+        if len(rows) == 0:
+            continue
+        share = rows / (steps_per_digit * L)
+        spread = share.max(1) - share.min(1)
+        out[str(L)] = {"half_change_share_by_position": [round(float(v), 3) for v in share.mean(0)],
+                       "spread": round(float(spread.mean()), 3),
+                       "spread_if_one_after_another": round((L - 1) / L, 3), "numbers": int(len(rows))}
+    return out
