@@ -40,7 +40,7 @@ def training_rate(model, device, batch, steps, precision):
 
     def step():
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            loss, _ = total_loss(model, images, labels, lengths, g)
+            loss = total_loss(model, images, labels, lengths, g).total
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

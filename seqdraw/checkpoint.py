@@ -105,14 +105,16 @@ def load_model(path) -> tuple[ConditionalDRAW, dict]:
     return model, meta
 
 
-def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict, dict]:
+def _optimizer_tensors(opt: torch.optim.Optimizer, prefix: str = "opt") -> tuple[dict, dict]:
     sd = opt.state_dict()
-    tensors = {f"opt.{i}.{k}": v.cpu() for i, s in sd["state"].items() for k, v in s.items() if torch.is_tensor(v)}
+    tensors = {f"{prefix}.{i}.{k}": v.cpu() for i, s in sd["state"].items() for k, v in s.items() if torch.is_tensor(v)}
     return tensors, {"param_groups": sd["param_groups"], "state_keys": {str(i): list(s) for i, s in sd["state"].items()}}
 
 
 def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Tensor], keep: int = 3,
-                    extra: dict | None = None) -> Path:
+                    extra: dict | None = None, parts: dict | None = None) -> Path:
+    """parts: {name: (module, optimiser)} trained beside the model (a discriminator), kept in
+    state.safetensors only: they are training state, not part of the model file."""
     run = Path(run)
     final = run / f"ckpt-{state['step']:08d}"
     # written beside the run's checkpoints as .ckpt-*, then put in place; the same step saved again
@@ -120,8 +122,14 @@ def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Ten
     with output_folder(final, overwrite=True) as tmp:
         save_model(tmp / "model.safetensors", model, extra)
         opt_tensors, opt_meta = _optimizer_tensors(opt)
-        write_safetensors({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, tmp / "state.safetensors")
-        (tmp / "state.json").write_text(json.dumps({**state, "optimizer": opt_meta}, indent=1))
+        tensors = {**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}
+        metas = {"optimizer": opt_meta}
+        for name, (module, part_opt) in (parts or {}).items():
+            part_tensors, metas[f"{name}.optimizer"] = _optimizer_tensors(part_opt, f"{name}.opt")
+            tensors.update(part_tensors)
+            tensors.update({f"{name}.weights.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()})
+        write_safetensors(tensors, tmp / "state.safetensors")
+        (tmp / "state.json").write_text(json.dumps({**state, **metas}, indent=1))
     with atomic_path(run / "latest.json") as t:
         t.write_text(json.dumps({"checkpoint": final.name, "step": state["step"]}))
     for old in complete_checkpoints(run)[:-keep]:
@@ -163,8 +171,9 @@ def clean_temporary_files(run: Path) -> None:
                 p.unlink(missing_ok=True)
 
 
-def load_checkpoint(ckpt: Path, model, opt) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Restore model and optimiser in place; returns (trainer state, RNG states)."""
+def load_checkpoint(ckpt: Path, model, opt, parts: dict | None = None) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Restore model, optimiser and the parts trained beside them in place; returns (trainer state, RNG
+    states)."""
     ckpt = Path(ckpt)
     loaded, _ = load_model(ckpt / "model.safetensors")
     if loaded.config != model.config:
@@ -175,11 +184,23 @@ def load_checkpoint(ckpt: Path, model, opt) -> tuple[dict, dict[str, torch.Tenso
         tensors = load_file(str(ckpt / "state.safetensors"))
     except (OSError, ValueError, SafetensorError) as e:
         raise SeqdrawError(f"{ckpt}: corrupt or incomplete training state ({e})") from None
-    meta = state.pop("optimizer")
-    opt_state = {int(i): {k: tensors[f"opt.{i}.{k}"] for k in keys} for i, keys in meta["state_keys"].items()}
-    try:
-        opt.load_state_dict({"state": opt_state, "param_groups": meta["param_groups"]})
-    except (ValueError, KeyError) as e:
-        raise SeqdrawError(f"{ckpt}: optimiser state does not match the model ({e})") from None
+    _restore_optimizer(ckpt, opt, tensors, state.pop("optimizer"), "opt")
+    for name, (module, part_opt) in (parts or {}).items():
+        if f"{name}.optimizer" not in state:
+            raise SeqdrawError(f"{ckpt}: holds no {name} state (was the run started without it?)")
+        weights = {k[len(name) + 9:]: v for k, v in tensors.items() if k.startswith(f"{name}.weights.")}
+        try:
+            module.load_state_dict(weights)
+        except RuntimeError as e:
+            raise SeqdrawError(f"{ckpt}: {name} weights do not match ({str(e).splitlines()[0]})") from None
+        _restore_optimizer(ckpt, part_opt, tensors, state.pop(f"{name}.optimizer"), f"{name}.opt")
     rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
-    return state, rng
+    return {k: v for k, v in state.items() if not k.endswith(".optimizer")}, rng
+
+
+def _restore_optimizer(ckpt: Path, opt, tensors: dict, meta: dict, prefix: str) -> None:
+    try:
+        opt_state = {int(i): {k: tensors[f"{prefix}.{i}.{k}"] for k in keys} for i, keys in meta["state_keys"].items()}
+        opt.load_state_dict({"state": opt_state, "param_groups": meta["param_groups"]})
+    except (ValueError, KeyError, TypeError) as e:
+        raise SeqdrawError(f"{ckpt}: optimiser state does not match the model ({e})") from None

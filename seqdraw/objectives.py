@@ -4,8 +4,11 @@ mean over many batches mean the same thing everywhere.
 
     bound          -log p(x|y,z) + KL, eq. 18-19, one sample of z (the model's forward pass)
     digit weights  the reconstruction term counts pixels inside digit boxes `digit_weight` times
-    guide          a frozen reader's cross-entropy on prior samples (docs/training.md)
-    style match    sliced Wasserstein distance between those samples and real images (docs/training.md)
+    guide          a frozen reader's cross-entropy on prior samples, or on random views of them
+    style match    sliced Wasserstein distance between those samples and real images
+    adversarial    a discriminator's verdict on those samples (its own loss: `discriminator_loss`)
+
+(docs/training.md gives each added term's reason and measured effect.)
 
 The guide is any callable guide(images [B, H, W], labels [B, 5] padded with -1, lengths [B]) -> [B]
 cross-entropy, so this module needs no reader class.
@@ -31,6 +34,14 @@ class Weights(NamedTuple):
     style: float = 0.0
     style_pool: int = 4
     style_directions: int = 64
+    guide_views: bool = False
+    adversarial: float = 0.0
+
+
+class Objective(NamedTuple):
+    total: torch.Tensor                     # the scalar to minimise (a sum over the batch)
+    terms: dict[str, torch.Tensor]          # each term per image, for logging
+    drawn: torch.Tensor | None              # the prior samples the added terms judged, if any
 
 
 def digit_pixel_weights(boxes: np.ndarray, weight: float, height: int, width: int) -> torch.Tensor:
@@ -46,14 +57,51 @@ def digit_pixel_weights(boxes: np.ndarray, weight: float, height: int, width: in
     return 1 + (weight - 1) * inside.float()
 
 
-def guide_cross_entropy(guide: Guide, model, labels, lengths, noise: torch.Generator,
-                        style_temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per image: the guide's cross-entropy on a sample from the prior for its labels, and the samples.
-    Only the prior and the decoder learn from it (the guide is frozen): it asks the generative path
-    itself, not only the reconstructions, to draw the digits it was given."""
-    drawn = model.draw(labels, lengths, generator=noise, style_temperature=style_temperature).images
+def prior_samples(model, labels, lengths, noise: torch.Generator, style_temperature: float = 1.0) -> torch.Tensor:
+    """One sample from the prior per label row, with gradients (eq. 3-10): what the guide, the style match
+    and the discriminator judge. Only the prior and the decoder learn from those terms: they ask the
+    generative path itself, not only the reconstructions, to draw the digits it was given."""
+    return model.draw(labels, lengths, generator=noise, style_temperature=style_temperature).images
+
+
+def guide_cross_entropy(guide: Guide, drawn: torch.Tensor, labels, lengths) -> torch.Tensor:
+    """Per image: the frozen guide's cross-entropy (length and digits, nats) on drawn images."""
     padded = F.pad(labels, (0, MAX_LEN - labels.shape[1]), value=-1)
-    return guide(drawn, padded, lengths), drawn
+    return guide(drawn, padded, lengths)
+
+
+def random_views(images: torch.Tensor, noise: torch.Generator) -> torch.Tensor:
+    """A random, differentiable view of each image [B, H, W]: shifted up to 2 px, scaled 0.9-1.1, blurred
+    up to 0.6 of the way to a 3x3 box blur, contrast 0.6-1.2 and brightness +-0.15 about mid-grey. A
+    guide that reads every view cannot be satisfied by one exact arrangement of pixels: the strokes must
+    read whatever the framing (the guide's own blind spots move with the view)."""
+    B, H, W = images.shape
+    u = torch.rand(B, 6, generator=noise, dtype=images.dtype, device=images.device)
+    scale = 0.9 + 0.2 * u[:, 0]
+    theta = torch.zeros(B, 2, 3, dtype=images.dtype, device=images.device)
+    theta[:, 0, 0], theta[:, 1, 1] = scale, scale
+    theta[:, 0, 2] = (u[:, 1] * 2 - 1) * 2 * 2 / W                  # +-2 px in grid units
+    theta[:, 1, 2] = (u[:, 2] * 2 - 1) * 2 * 2 / H
+    grid = F.affine_grid(theta, (B, 1, H, W), align_corners=False)
+    x = F.grid_sample(images[:, None], grid, padding_mode="border", align_corners=False)
+    blur = 0.6 * u[:, 3, None, None, None]
+    x = (1 - blur) * x + blur * F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    contrast = (0.6 + 0.6 * u[:, 4])[:, None, None, None]
+    brightness = (u[:, 5] * 0.3 - 0.15)[:, None, None, None]
+    return ((x - 0.5) * contrast + 0.5 + brightness).clamp(0, 1)[:, 0]
+
+
+def adversarial_loss(discriminator, drawn: torch.Tensor) -> torch.Tensor:
+    """Per image, the generator's side: -log D(drawn), the non-saturating GAN loss (Goodfellow et al.
+    2014), in nats. The discriminator's own weights take no step from it (the trainer's optimiser holds
+    only the generator)."""
+    return F.softplus(-discriminator(drawn))
+
+
+def discriminator_loss(discriminator, real: torch.Tensor, drawn: torch.Tensor) -> torch.Tensor:
+    """The discriminator's side, on detached samples (so it cannot move the generator): per pair,
+    -log D(real) - log(1 - D(drawn))."""
+    return F.softplus(-discriminator(real)) + F.softplus(discriminator(drawn.detach()))
 
 
 def style_distance(drawn: torch.Tensor, real: torch.Tensor, pool: int, directions: int,
@@ -72,24 +120,31 @@ def style_distance(drawn: torch.Tensor, real: torch.Tensor, pool: int, direction
 
 def total_loss(model, images, labels, lengths, noise: torch.Generator, weights: Weights = Weights(),
                pixel_weights: torch.Tensor | None = None, guide: Guide | None = None,
-               drawer=None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The summed training objective of one batch, and its terms per image (for logging).
+               drawer=None, discriminator=None) -> Objective:
+    """The summed training objective of one batch, its terms per image (for logging), and the prior
+    samples the added terms judged.
 
     `model` runs the bound (it may be the DDP wrapper); `drawer` is the plain model that draws the
-    guide's samples (default: model)."""
+    prior samples (default: model)."""
     out = model(images, labels, lengths, generator=noise, pixel_weights=pixel_weights)   # eq. 18-19
     terms = {"loss": out["loss"], "recon": out["recon"], "kl": out["kl"]}
-    objective = (out["recon"] + out["kl"]).sum()
-    if guide is not None and weights.guide:
-        ce, drawn = guide_cross_entropy(guide, drawer or model, labels, lengths, noise,
-                                        weights.guide_style_temperature)
-        terms["guide"] = ce
-        objective = objective + weights.guide * ce.sum()
+    total = (out["recon"] + out["kl"]).sum()
+    guided = guide is not None and weights.guide
+    if not (guided or weights.adversarial):
+        return Objective(total, terms, None)
+    drawn = prior_samples(drawer or model, labels, lengths, noise, weights.guide_style_temperature)
+    if guided:
+        seen = random_views(drawn, noise) if weights.guide_views else drawn
+        terms["guide"] = guide_cross_entropy(guide, seen, labels, lengths)
+        total = total + weights.guide * terms["guide"].sum()
         if weights.style:
             style = style_distance(drawn, images, weights.style_pool, weights.style_directions, noise)
             terms["style"] = style.expand(len(labels))
-            objective = objective + weights.style * terms["style"].sum()
-    return objective, terms
+            total = total + weights.style * terms["style"].sum()
+    if weights.adversarial:
+        terms["adversarial"] = adversarial_loss(discriminator, drawn)
+        total = total + weights.adversarial * terms["adversarial"].sum()
+    return Objective(total, terms, drawn)
 
 
 @torch.no_grad()

@@ -31,7 +31,8 @@ from seqdraw.data.shards import as_tensors, fingerprint, load_splits
 from seqdraw.errors import SeqdrawError
 from seqdraw.files import atomic_path, check_output_folder
 from seqdraw.model import ConditionalDRAW, PRESETS, preset
-from seqdraw.objectives import Weights, digit_pixel_weights, test_bound, total_loss
+from seqdraw.model.discriminator import Discriminator
+from seqdraw.objectives import Weights, digit_pixel_weights, discriminator_loss, test_bound, total_loss
 from seqdraw.pictures import grid, save_png
 from seqdraw.settings import check_fields, from_dict, setting
 
@@ -82,6 +83,13 @@ class TrainConfig:
                                              "between its samples and the batch's images (0: off)", lo=0, hi=1e6)
     style_match_pool: int = setting(4, "pooling factor of the style match's resolution", lo=1, hi=32)
     style_match_directions: int = setting(64, "random projections per step of the style match", lo=1, hi=100_000)
+    guide_views: bool = setting(False, "with a guide: it reads a random view of each sample (shift, scale, blur, "
+                                       "contrast), not the sample itself")
+    adversarial_weight: float = setting(0.0, "nats per nat of a discriminator's loss on prior samples (0: off; "
+                                             "VAE-GAN, docs/training.md)", lo=0, hi=1e6)
+    adversary_lr: float = setting(2e-4, "the discriminator's learning rate (Adam, betas 0.5, 0.999)",
+                                  lo=0, lo_open=True, hi=10)
+    adversary_width: int = setting(32, "channels of the discriminator's first convolution", lo=1, hi=1024)
 
     def __post_init__(self):
         check_fields(self)
@@ -89,6 +97,11 @@ class TrainConfig:
             self.curriculum = "replay" if self.preset == "seqdraw-cur" else "none"
         if self.style_match_weight and not self.guide:
             raise SeqdrawError("style_match_weight needs a guide: the images it compares are the guide's samples")
+        if self.guide_views and not self.guide:
+            raise SeqdrawError("guide_views needs a guide: the views are what the guide reads")
+        unused = [k for k in ("adversary_lr", "adversary_width") if getattr(self, k) != TrainConfig.__dataclass_fields__[k].default]
+        if unused and not self.adversarial_weight:
+            raise SeqdrawError(f"{', '.join(unused)} set without adversarial_weight: there is no discriminator to train")
         try:
             preset(self.preset, **self.model)
         except TypeError as e:
@@ -108,7 +121,8 @@ class TrainConfig:
 
     def weights(self, guided: bool) -> Weights:
         return Weights(self.digit_weight, self.guide_weight if guided else 0.0, self.guide_style_temperature,
-                       self.style_match_weight, self.style_match_pool, self.style_match_directions)
+                       self.style_match_weight, self.style_match_pool, self.style_match_directions,
+                       self.guide_views, self.adversarial_weight)
 
 
 # ---- data ------------------------------------------------------------------------------------------
@@ -319,6 +333,13 @@ class Trainer:
         if c.compile:
             self.model.use_compiled()
         self.opt = torch.optim.Adam(self.model.parameters(), lr=c.lr)
+        self.adversary = self.adversary_opt = None
+        if c.adversarial_weight:
+            if self.ddp.world > 1:
+                raise SeqdrawError("adversarial_weight trains a discriminator in one process only: run without torchrun")
+            mc = self.model.config
+            self.adversary = Discriminator(c.adversary_width, mc.height, mc.width).to(device)
+            self.adversary_opt = torch.optim.Adam(self.adversary.parameters(), lr=c.adversary_lr, betas=(0.5, 0.999))
         self.noise = torch.Generator(device=device).manual_seed(c.seed + 7919 * self.ddp.rank)
         self.state = {"step": 0, "stage": 0, "epoch": 0, "batch": 0, "best_val": None, "lr_scale": 1.0,
                       "images_seen": 0, "skipped_steps": 0}
@@ -350,11 +371,15 @@ class Trainer:
     def save(self) -> None:
         if self.ddp.main:
             save_checkpoint(self.run, self.model, self.opt, self.state, {"noise": self.noise.get_state()},
-                            keep=self.config.keep, extra=self.provenance())
+                            keep=self.config.keep, extra=self.provenance(), parts=self.parts())
+
+    def parts(self) -> dict:
+        """What trains beside the model and must be checkpointed with it."""
+        return {"adversary": (self.adversary, self.adversary_opt)} if self.adversary is not None else {}
 
     def load(self) -> None:
         ckpt = latest_checkpoint(self.run)
-        loaded, rng = load_checkpoint(ckpt, self.model, self.opt)
+        loaded, rng = load_checkpoint(ckpt, self.model, self.opt, self.parts())
         self.state.update(loaded)
         if self.ddp.main:
             self.noise.set_state(rng["noise"])
@@ -381,10 +406,10 @@ class Trainer:
         for group in self.opt.param_groups:
             group["lr"] = lr
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=c.precision == "bf16"):
-            objective, terms = total_loss(self.net, images, labels, lengths, self.noise,
-                                          c.weights(self.guide is not None), pixel_weights,
-                                          self.guide.loss_per_image if self.guide else None, self.model)
-        objective, terms = objective.float(), {k: v.float() for k, v in terms.items()}
+            result = total_loss(self.net, images, labels, lengths, self.noise, c.weights(self.guide is not None),
+                                pixel_weights, self.guide.loss_per_image if self.guide else None, self.model,
+                                self.adversary)
+        objective, terms = result.total.float(), {k: v.float() for k, v in result.terms.items()}
         # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
         self.opt.zero_grad(set_to_none=True)
         (objective * self.ddp.world / len(batch)).backward()
@@ -394,12 +419,23 @@ class Trainer:
         if math.isfinite(shown["loss"]) and torch.isfinite(norm):
             self.opt.step()
             self.consecutive_bad = 0
+            if self.adversary is not None:
+                shown["discriminator"] = self.adversary_step(images, result.drawn)
         else:
             self.skip_step(shown["loss"], float(norm))
         self.state["step"] += 1
         self.state["batch"] += 1
         self.state["images_seen"] += len(batch)
         return {**shown, "lr": lr}
+
+    def adversary_step(self, images: torch.Tensor, drawn: torch.Tensor) -> float:
+        """One step of the discriminator, real images against the detached prior samples the generator was
+        just judged on; the generator's weights take no step here."""
+        self.adversary_opt.zero_grad(set_to_none=True)         # drop what the generator's backward left
+        loss = discriminator_loss(self.adversary, images, drawn.float()).mean()
+        loss.backward()
+        self.adversary_opt.step()
+        return loss.item()
 
     def skip_step(self, loss: float, norm: float) -> None:
         """Never train on garbage: skip a non-finite step, and halve the learning rate if it repeats."""

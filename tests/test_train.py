@@ -14,7 +14,7 @@ from seqdraw.data.shards import fingerprint
 from seqdraw.evaluate.judges import load_judge
 from seqdraw.evaluate.readers import load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
-from seqdraw.objectives import digit_pixel_weights as pixel_weights, guide_cross_entropy, style_distance
+from seqdraw.objectives import digit_pixel_weights as pixel_weights, guide_cross_entropy, prior_samples, style_distance
 from seqdraw.trainer import TrainConfig, batch_plan, train
 
 TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
@@ -119,10 +119,11 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     assert not any(p.requires_grad for p in guide.parameters()) and not guide.training
     model = ConditionalDRAW(preset("seqdraw-cur", **TINY))
     labels, lengths = torch.tensor([[4, 2], [7, -1]]), torch.tensor([2, 1])
-    loss, drawn = guide_cross_entropy(guide.loss_per_image, model, labels, lengths, torch.Generator().manual_seed(0))
+    drawn = prior_samples(model, labels, lengths, torch.Generator().manual_seed(0))
+    loss = guide_cross_entropy(guide.loss_per_image, drawn, labels, lengths)
     assert loss.shape == (2,) and (loss > 0).all() and drawn.shape == (2, 32, 64)
-    wide, _ = guide_cross_entropy(guide.loss_per_image, model, labels, lengths, torch.Generator().manual_seed(0),
-                                  style_temperature=3.0)
+    wide = guide_cross_entropy(guide.loss_per_image, prior_samples(model, labels, lengths, torch.Generator().manual_seed(0),
+                                                                   style_temperature=3.0), labels, lengths)
     assert not torch.allclose(wide, loss)        # the guide's samples come from a wider z_1
     loss.sum().backward()                    # reaches the prior and the decoder, not the encoder
     assert model.prior.weight.grad.abs().sum() > 0 and model.decoder.weight_ih.grad.abs().sum() > 0
@@ -333,7 +334,8 @@ def test_every_train_config_field_is_a_flag():
                 "digit_weight": "2", "lr": "0.5", "guide_style_temperature": "2"}.get(f.name, samples[t])
         args = build_parser().parse_args(["train", "--" + f.name.replace("_", "-"), text])
         assert getattr(args, f.name) == {bool: lambda s: s == "true", int: int, float: float, str: str}[t](text), f.name
-        if f.name not in ("guide", "style_match_weight"):         # these two need each other
+        # these need another flag: a guide, or a discriminator
+        if f.name not in ("guide", "style_match_weight", "guide_views", "adversary_lr", "adversary_width"):
             assert getattr(train_config(args), f.name) == getattr(args, f.name), f.name
     args = build_parser().parse_args(["train", "--set", "model.enc_size=32", "--set", "lr=0.25"])
     cfg = train_config(args)

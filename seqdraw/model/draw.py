@@ -224,7 +224,9 @@ class ConditionalDRAW(nn.Module):
         self.step = torch.compile(self.train_step, dynamic=True, **kwargs)
         # at batch 1 a step is ~10 small kernels: a C++ wrapper calls them without Python in between
         options = {"cpp_wrapper": True, **kwargs.pop("options", {})}
-        self.drawing = torch.compile(self.drawing_loop, fullgraph=True, options=options, **kwargs)
+        # Dynamo cannot trace nn.LSTM: rnnDRAW's label encoder runs eager once per drawing, between graphs
+        whole = self.config.label_encoder != "rnn"
+        self.drawing = torch.compile(self.drawing_loop, fullgraph=whole, options=options, **kwargs)
         return self
 
     # ---- generation: sampling from the learned prior ----------------------------------------------
