@@ -392,3 +392,28 @@ def test_reproduce_table2_on_real_svhn_format(tiny_setup, tmp_path, capsys, monk
     row = json.loads((out / "table2.json").read_text())["rows"]["paper/seqdraw-cur"]
     assert row["strings_per_length"] == {"1": 1, "2": 1, "3": 1}        # the fixture's three numbers
     assert "| paper | seqDRAW-cur |" in (out / "table2.md").read_text()
+
+
+def test_a_row_being_trained_by_another_process_is_skipped(tiny_setup, tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from seqdraw.evaluate.table2 import reproduce_table2
+    root = tiny_setup
+    out = tmp_path / "t2"
+    run = lambda: reproduce_table2(str(root), out, max_steps=1, max_len=2, per_length=2, rows=["seqdraw"],  # noqa: E731
+                                   judges=[str(root / "multidigit" / "classifier.safetensors")], progress=False,
+                                   overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_MODEL})
+    (out / "paper").mkdir(parents=True)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / "paper" / ".seqdraw.lock").write_text(str(alive.pid))
+        run()
+        assert f"being trained by process {alive.pid}" in capsys.readouterr().out
+        assert not (out / "paper" / "seqdraw").exists()
+    finally:
+        alive.kill()
+        alive.wait()
+    run()                                                     # its process is gone: the lock is taken over
+    assert (out / "paper" / "seqdraw" / "row.json").exists()
+    assert not (out / "paper" / ".seqdraw.lock").exists()

@@ -18,6 +18,7 @@ separate processes side by side (`--rows`) and a stopped table continues where i
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -111,18 +112,65 @@ def reproduce_table2(data: str, out: Path, max_steps: int, max_len: int = 3, jud
             if (run / "row.json").exists():
                 print(f"{objective}/{row}: done before")
                 continue
-            config = row_config(row, objective, folder, run, max_steps, max_len, seed, overrides or {}, guide)
-            config.epochs = epochs_for_budget(config, train_data["lengths"], max_steps)
-            print(f"training {ROWS[row][0]} under the {objective} objective ({config.curriculum} curriculum, "
-                  f"{config.epochs} epochs per stage, {max_steps} steps of {config.batch_size})", flush=True)
-            summary, seconds = train_row(config, run, (train_data, test_data), guide, progress)
-            result = judge_row(run / "final", test_data, judge_paths, max_len, per_length, seed, progress)
-            result.update(name=ROWS[row][0], objective=objective, curriculum=config.curriculum,
-                          steps=summary["step"], images=summary["images_seen"], train_seconds=seconds)
-            with atomic_path(run / "row.json") as tmp:
-                tmp.write_text(json.dumps(result, indent=2) + "\n")
-            write_table(out, max_len)
+            with RowLock(run) as lock:
+                if not lock.held:
+                    print(f"{objective}/{row}: being trained by process {lock.owner}; skipped")
+                    continue
+                config = row_config(row, objective, folder, run, max_steps, max_len, seed, overrides or {}, guide)
+                config.epochs = epochs_for_budget(config, train_data["lengths"], max_steps)
+                print(f"training {ROWS[row][0]} under the {objective} objective ({config.curriculum} curriculum, "
+                      f"{config.epochs} epochs per stage, {max_steps} steps of {config.batch_size})", flush=True)
+                summary, seconds = train_row(config, run, (train_data, test_data), guide, progress)
+                result = judge_row(run / "final", test_data, judge_paths, max_len, per_length, seed, progress)
+                result.update(name=ROWS[row][0], objective=objective, curriculum=config.curriculum,
+                              steps=summary["step"], images=summary["images_seen"], train_seconds=seconds)
+                with atomic_path(run / "row.json") as tmp:
+                    tmp.write_text(json.dumps(result, indent=2) + "\n")
+                write_table(out, max_len)
     return write_table(out, max_len)
+
+
+class RowLock:
+    """One process per row: `OBJECTIVE/.ROW.lock` holds the owner's process id while it trains and judges
+    the row. A lock whose process is gone (killed) is taken over."""
+
+    def __init__(self, run: Path):
+        self.path = run.parent / f".{run.name}.lock"
+        self.held, self.owner = False, None
+
+    def __enter__(self) -> "RowLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    self.owner = int(self.path.read_text() or 0)
+                except (OSError, ValueError):
+                    self.owner = 0
+                if self.owner and process_alive(self.owner):
+                    return self
+                self.path.unlink(missing_ok=True)             # its process is gone: take it over
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(str(os.getpid()))
+            self.held = True
+            return self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def train_row(config: TrainConfig, run: Path, data: tuple[dict, dict], guide: str | None, progress: bool):
