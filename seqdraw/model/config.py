@@ -34,6 +34,9 @@ class ModelConfig:
                                  choices=("left", "right"))
     log_sigma_limit: float = setting(5.0, "|log sigma| of prior and posterior soft-bounded to this",
                                      lo=0, lo_open=True, hi=20)
+    likelihood: str = setting("bernoulli", "-log p(x|c_T): bernoulli (eq. 10) or logistic (discretised over the "
+                                           "256 grey levels, one learned scale; seqdraw/model/likelihood.py)",
+                              choices=("bernoulli", "logistic"))
 
     def __post_init__(self):
         check_fields(self)

@@ -7,6 +7,7 @@ each sample alone.
 """
 from __future__ import annotations
 
+import math
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -14,11 +15,11 @@ from typing import NamedTuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from seqdraw.model.attention import FilterbankAttention, soft_clamp
 from seqdraw.model.config import ModelConfig
 from seqdraw.model.labels import LabelAttention, RNNLabelEncoder, digit_vectors, scheduled_alpha
+from seqdraw.model.likelihood import bernoulli_nll, discretised_logistic_nll
 
 
 def gaussian_kl(mu_q, log_sigma_q, mu_p, log_sigma_p) -> torch.Tensor:
@@ -89,6 +90,8 @@ class ConditionalDRAW(nn.Module):
         self.c0_enc = nn.Parameter(torch.zeros(c.enc_size))
         self.h0_dec = nn.Parameter(torch.zeros(c.dec_size))
         self.c0_dec = nn.Parameter(torch.zeros(c.dec_size))
+        if c.likelihood == "logistic":          # the logistic's scale, one for all pixels (likelihood.py)
+            self.log_scale = nn.Parameter(torch.tensor(math.log(0.1)))
         self.step = self.train_step
         self.drawing = self.drawing_loop
 
@@ -150,7 +153,7 @@ class ConditionalDRAW(nn.Module):
                 pixel_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """images [B, H, W] in [0, 1]; labels [B, Lmax] padded with -1; lengths [B].
 
-        Returns per-image reconstruction (-log p(x|y,z), BCE in nats), KL (summed over steps), their
+        Returns per-image reconstruction (-log p(x|y,z) in nats, `pixel_nll`), KL (summed over steps), their
         sum, the negative bound of eq. 18-19 with one sample of z (L = 1 in eq. 19), and the final
         canvas c_T ("logits": sigmoid of it is the reconstruction)."""
         B = images.shape[0]
@@ -163,11 +166,17 @@ class ConditionalDRAW(nn.Module):
             live = (t < T).to(images.dtype)
             eps = torch.randn((B, self.config.z_size), generator=generator, dtype=images.dtype, device=images.device)
             state = self.step(x, live, eps, state, self._at(context, t))
-        recon = F.binary_cross_entropy_with_logits(state.canvas, images, reduction="none")          # eq. 10
+        recon = self.pixel_nll(state.canvas, images)                                   # eq. 10
         if pixel_weights is not None:
             recon = recon * pixel_weights
         recon = recon.flatten(1).sum(1)
         return {"loss": recon + state.kl, "recon": recon, "kl": state.kl, "logits": state.canvas}
+
+    def pixel_nll(self, canvas: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """-log p(x | c_T) per pixel, in nats: eq. 10's Bernoulli, or a discretised logistic."""
+        if self.config.likelihood == "logistic":
+            return discretised_logistic_nll(canvas, soft_clamp(self.log_scale, 7.0), images)
+        return bernoulli_nll(canvas, images)
 
     def train_step(self, x, live, eps, state: InferenceState, context: LabelContext) -> InferenceState:
         """One drawing step of the inference pass (eq. 11-14, 3-8); `step` may be its compiled form."""
