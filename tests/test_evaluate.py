@@ -302,6 +302,10 @@ def test_reproduce_table2_rows_share_one_budget_and_continue(tiny_setup, capsys)
     assert "unknown row" in one_line_error(capsys.readouterr().err)
     assert main(argv + ["--objective", "recipe"]) == 2
     assert "--guide" in one_line_error(capsys.readouterr().err)
+    assert main(argv + ["--objective", "recipe", "--guide", str(root / "none.safetensors")]) == 2
+    assert "none.safetensors" in one_line_error(capsys.readouterr().err)
+    assert main(argv + ["--objective", "both", "--guide", str(root / "ctc" / "classifier.safetensors")]) == 2
+    assert "multidigit" in one_line_error(capsys.readouterr().err)
 
 
 def test_reproduce_table2_resumes_an_unfinished_row(tiny_setup, capsys):
@@ -417,3 +421,27 @@ def test_a_row_being_trained_by_another_process_is_skipped(tiny_setup, tmp_path,
     run()                                                     # its process is gone: the lock is taken over
     assert (out / "paper" / "seqdraw" / "row.json").exists()
     assert not (out / "paper" / ".seqdraw.lock").exists()
+
+
+def test_reproduce_table2_recipe_objective_trains_with_the_guide(tiny_setup, tmp_path):
+    from seqdraw.data.shards import load_shard
+    from seqdraw.evaluate.table2 import reproduce_table2
+    root = tiny_setup
+    cfg = SynthConfig(length_probs=(1, 1))
+    train_reader(generate(64, seed=11, config=cfg), load_shard(root / "test.npz"), tmp_path / "guide", "multidigit",
+                 {"width": 4, "hidden": 8}, epochs=1, batch_size=32, progress=False)
+    guide = str(tmp_path / "guide" / "classifier.safetensors")
+    reproduce_table2(str(root), tmp_path / "t2", max_steps=2, max_len=2, per_length=2, rows=["seqdraw"],
+                     objectives=["paper", "recipe"], guide=guide, progress=False,
+                     judges=[str(root / "ctc" / "classifier.safetensors")],
+                     overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_MODEL})
+    rows = json.loads((tmp_path / "t2" / "table2.json").read_text())["rows"]
+    assert set(rows) == {"paper/seqdraw", "recipe/seqdraw"}
+    used = json.loads((tmp_path / "t2" / "recipe" / "seqdraw" / "config.json").read_text())
+    assert used["guide"] == guide and used["digit_weight"] == 4 and used["style_match_weight"] == 100
+    assert json.loads((tmp_path / "t2" / "paper" / "seqdraw" / "config.json").read_text())["guide"] == ""
+    # the guide is never a judge: judging the recipe row with it is refused
+    with pytest.raises(SeqdrawError, match="guided"):
+        reproduce_table2(str(root), tmp_path / "t3", max_steps=1, max_len=2, per_length=2, rows=["seqdraw"],
+                         objectives=["recipe"], guide=guide, progress=False, judges=[guide],
+                         overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_MODEL})

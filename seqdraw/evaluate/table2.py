@@ -95,8 +95,10 @@ def reproduce_table2(data: str, out: Path, max_steps: int, max_len: int = 3, jud
                      progress: bool = True) -> str:
     rows = rows or list(ROWS)
     objectives = objectives or ["paper"]
-    if "recipe" in objectives and not guide:
-        raise SeqdrawError("the recipe objective needs --guide (a multidigit reader that is not a judge)")
+    if "recipe" in objectives:
+        if not guide:
+            raise SeqdrawError("the recipe objective needs --guide (a multidigit reader that is not a judge)")
+        load_guide(guide)                                 # a bad file is refused before any training
     folder = data_folder(data)
     train_data, test_data = load_splits(data)
     judge_paths = [Path(p) for p in (judges or shipped_judge_paths())]
