@@ -288,7 +288,8 @@ def test_reproduce_table2_rows_share_one_budget_and_continue(tiny_setup, capsys)
     assert rows["paper/seqdraw-cur"]["curriculum"] == "paper"
     assert "alignment" in rows["paper/seqdraw-cur"]["drawing"]["alignment"]["2"]
     assert rows["paper/rnndraw"]["drawing"]["alignment"] == {}          # rnnDRAW has no attention to align
-    assert (out / "paper" / "rnndraw" / "process.png").exists()
+    for picture in ("process.png", "reconstructions.png", "samples.png"):
+        assert (out / "paper" / "rnndraw" / picture).exists()
     # a second call with the same settings skips the finished rows and adds the others to the same table
     assert main(argv + ["--rows", "rnndraw,scheduled"]) == 0
     assert "paper/rnndraw: done before" in capsys.readouterr().out

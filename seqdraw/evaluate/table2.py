@@ -35,7 +35,7 @@ from seqdraw.evaluate.readers import load_guide, read_correct
 from seqdraw.evaluate.report import PAPER_TABLE2, generate_for
 from seqdraw.files import atomic_path
 from seqdraw.objectives import test_bound
-from seqdraw.pictures import process_strips, save_png
+from seqdraw.pictures import grid, process_strips, save_png, to_uint8
 from seqdraw.trainer import TrainConfig, batch_plan, resume_config, train
 
 # key: (name in the table, preset, TrainConfig changes)
@@ -235,6 +235,7 @@ def judge_row(model_path: Path, test: dict, judge_paths: list[Path], max_len: in
     for name, reader in readers.items():
         result["reconstructions"][name] = per_length_accuracy(read_correct(reader, recon, labels, lengths), lengths)
         result["samples"][name] = per_length_accuracy(read_correct(reader, samples, labels, lengths), lengths)
+    save_row_pictures(model_path.parent, images, recon, samples, lengths, max_len)
     result["bound_nats"] = test_bound(model, test, max_len, per_length, seed)
     result["drawing"] = drawing_process(model, test, max_len, seed)
     strips = [model.generate(*number_tensors(s, 6), generator=torch.Generator().manual_seed(seed), process=True)
@@ -242,6 +243,15 @@ def judge_row(model_path: Path, test: dict, judge_paths: list[Path], max_len: in
     save_png(model_path.parent / "process.png", process_strips(strips), scale=2)
     result["judge_seconds"] = round(time.time() - t0, 1)
     return result
+
+
+def save_row_pictures(folder: Path, images, recon, samples, lengths, max_len: int, n: int = 8) -> None:
+    """reconstructions.png: per length, a row of test images over a row of their reconstructions;
+    samples.png: per length, a row of prior samples for the same label sequences."""
+    picks = [np.flatnonzero(lengths == L)[:n] for L in range(1, max_len + 1)]
+    pairs = np.concatenate([np.concatenate([images[p], to_uint8(recon[p])]) for p in picks])
+    save_png(folder / "reconstructions.png", grid(pairs, cols=n), scale=2)
+    save_png(folder / "samples.png", grid(to_uint8(np.concatenate([samples[p] for p in picks])), cols=n), scale=2)
 
 
 def per_length_counts(lengths: np.ndarray) -> dict:
