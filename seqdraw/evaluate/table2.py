@@ -122,7 +122,7 @@ def reproduce_table2(data: str, out: Path, max_steps: int, max_len: int = 3, jud
                 config.epochs = epochs_for_budget(config, train_data["lengths"], max_steps)
                 print(f"training {ROWS[row][0]} under the {objective} objective ({config.curriculum} curriculum, "
                       f"{config.epochs} epochs per stage, {max_steps} steps of {config.batch_size})", flush=True)
-                summary, seconds = train_row(config, run, (train_data, test_data), guide, progress)
+                summary, seconds = train_row(config, run, (train_data, test_data), progress)
                 result = judge_row(run / "final", test_data, judge_paths, max_len, per_length, seed, progress)
                 result.update(name=ROWS[row][0], objective=objective, curriculum=config.curriculum,
                               steps=summary["step"], images=summary["images_seen"], train_seconds=seconds)
@@ -175,7 +175,7 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def train_row(config: TrainConfig, run: Path, data: tuple[dict, dict], guide: str | None, progress: bool):
+def train_row(config: TrainConfig, run: Path, data: tuple[dict, dict], progress: bool):
     """Train one row, or resume it from its last checkpoint. Returns the trainer's summary and the
     training seconds of every call so far (`seconds.json`; a call killed outright is not counted)."""
     resume = latest_checkpoint(run) is not None
@@ -185,7 +185,7 @@ def train_row(config: TrainConfig, run: Path, data: tuple[dict, dict], guide: st
     before = json.loads(clock.read_text())["seconds"] if resume and clock.exists() else 0.0
     t0 = time.time()
     summary = train(config, resume=resume, data=data, progress=progress, overwrite=not resume,
-                    guide=load_guide(guide) if config.guide else None)
+                    guide=load_guide(config.guide) if config.guide else None)
     seconds = round(before + time.time() - t0, 1)
     with atomic_path(clock) as tmp:
         tmp.write_text(json.dumps({"seconds": seconds}) + "\n")
