@@ -156,6 +156,17 @@ class ConditionalDRAW(nn.Module):
         Returns per-image reconstruction (-log p(x|y,z) in nats, `pixel_nll`), KL (summed over steps), their
         sum, the negative bound of eq. 18-19 with one sample of z (L = 1 in eq. 19), and the final
         canvas c_T ("logits": sigmoid of it is the reconstruction)."""
+        for state, _, _, _ in self._inference_pass(images, labels, lengths, generator, process=False):
+            pass
+        recon = self.pixel_nll(state.canvas, images)                                   # eq. 10
+        if pixel_weights is not None:
+            recon = recon * pixel_weights
+        recon = recon.flatten(1).sum(1)
+        return {"loss": recon + state.kl, "recon": recon, "kl": state.kl, "logits": state.canvas}
+
+    def _inference_pass(self, images, labels, lengths, generator, process: bool):
+        """The Tmax steps of the inference pass, yielding (state, where, alpha, live) after each: `step`
+        (perhaps compiled) for training, or the eager `inference_step` with its process for `trace`."""
         B = images.shape[0]
         T = self.steps(lengths)
         Tmax = int(T.max())
@@ -165,12 +176,12 @@ class ConditionalDRAW(nn.Module):
         for t in range(Tmax):
             live = (t < T).to(images.dtype)
             eps = torch.randn((B, self.config.z_size), generator=generator, dtype=images.dtype, device=images.device)
-            state = self.step(x, live, eps, state, self._at(context, t))
-        recon = self.pixel_nll(state.canvas, images)                                   # eq. 10
-        if pixel_weights is not None:
-            recon = recon * pixel_weights
-        recon = recon.flatten(1).sum(1)
-        return {"loss": recon + state.kl, "recon": recon, "kl": state.kl, "logits": state.canvas}
+            if process:
+                state, where, alpha = self.inference_step(x, live, eps, state, self._at(context, t))
+                yield state, where, alpha, live
+            else:
+                state = self.step(x, live, eps, state, self._at(context, t))
+                yield state, None, None, live
 
     def pixel_nll(self, canvas: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """-log p(x | c_T) per pixel, in nats: eq. 10's Bernoulli, or a discretised logistic."""
@@ -201,17 +212,8 @@ class ConditionalDRAW(nn.Module):
         """The inference pass of `forward` (z from the posterior), with its drawing process: how the
         model reconstructs a test image step by step, where it writes and which digit it attends to.
         Eager; the same noise as `forward` with the same generator."""
-        B = images.shape[0]
-        T = self.steps(lengths)
-        Tmax = int(T.max())
-        context = self._label_context(labels, lengths, Tmax)
-        state = InferenceState(*self._initial(B), images.new_zeros(images.shape), images.new_zeros(B))
-        x = images[:, None]
-        canvases, wheres, alphas = [torch.sigmoid(state.canvas)], [], []
-        for t in range(Tmax):
-            live = (t < T).to(images.dtype)
-            eps = torch.randn((B, self.config.z_size), generator=generator, dtype=images.dtype, device=images.device)
-            state, where, alpha = self.inference_step(x, live, eps, state, self._at(context, t))
+        canvases, wheres, alphas = [torch.full_like(images, 0.5)], [], []           # sigmoid(c_0 = 0)
+        for state, where, alpha, live in self._inference_pass(images, labels, lengths, generator, process=True):
             canvases.append(torch.sigmoid(state.canvas))
             wheres.append(torch.stack(where, -1))
             if alpha is not None:
