@@ -298,7 +298,7 @@ def cmd_reproduce_table2(args) -> None:
     if unknown:
         raise SeqdrawError(f"--rows: unknown row {', '.join(unknown)}; choose from {', '.join(ROWS)}")
     out = Path(args.out)
-    if out.exists() and not (out / "settings.json").exists() or args.overwrite:
+    if args.overwrite or (out.exists() and not (out / "settings.json").exists()):
         out = check_output_folder(args.out, args.overwrite)     # a folder that holds no table is not reused
         if args.overwrite and out.is_dir():
             shutil.rmtree(out)

@@ -52,9 +52,6 @@ def test_uniform_attention_scores_one_over_L_wherever_the_pen_is(L, seed):
     alpha = np.full((N, T, L), 1 / L)
     pen = pen_on(rng.integers(0, L, (N, T)), boxes)
     assert attention_alignment(alpha, pen, boxes, np.full(N, L), K)["alignment"] == pytest.approx(1 / L)
-    noisy = alpha + rng.normal(0, 1e-3, alpha.shape)           # nearly uniform: near 1/L on average
-    r = attention_alignment(noisy / noisy.sum(-1, keepdims=True), pen, boxes, np.full(N, L), K)
-    assert 0 <= r["alignment"] <= 1
 
 
 def test_steps_off_the_number_and_past_its_length_are_not_counted():

@@ -239,7 +239,7 @@ def judge_row(model_path: Path, test: dict, judge_paths: list[Path], max_len: in
     result["bound_nats"] = test_bound(model, test, max_len, per_length, seed)
     result["drawing"] = drawing_process(model, test, max_len, seed)
     strips = [model.generate(*number_tensors(s, 6), generator=torch.Generator().manual_seed(seed), process=True)
-              .canvases.numpy() for s in ("7", "68", "157", "334")[: max_len + 1] if len(s) <= max_len]
+              .canvases.numpy() for s in ("7", "68", "157", "334") if len(s) <= max_len]
     save_png(model_path.parent / "process.png", process_strips(strips), scale=2)
     result["judge_seconds"] = round(time.time() - t0, 1)
     return result
