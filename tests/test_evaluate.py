@@ -182,7 +182,8 @@ def judges(root):
 
 
 REPORT_FIELDS = {"samples", "judges_on_test_images", "reconstructions", "test_bound_nats", "realism_auc",
-                 "realism_floor_auc", "variety", "memorisation", "usefulness", "data_source", "judges", "max_len"}
+                 "realism_floor_auc", "variety", "memorisation", "usefulness", "data_source", "judges", "max_len",
+                 "drawing"}
 
 
 def test_evaluate_reports_every_figure_for_both_judges(tiny_setup, capsys):
@@ -202,8 +203,12 @@ def test_evaluate_reports_every_figure_for_both_judges(tiny_setup, capsys):
     assert 0 <= r["realism_auc"]["auc"] <= 1 and 0 <= r["realism_floor_auc"]["auc"] <= 1
     assert set(r["variety"]) == {"1", "2", "3", "all"} and r["variety"]["all"]["ratio"] > 0
     assert r["memorisation"]["samples"] > 0 and r["test_bound_nats"]["all"] > 0
+    assert set(r["drawing"]["order"]) == set(r["drawing"]["alignment"]) == {"2", "3"}     # learned attention
+    assert r["drawing"]["alignment"]["3"]["chance"] == pytest.approx(1 / 3)
+    assert 0 <= r["drawing"]["order"]["2"]["spread"] <= 1
     md = (out / "report.md").read_text()
     assert "held-out" in md and "the floor" in md and "synthetic test images" in md
+    assert "digit under the pen" in md
     assert (out / "samples.png").exists() and (out / "critic.png").exists()
     again = root / "report2"
     assert main(argv[:-1] + [str(again)] + judges(root) + FAST) == 0

@@ -14,6 +14,7 @@ write window's centre gx is 1-indexed as in DRAW (eq. 22).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def digit_centres(boxes: np.ndarray) -> np.ndarray:
@@ -100,3 +101,25 @@ def drawing_order(canvases: np.ndarray, boxes: np.ndarray, lengths: np.ndarray, 
                        "spread": round(float(spread.mean()), 3),
                        "spread_if_one_after_another": round((L - 1) / L, 3), "numbers": int(len(rows))}
     return out
+
+
+def drawing_process(model, test: dict, max_len: int, seed: int, per_length: int = 200) -> dict:
+    """Alignment of the label attention with the pen, and when each digit's region is drawn, from the
+    inference pass on `per_length` test images of each length 2..max_len."""
+    k = model.config.steps_per_digit
+    g = torch.Generator().manual_seed(seed)
+    alignment, order = {}, {}
+    for L in range(2, max_len + 1):
+        j = np.flatnonzero(test["lengths"] == L)[:per_length]
+        if len(j) == 0:
+            continue
+        x = torch.from_numpy(test["images"][j]).float() / 255
+        with torch.no_grad():
+            trace = model.trace(x, torch.from_numpy(test["labels"][j, :L].astype(np.int64)), torch.full((len(j),), L),
+                                generator=g)
+        boxes, lengths = test["boxes"][j, :L].astype(np.float64), np.full(len(j), L)
+        if trace.alpha is not None:
+            alignment[str(L)] = attention_alignment(trace.alpha.numpy(), trace.write_where[..., 0].numpy(), boxes,
+                                                    lengths, k)
+        order.update(drawing_order(trace.canvases.numpy(), boxes, lengths, k))
+    return {"alignment": alignment, "order": order}

@@ -7,7 +7,9 @@
   3. variety      the spread of the strokes between samples of one string, as a share of the data's;
   4. memory       the nearest training image of each sample, against that of each test image;
   5. the VAE's fit  the judges read posterior reconstructions of test images; the bound in nats;
-  6. usefulness   (optional, --usefulness N) readers trained only on generated images, tested on data.
+  6. usefulness   (optional, --usefulness N) readers trained only on generated images, tested on data;
+  7. the drawing  on reconstructions of test images: how often the label attention's largest weight is on
+                  the digit under the pen, and whether the digits are drawn one after another.
 Each accuracy carries a 95% Wilson interval; the AUC and the variety ratio a bootstrap interval.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ from seqdraw.data.heldout import HELDOUT_LENGTHS, heldout_mask, heldout_strings,
 from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import data_folder, fingerprint, load_shard
 from seqdraw.errors import SeqdrawError
+from seqdraw.evaluate.attention import drawing_process
 from seqdraw.evaluate.critic import critic_auc
 from seqdraw.evaluate.judges import judge_name, load_judge, shipped_judge_paths
 from seqdraw.evaluate.metrics import (accuracy_with_interval, bootstrap_interval, mean_pairwise_distance,
@@ -282,6 +285,9 @@ def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_l
                                        test_lengths[rec_rows], held_test[rec_rows]) for name, j in readers.items()}
     bound = test_bound(model, test, max_len, reconstructions, seed)
 
+    say("drawing process: attention against the pen, and when each digit is drawn")
+    drawing = drawing_process(model, test, max_len, seed)
+
     say("realism: a k-fold critic, generated vs data and data vs data")
     rows = balanced_rows(test_lengths, max_len, critic_images, rng)
     drawn = generate_for(model, test["labels"][rows].astype(np.int64), test_lengths[rows], seed + 2,
@@ -321,6 +327,7 @@ def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_l
         "per_length": per_length,
         "samples": samples, "judges_on_test_images": ceiling,
         "reconstructions": recon, "test_bound_nats": bound,
+        "drawing": drawing,
         "realism_auc": realism, "realism_floor_auc": floor,
         "variety": spread, "memorisation": memory, "usefulness": useful,
         "paper_table2_seqDRAW_cur": dict(zip(("1", "2", "3"), PAPER_TABLE2["seqDRAW-cur"])),
@@ -462,8 +469,27 @@ def markdown(r: dict) -> str:
                       f"{cell(d['data'])}, ratio {d['ratio']:.3f}.", ""]
     else:
         lines += ["Not measured (`--usefulness N` measures it).", ""]
+    lines += drawing_lines(r.get("drawing") or {})
     paper = r["paper_table2_seqDRAW_cur"]
     lines += ["The paper's Table II (seqDRAW-cur, its own classifier on SVHN): "
               + ", ".join(f"L={k}: {val:.2f}%" for k, val in paper.items()) + ".", "",
               "Samples, one row per length: `samples.png`.", ""]
     return "\n".join(lines)
+
+
+def drawing_lines(d: dict) -> list[str]:
+    lines = ["## 7. The drawing process: reconstructions of test images, step by step", ""]
+    order = d.get("order", {})
+    if not order:
+        return lines + ["No numbers of two or more digits: not measured.", ""]
+    align = d.get("alignment", {})
+    lines += ["| | " + " | ".join(f"L={L}" for L in order) + " |", "|---|" + "---|" * len(order)]
+    if align:
+        lines += ["| attention's largest weight on the digit under the pen (chance) | "
+                  + " | ".join(f"{align[L]['alignment']:.2f} ({align[L]['chance']:.2f})" if L in align else "-"
+                               for L in order) + " |"]
+    lines += ["| spread of the digits' half-change steps (one after another) | "
+              + " | ".join(f"{o['spread']:.2f} ({o['spread_if_one_after_another']:.2f})" for o in order.values())
+              + " |", "", "Alignment (label attention only) and spread: seqdraw.evaluate.attention; 0 spread is "
+              "every digit drawn at once.", ""]
+    return lines

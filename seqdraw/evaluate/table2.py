@@ -28,7 +28,7 @@ import torch
 from seqdraw.checkpoint import latest_checkpoint, load_model
 from seqdraw.data.shards import data_folder, fingerprint, load_splits
 from seqdraw.errors import SeqdrawError
-from seqdraw.evaluate.attention import attention_alignment, drawing_order
+from seqdraw.evaluate.attention import drawing_process
 from seqdraw.evaluate.judges import judge_name, load_judge, shipped_judge_paths
 from seqdraw.evaluate.metrics import accuracy_with_interval
 from seqdraw.evaluate.readers import load_guide, read_correct
@@ -50,7 +50,6 @@ ROWS = {
 # the project's recipe (docs/training.md) in one stage; `guide` comes from --guide
 OBJECTIVES = {"paper": {}, "recipe": {"digit_weight": 4.0, "guide_weight": 100.0, "style_match_weight": 100.0}}
 FIGURE_NUMBERS = {"seqdraw-cur": ("7", "68", "157"), "rnndraw": ("334",)}    # the paper's figures 3-6
-TRACE_PER_LENGTH = 200                      # test images per length whose drawing process is measured
 
 
 def row_config(row: str, objective: str, folder: Path, run: Path, max_steps: int, max_len: int, seed: int,
@@ -261,30 +260,6 @@ def per_length_counts(lengths: np.ndarray) -> dict:
 def number_tensors(s: str, n: int):
     labels = torch.tensor([[int(c) for c in s]] * n)
     return labels, torch.full((n,), len(s))
-
-
-def drawing_process(model, test: dict, max_len: int, seed: int) -> dict:
-    """Alignment of the label attention with the pen, and when each digit's region is drawn, from the
-    inference pass on TRACE_PER_LENGTH test images of each length 2..max_len."""
-    rows = np.concatenate([np.flatnonzero(test["lengths"] == L)[:TRACE_PER_LENGTH] for L in range(2, max_len + 1)])
-    if len(rows) == 0:
-        return {}
-    k = model.config.steps_per_digit
-    g = torch.Generator().manual_seed(seed)
-    alignment, order = {}, {}
-    for L in range(2, max_len + 1):
-        j = rows[test["lengths"][rows] == L]
-        if len(j) == 0:
-            continue
-        x = torch.from_numpy(test["images"][j]).float() / 255
-        trace = model.trace(x, torch.from_numpy(test["labels"][j, :L].astype(np.int64)), torch.full((len(j),), L),
-                            generator=g)
-        boxes, lengths = test["boxes"][j, :L].astype(np.float64), np.full(len(j), L)
-        if trace.alpha is not None:
-            alignment[str(L)] = attention_alignment(trace.alpha.numpy(), trace.write_where[..., 0].numpy(), boxes,
-                                                    lengths, k)
-        order.update(drawing_order(trace.canvases.numpy(), boxes, lengths, k))
-    return {"alignment": alignment, "order": order}
 
 
 # ---- the table ------------------------------------------------------------------------------------------
