@@ -21,7 +21,7 @@ from seqdraw.trainer import style_distance
 @torch.no_grad()
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="seqdraw/weights/seqdraw-cur.safetensors")
+    ap.add_argument("--model", default="seqdraw/weights/seqdraw.safetensors")
     ap.add_argument("--data", default="data/synth-u4")
     ap.add_argument("--batches", type=int, default=10)
     ap.add_argument("--temperature", type=float, default=1.0)

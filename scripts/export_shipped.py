@@ -2,7 +2,7 @@
 
     python scripts/export_shipped.py runs/ship-cur/best --command "..." --data "..." --hours 1.2
 
-Writes seqdraw/weights/seqdraw-cur.safetensors (what `seqdraw.load()` and `seqdraw generate` use
+Writes seqdraw/weights/seqdraw.safetensors (what `seqdraw.load()` and `seqdraw generate` use
 when no --model is given).
 """
 import argparse

@@ -20,7 +20,7 @@ from seqdraw.checkpoint import load_model
 from seqdraw.data.labels import MAX_LEN, parse_number
 from seqdraw.errors import SeqdrawError
 
-DEFAULT_MODEL = "seqdraw-cur.safetensors"     # shipped inside the package, in seqdraw/weights/
+DEFAULT_MODEL = "seqdraw.safetensors"     # shipped inside the package, in seqdraw/weights/
 
 
 @dataclass
