@@ -469,7 +469,7 @@ def markdown(r: dict) -> str:
                       f"{cell(d['data'])}, ratio {d['ratio']:.3f}.", ""]
     else:
         lines += ["Not measured (`--usefulness N` measures it).", ""]
-    lines += drawing_lines(r.get("drawing") or {})
+    lines += drawing_lines(r["drawing"])
     paper = r["paper_table2_seqDRAW_cur"]
     lines += ["The paper's Table II (seqDRAW-cur, its own classifier on SVHN): "
               + ", ".join(f"L={k}: {val:.2f}%" for k, val in paper.items()) + ".", "",
@@ -479,10 +479,9 @@ def markdown(r: dict) -> str:
 
 def drawing_lines(d: dict) -> list[str]:
     lines = ["## 7. The drawing process: reconstructions of test images, step by step", ""]
-    order = d.get("order", {})
+    order, align = d["order"], d["alignment"]
     if not order:
         return lines + ["No numbers of two or more digits: not measured.", ""]
-    align = d.get("alignment", {})
     lines += ["| | " + " | ".join(f"L={L}" for L in order) + " |", "|---|" + "---|" * len(order)]
     if align:
         lines += ["| attention's largest weight on the digit under the pen (chance) | "
