@@ -437,14 +437,15 @@ def test_reproduce_table2_recipe_objective_trains_with_the_guide(tiny_setup, tmp
     train_reader(generate(64, seed=11, config=cfg), load_shard(root / "test.npz"), tmp_path / "guide", "multidigit",
                  {"width": 4, "hidden": 8}, epochs=1, batch_size=32, progress=False)
     guide = str(tmp_path / "guide" / "classifier.safetensors")
-    reproduce_table2(str(root), tmp_path / "t2", max_steps=2, max_len=2, per_length=2, rows=["seqdraw"],
+    reproduce_table2(str(root), tmp_path / "t2", max_steps=2, max_len=2, per_length=2, rows=["seqdraw", "rnndraw"],
                      objectives=["paper", "recipe"], guide=guide, progress=False,
                      judges=[str(root / "ctc" / "classifier.safetensors")],
                      overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_MODEL})
     rows = json.loads((tmp_path / "t2" / "table2.json").read_text())["rows"]
-    assert set(rows) == {"paper/seqdraw", "recipe/seqdraw"}
+    assert set(rows) == {f"{o}/{r}" for o in ("paper", "recipe") for r in ("seqdraw", "rnndraw")}
     used = json.loads((tmp_path / "t2" / "recipe" / "seqdraw" / "config.json").read_text())
-    assert used["guide"] == guide and used["digit_weight"] == 4 and used["style_match_weight"] == 100
+    assert used["guide"] == guide and used["style_match_weight"] == 100 and used["adversarial_weight"] == 30
+    assert used["model"]["likelihood"] == "logistic" and used["model"]["enc_size"] == TINY_MODEL["enc_size"]
     assert json.loads((tmp_path / "t2" / "paper" / "seqdraw" / "config.json").read_text())["guide"] == ""
     # a guide given with --set (any objective) guides the row too
     reproduce_table2(str(root), tmp_path / "t4", max_steps=1, max_len=2, per_length=2, rows=["seqdraw"], progress=False,

@@ -2,8 +2,8 @@
 
 Rows: rnnDRAW, seqDRAW (learned attention, eq. 16-17), seqDRAW-cur with the paper's curriculum (III-D:
 L = 1, then 2, then 3, each stage on its own length only), and two extra rows: the replay curriculum
-and scheduled attention. Objectives: `paper` (the bound, eq. 18) and `recipe` (the project's recipe:
-digit weight, guide and style match; docs/training.md). Every row of a table trains on the same data
+and scheduled attention. Objectives: `paper` (the bound, eq. 18) and `recipe` (the shipped model's
+terms: the logistic likelihood, guide, style match and discriminator; docs/training.md). Every row of a table trains on the same data
 for the same number of images.
 
 Each row is judged on the test images, as the paper says it did ("the reconstructed images from test
@@ -47,17 +47,19 @@ ROWS = {
     "scheduled": ("seqDRAW, scheduled attention (extra)", "seqdraw", {"curriculum": "none",
                                                                      "model": {"label_attention": "scheduled"}}),
 }
-# the project's recipe (docs/training.md) in one stage; `guide` comes from --guide
-OBJECTIVES = {"paper": {}, "recipe": {"digit_weight": 4.0, "guide_weight": 100.0, "style_match_weight": 100.0}}
+# the shipped model's training terms (docs/model-card.md) from the first step; `guide` comes from --guide
+OBJECTIVES = {"paper": {}, "recipe": {"guide_weight": 100.0, "style_match_weight": 100.0, "adversarial_weight": 30.0,
+                                      "model": {"likelihood": "logistic"}}}
 FIGURE_NUMBERS = {"seqdraw-cur": ("7", "68", "157"), "rnndraw": ("334",)}    # the paper's figures 3-6
 
 
 def row_config(row: str, objective: str, folder: Path, run: Path, max_steps: int, max_len: int, seed: int,
                overrides: dict, guide: str | None) -> TrainConfig:
     _, preset_name, changes = ROWS[row]
-    model = {**overrides.get("model", {}), **changes.get("model", {})}
+    terms = OBJECTIVES[objective]
+    model = {**overrides.get("model", {}), **terms.get("model", {}), **changes.get("model", {})}
     values = {"preset": preset_name, "data": str(folder), "out": str(run), "max_steps": max_steps,
-              "max_len": max_len, "seed": seed, **overrides, **changes, **OBJECTIVES[objective], "model": model}
+              "max_len": max_len, "seed": seed, **overrides, **changes, **terms, "model": model}
     if objective == "recipe":
         values["guide"] = guide
     return TrainConfig.from_dict(values)
