@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqdraw.evaluate.attention import (attention_alignment, digit_centres, drawing_order, half_change_steps,
-                                        written_digit)
+                                        ink_boxes, written_digit)
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.model.labels import scheduled_alpha
 
@@ -86,6 +86,35 @@ def test_half_change_and_drawing_order_tell_one_after_another_from_all_at_once()
     assert seq["half_change_share_by_position"] == sorted(seq["half_change_share_by_position"])
     unchanged = np.full((1, T + 1, H, W), 0.5)
     assert np.isnan(half_change_steps(unchanged, boxes[:1], np.array([L]))).all()
+
+
+@pytest.mark.parametrize("L", [1, 2, 3, 4])
+def test_ink_boxes_are_equal_slices_of_the_number_on_either_polarity(L):
+    boxes = number_boxes(2, L, left=13.0)
+    light = np.full((2, 32, 64), 0.2)
+    for x, y, w, h in boxes[0].astype(int):
+        light[:, y:y + h, x:x + w] = 0.9
+    for images in (light, 1 - light):
+        est = ink_boxes(images, L)
+        assert est.shape == (2, L, 4)
+        span = boxes[0, -1, 0] + 8 - 13                                  # first box's left to last box's right
+        assert np.allclose(est[..., 0], 13 + np.arange(L) * span / L) and np.allclose(est[..., 2], span / L)
+        assert np.allclose(est[..., 1], 8) and np.allclose(est[..., 3], 16)
+        assert np.allclose(digit_centres(est), digit_centres(boxes), atol=1.0)
+    assert np.allclose(ink_boxes(np.full((1, 32, 64), 0.5), L)[0, :, 2], 64 / L)   # no ink: the whole frame
+
+
+def test_ink_boxes_find_most_digits_of_rendered_numbers():
+    """On the renderer's numbers (grounds with texture, plates and neighbours) the estimated centre lies
+    nearest the right digit's true centre for most digits."""
+    from seqdraw.data.synth import SynthConfig, generate
+    for L in (2, 3):
+        probs = tuple(float(i == L - 1) for i in range(L))
+        data = generate(150, seed=5, config=SynthConfig(length_probs=probs))
+        est = ink_boxes(data["images"].astype(np.float64) / 255, L)
+        true = data["boxes"][:, :L].astype(np.float64)
+        nearest = np.abs(digit_centres(est)[:, :, None] - digit_centres(true)[:, None, :]).argmin(-1)
+        assert (nearest == np.arange(L)).mean() >= 0.75
 
 
 @pytest.mark.parametrize("kind", ["learned", "scheduled", "rnn"])

@@ -206,6 +206,8 @@ def test_evaluate_reports_every_figure_for_both_judges(tiny_setup, capsys):
     assert set(r["drawing"]["order"]) == set(r["drawing"]["alignment"]) == {"2", "3"}     # learned attention
     assert r["drawing"]["alignment"]["3"]["chance"] == pytest.approx(1 / 3)
     assert 0 <= r["drawing"]["order"]["2"]["spread"] <= 1
+    assert set(r["drawing"]["order_ink_boxes"]) == {"2", "3"}                           # the estimate's check
+    assert set(r["drawing"]["samples"]["order"]) == set(r["drawing"]["samples"]["alignment"]) == {"2", "3"}
     md = (out / "report.md").read_text()
     assert "held-out" in md and "the floor" in md and "synthetic test images" in md
     assert "digit under the pen" in md
@@ -296,8 +298,15 @@ def test_reproduce_table2_rows_share_one_budget_and_continue(tiny_setup, capsys)
     for picture in ("process.png", "reconstructions.png", "samples.png"):
         assert (out / "paper" / "rnndraw" / picture).exists()
     # a second call with the same settings skips the finished rows and adds the others to the same table
+    # (a row judged before the samples' drawing process was measured gets it on the next call)
+    row_json = out / "paper" / "rnndraw" / "row.json"
+    old = json.loads(row_json.read_text())
+    assert set(old["drawing"]["samples"]["order"]) == {"2"} and old["drawing"]["samples"]["alignment"] == {}
+    del old["drawing"]["samples"]
+    row_json.write_text(json.dumps(old))
     assert main(argv + ["--rows", "rnndraw,scheduled"]) == 0
     assert "paper/rnndraw: done before" in capsys.readouterr().out
+    assert json.loads(row_json.read_text())["drawing"]["samples"]["order"]["2"]["numbers"] > 0
     assert set(json.loads((out / "table2.json").read_text())["rows"]) == {"paper/rnndraw", "paper/seqdraw-cur",
                                                                          "paper/scheduled"}
     # another budget in the same folder is refused: the rows of one table share one budget

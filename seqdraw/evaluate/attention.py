@@ -1,5 +1,6 @@
-"""How a model draws a number, measured from its drawing process on test images whose digit boxes are
-known (`ConditionalDRAW.trace`: the inference pass, step by step).
+"""How a model draws a number, measured from its drawing process: on test images whose digit boxes are
+known (`ConditionalDRAW.trace`: the inference pass, step by step), and on prior samples of the same
+label sequences (the paper's figures 3-6 are samples), whose boxes are estimated from their ink.
 
   alignment    for label attention (eq. 16-17): the share of steps whose largest attention weight
                falls on the digit where the write window is (section III-B's claim that the decoder
@@ -103,23 +104,57 @@ def drawing_order(canvases: np.ndarray, boxes: np.ndarray, lengths: np.ndarray, 
     return out
 
 
+def ink_boxes(images: np.ndarray, L: int, share: float = 0.5) -> np.ndarray:
+    """[N, H, W] pictures of L-digit numbers in [0, 1] -> [N, L, 4] estimated digit boxes, for pictures
+    whose boxes are not known (prior samples). Ink: pixels whose distance from the picture's median grey
+    is at least `share` of the largest. The number spans the columns (rows) holding at least two ink
+    pixels; digit i gets the i-th of L equal slices of that span (house-number digits are about equally
+    wide). `drawing_process` reports the estimate against the true boxes on reconstructions."""
+    N, H, W = images.shape
+    out = np.zeros((N, L, 4))
+    for n in range(N):
+        distance = np.abs(images[n] - np.median(images[n]))
+        ink = distance >= share * max(float(distance.max()), 1e-6)
+        cols, rows = np.flatnonzero(ink.sum(0) >= 2), np.flatnonzero(ink.sum(1) >= 2)
+        x0, x1 = (cols[0], cols[-1] + 1) if len(cols) else (0, W)
+        y0, y1 = (rows[0], rows[-1] + 1) if len(rows) else (0, H)
+        w = (x1 - x0) / L
+        out[n] = [(x0 + i * w, y0, w, y1 - y0) for i in range(L)]
+    return out
+
+
+def process_measures(drawing, boxes: np.ndarray, L: int, k: int) -> tuple[dict | None, dict | None]:
+    """(alignment, drawing order) of one batch of L-digit drawings with these boxes; None where not
+    measured (no label attention; no region changed)."""
+    lengths = np.full(len(boxes), L)
+    alignment = None
+    if drawing.alpha is not None:
+        alignment = attention_alignment(drawing.alpha.numpy(), drawing.write_where[..., 0].numpy(), boxes, lengths, k)
+    return alignment, drawing_order(drawing.canvases.numpy(), boxes, lengths, k).get(str(L))
+
+
 def drawing_process(model, test: dict, max_len: int, seed: int, per_length: int = 200) -> dict:
-    """Alignment of the label attention with the pen, and when each digit's region is drawn, from the
-    inference pass on `per_length` test images of each length 2..max_len."""
+    """Alignment of the label attention with the pen, and when each digit's region is drawn, per length
+    2..max_len: from the inference pass on `per_length` test images with their true boxes (`alignment`,
+    `order`); from the same pass with boxes estimated from each reconstruction's ink (`order_ink_boxes`,
+    which says how far the estimate can be trusted); and from prior samples of the same label sequences,
+    with ink boxes (`samples`)."""
     k = model.config.steps_per_digit
     g = torch.Generator().manual_seed(seed)
-    alignment, order = {}, {}
+    out = {"alignment": {}, "order": {}, "order_ink_boxes": {}, "samples": {"alignment": {}, "order": {}}}
     for L in range(2, max_len + 1):
         j = np.flatnonzero(test["lengths"] == L)[:per_length]
         if len(j) == 0:
             continue
-        x = torch.from_numpy(test["images"][j]).float() / 255
+        labels, lengths = torch.from_numpy(test["labels"][j, :L].astype(np.int64)), torch.full((len(j),), L)
         with torch.no_grad():
-            trace = model.trace(x, torch.from_numpy(test["labels"][j, :L].astype(np.int64)), torch.full((len(j),), L),
-                                generator=g)
-        boxes, lengths = test["boxes"][j, :L].astype(np.float64), np.full(len(j), L)
-        if trace.alpha is not None:
-            alignment[str(L)] = attention_alignment(trace.alpha.numpy(), trace.write_where[..., 0].numpy(), boxes,
-                                                    lengths, k)
-        order.update(drawing_order(trace.canvases.numpy(), boxes, lengths, k))
-    return {"alignment": alignment, "order": order}
+            trace = model.trace(torch.from_numpy(test["images"][j]).float() / 255, labels, lengths, generator=g)
+            drawn = model.generate(labels, lengths, generator=g, process=True)
+        alignment, order = process_measures(trace, test["boxes"][j, :L].astype(np.float64), L, k)
+        _, ink_order = process_measures(trace, ink_boxes(trace.canvases[:, -1].numpy(), L), L, k)
+        sample_alignment, sample_order = process_measures(drawn, ink_boxes(drawn.images.numpy(), L), L, k)
+        for into, value in ((out["alignment"], alignment), (out["order"], order), (out["order_ink_boxes"], ink_order),
+                            (out["samples"]["alignment"], sample_alignment), (out["samples"]["order"], sample_order)):
+            if value is not None:
+                into[str(L)] = value
+    return out

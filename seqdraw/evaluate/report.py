@@ -478,7 +478,7 @@ def markdown(r: dict) -> str:
 
 
 def drawing_lines(d: dict) -> list[str]:
-    lines = ["## 7. The drawing process: reconstructions of test images, step by step", ""]
+    lines = ["## 7. The drawing process, step by step: reconstructions of test images, and prior samples", ""]
     order, align = d["order"], d["alignment"]
     if not order:
         return lines + ["No numbers of two or more digits: not measured.", ""]
@@ -489,6 +489,18 @@ def drawing_lines(d: dict) -> list[str]:
                                for L in order) + " |"]
     lines += ["| spread of the digits' half-change steps (one after another) | "
               + " | ".join(f"{o['spread']:.2f} ({o['spread_if_one_after_another']:.2f})" for o in order.values())
-              + " |", "", "Alignment (label attention only) and spread: seqdraw.evaluate.attention; 0 spread is "
-              "every digit drawn at once.", ""]
+              + " |"]
+    ink, samples = d.get("order_ink_boxes", {}), d.get("samples")
+    lines += ["| the same spread, boxes estimated from the reconstruction's ink | "
+              + " | ".join(f"{ink[L]['spread']:.2f}" if L in ink else "-" for L in order) + " |"]
+    if samples:
+        al, so = samples["alignment"], samples["order"]
+        if al:
+            lines += ["| prior samples: attention on the digit under the pen (ink boxes) | "
+                      + " | ".join(f"{al[L]['alignment']:.2f}" if L in al else "-" for L in order) + " |"]
+        lines += ["| prior samples: spread (ink boxes) | "
+                  + " | ".join(f"{so[L]['spread']:.2f}" if L in so else "-" for L in order) + " |"]
+    lines += ["", "Alignment (label attention only) and spread: seqdraw.evaluate.attention; 0 spread is every digit "
+              "drawn at once. Prior samples have no known boxes: each digit's box is an equal slice of the "
+              "number's ink, an estimate checked against the true boxes on reconstructions (the row above them).", ""]
     return lines

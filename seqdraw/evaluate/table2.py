@@ -113,6 +113,7 @@ def reproduce_table2(data: str, out: Path, max_steps: int, max_len: int = 3, jud
         for row in rows:
             run = out / objective / row
             if (run / "row.json").exists():
+                add_sample_drawing(run, test_data, max_len, seed)
                 print(f"{objective}/{row}: done before")
                 continue
             with RowLock(run) as lock:
@@ -246,6 +247,17 @@ def judge_row(model_path: Path, test: dict, judge_paths: list[Path], max_len: in
     return result
 
 
+def add_sample_drawing(run: Path, test: dict, max_len: int, seed: int) -> None:
+    """Rows judged before the drawing process was measured on samples too get the whole measure anew."""
+    result = json.loads((run / "row.json").read_text())
+    if "samples" in result["drawing"]:
+        return
+    model, _ = load_model(run / "final")
+    result["drawing"] = drawing_process(model.eval(), test, max_len, seed)
+    with atomic_path(run / "row.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+
+
 def save_row_pictures(folder: Path, images, recon, samples, lengths, max_len: int, n: int = 8) -> None:
     """reconstructions.png: per length, a row of test images over a row of their reconstructions;
     samples.png: per length, a row of prior samples for the same label sequences."""
@@ -268,6 +280,14 @@ def number_tensors(s: str, n: int):
 
 def cell(a: dict | None) -> str:
     return "-" if not a else f"{100 * a['acc']:.1f} ({100 * a['lo']:.1f}-{100 * a['hi']:.1f})"
+
+
+def sample_drawing_cell(samples: dict | None, Ls: list[str]) -> str:
+    if not samples:
+        return "-"
+    al, order = samples["alignment"], samples["order"]
+    align = " / ".join(f"{al[L]['alignment']:.2f}" for L in Ls if L in al) or "-"
+    return f"{align}; " + (" / ".join(f"{order[L]['spread']:.2f}" for L in Ls if L in order) or "-")
 
 
 def write_table(out: Path, max_len: int) -> str:
@@ -295,7 +315,8 @@ def write_table(out: Path, max_len: int) -> str:
                          + " | ".join(cell(r["samples"][judge].get(L)) for L in Ls) + f" | {paper} |")
     lines += ["", "| objective | model | images | training time | bound L=" + " / ".join(Ls) + " | attention on the "
               "digit being drawn, L=" + " / ".join(Ls[1:]) + " (chance) | half-change step by digit, L=" + Ls[-1]
-              + " (share of k L) | spread L=" + " / ".join(Ls[1:]) + " |", "|---|---|---|---|---|---|---|---|"]
+              + " (share of k L) | spread L=" + " / ".join(Ls[1:]) + " | samples: attention on the digit, spread L="
+              + " / ".join(Ls[1:]) + " |", "|---|---|---|---|---|---|---|---|---|"]
     for key, r in results.items():
         bound = " / ".join(f"{r['bound_nats'][L]:.1f}" for L in Ls if L in r["bound_nats"])
         al = r["drawing"].get("alignment", {})
@@ -304,7 +325,8 @@ def write_table(out: Path, max_len: int) -> str:
         last = order.get(Ls[-1], {}).get("half_change_share_by_position")
         spread = " / ".join(f"{order[L]['spread']:.2f}" for L in Ls[1:] if L in order) or "-"
         lines.append(f"| {r['objective']} | {r['name']} | {r['images']:,} | {r['train_seconds'] / 60:.1f} min | "
-                     f"{bound} | {align} | {' / '.join(f'{v:.2f}' for v in last) if last else '-'} | {spread} |")
+                     f"{bound} | {align} | {' / '.join(f'{v:.2f}' for v in last) if last else '-'} | {spread} | "
+                     f"{sample_drawing_cell(r['drawing'].get('samples'), Ls[1:])} |")
     text = "\n".join(lines)
     with atomic_path(out / "table2.md") as tmp:
         tmp.write_text(text + "\n")
