@@ -282,12 +282,15 @@ def cell(a: dict | None) -> str:
     return "-" if not a else f"{100 * a['acc']:.1f} ({100 * a['lo']:.1f}-{100 * a['hi']:.1f})"
 
 
-def sample_drawing_cell(samples: dict | None, Ls: list[str]) -> str:
+def sample_drawing_cells(drawing: dict, Ls: list[str]) -> str:
+    """The samples' attention alignment, and the spread with ink boxes on reconstructions -> samples."""
+    samples, ink = drawing.get("samples"), drawing.get("order_ink_boxes", {})
     if not samples:
-        return "-"
+        return "- | -"
     al, order = samples["alignment"], samples["order"]
     align = " / ".join(f"{al[L]['alignment']:.2f}" for L in Ls if L in al) or "-"
-    return f"{align}; " + (" / ".join(f"{order[L]['spread']:.2f}" for L in Ls if L in order) or "-")
+    spreads = " / ".join(f"{ink[L]['spread']:.2f} -> {order[L]['spread']:.2f}" for L in Ls if L in ink and L in order)
+    return f"{align} | {spreads or '-'}"
 
 
 def write_table(out: Path, max_len: int) -> str:
@@ -315,8 +318,9 @@ def write_table(out: Path, max_len: int) -> str:
                          + " | ".join(cell(r["samples"][judge].get(L)) for L in Ls) + f" | {paper} |")
     lines += ["", "| objective | model | images | training time | bound L=" + " / ".join(Ls) + " | attention on the "
               "digit being drawn, L=" + " / ".join(Ls[1:]) + " (chance) | half-change step by digit, L=" + Ls[-1]
-              + " (share of k L) | spread L=" + " / ".join(Ls[1:]) + " | samples: attention on the digit, spread L="
-              + " / ".join(Ls[1:]) + " |", "|---|---|---|---|---|---|---|---|---|"]
+              + " (share of k L) | spread L=" + " / ".join(Ls[1:]) + " | samples: attention on the digit, L="
+              + " / ".join(Ls[1:]) + " | spread with ink boxes, reconstructions -> samples, L=" + " / ".join(Ls[1:])
+              + " |", "|---|---|---|---|---|---|---|---|---|---|"]
     for key, r in results.items():
         bound = " / ".join(f"{r['bound_nats'][L]:.1f}" for L in Ls if L in r["bound_nats"])
         al = r["drawing"].get("alignment", {})
@@ -326,7 +330,7 @@ def write_table(out: Path, max_len: int) -> str:
         spread = " / ".join(f"{order[L]['spread']:.2f}" for L in Ls[1:] if L in order) or "-"
         lines.append(f"| {r['objective']} | {r['name']} | {r['images']:,} | {r['train_seconds'] / 60:.1f} min | "
                      f"{bound} | {align} | {' / '.join(f'{v:.2f}' for v in last) if last else '-'} | {spread} | "
-                     f"{sample_drawing_cell(r['drawing'].get('samples'), Ls[1:])} |")
+                     f"{sample_drawing_cells(r['drawing'], Ls[1:])} |")
     text = "\n".join(lines)
     with atomic_path(out / "table2.md") as tmp:
         tmp.write_text(text + "\n")
