@@ -507,7 +507,8 @@ def build_parser(train_flags: bool = True) -> Parser:
                     help="train and judge only these rows: rnndraw, seqdraw, seqdraw-cur, replay, scheduled "
                          "(default: all; run subsets side by side in separate processes)")
     t2.add_argument("--objective", choices=("paper", "recipe", "both"), default="paper",
-                    help="paper: the bound (eq. 18); recipe: the shipped model's terms (logistic, guide, style match, discriminator)")
+                    help="paper: the bound (eq. 18); recipe: the shipped model's terms (logistic likelihood, "
+                         "guide, style match, discriminator)")
     t2.add_argument("--guide", default=None, metavar="READER",
                     help="the multidigit reader that guides the recipe objective (never a judge)")
     t2.add_argument("--judge", action="append", default=None, metavar="READER",

@@ -490,16 +490,14 @@ def drawing_lines(d: dict) -> list[str]:
     lines += ["| spread of the digits' half-change steps (one after another) | "
               + " | ".join(f"{o['spread']:.2f} ({o['spread_if_one_after_another']:.2f})" for o in order.values())
               + " |"]
-    ink, samples = d.get("order_ink_boxes", {}), d.get("samples")
+    ink, al, so = d["order_ink_boxes"], d["samples"]["alignment"], d["samples"]["order"]
     lines += ["| the same spread, boxes estimated from the reconstruction's ink | "
               + " | ".join(f"{ink[L]['spread']:.2f}" if L in ink else "-" for L in order) + " |"]
-    if samples:
-        al, so = samples["alignment"], samples["order"]
-        if al:
-            lines += ["| prior samples: attention on the digit under the pen (ink boxes) | "
-                      + " | ".join(f"{al[L]['alignment']:.2f}" if L in al else "-" for L in order) + " |"]
-        lines += ["| prior samples: spread (ink boxes) | "
-                  + " | ".join(f"{so[L]['spread']:.2f}" if L in so else "-" for L in order) + " |"]
+    if al:
+        lines += ["| prior samples: attention on the digit under the pen (ink boxes) | "
+                  + " | ".join(f"{al[L]['alignment']:.2f}" if L in al else "-" for L in order) + " |"]
+    lines += ["| prior samples: spread (ink boxes) | "
+              + " | ".join(f"{so[L]['spread']:.2f}" if L in so else "-" for L in order) + " |"]
     lines += ["", "Alignment (label attention only) and spread: seqdraw.evaluate.attention; 0 spread is every digit "
               "drawn at once. Prior samples have no known boxes: each digit's box is an equal slice of the "
               "number's ink, an estimate checked against the true boxes on reconstructions (the row above them).", ""]

@@ -3,8 +3,8 @@
 Rows: rnnDRAW, seqDRAW (learned attention, eq. 16-17), seqDRAW-cur with the paper's curriculum (III-D:
 L = 1, then 2, then 3, each stage on its own length only), and two extra rows: the replay curriculum
 and scheduled attention. Objectives: `paper` (the bound, eq. 18) and `recipe` (the shipped model's
-terms: the logistic likelihood, guide, style match and discriminator; docs/training.md). Every row of a table trains on the same data
-for the same number of images.
+terms: the logistic likelihood, guide, style match and discriminator; docs/training.md). Every row of
+a table trains on the same data for the same number of images.
 
 Each row is judged on the test images, as the paper says it did ("the reconstructed images from test
 dataset"), and on prior samples for the same label sequences: both judges, per length, with 95%
@@ -283,7 +283,8 @@ def cell(a: dict | None) -> str:
 
 
 def sample_drawing_cells(drawing: dict, Ls: list[str]) -> str:
-    """The samples' attention alignment, and the spread with ink boxes on reconstructions -> samples."""
+    """The samples' attention alignment, and the spread with ink boxes on reconstructions -> samples
+    ("-" for a row judged before they were measured, until its table's next call adds them)."""
     samples, ink = drawing.get("samples"), drawing.get("order_ink_boxes", {})
     if not samples:
         return "- | -"
