@@ -335,7 +335,8 @@ def test_every_train_config_field_is_a_flag():
         args = build_parser().parse_args(["train", "--" + f.name.replace("_", "-"), text])
         assert getattr(args, f.name) == {bool: lambda s: s == "true", int: int, float: float, str: str}[t](text), f.name
         # these need another flag: a guide, or a discriminator
-        if f.name not in ("guide", "style_match_weight", "guide_views", "adversary_lr", "adversary_width"):
+        if f.name not in ("guide", "style_match_weight", "guide_views", "adversary_lr", "adversary_width",
+                          "prior_temperature_spread"):
             assert getattr(train_config(args), f.name) == getattr(args, f.name), f.name
     args = build_parser().parse_args(["train", "--set", "model.enc_size=32", "--set", "lr=0.25"])
     cfg = train_config(args)
