@@ -36,7 +36,6 @@ class Weights(NamedTuple):
     style_directions: int = 64
     guide_views: bool = False
     adversarial: float = 0.0
-    temperature_spread: float = 0.0
 
 
 class Objective(NamedTuple):
@@ -58,21 +57,11 @@ def digit_pixel_weights(boxes: np.ndarray, weight: float, height: int, width: in
     return 1 + (weight - 1) * inside.float()
 
 
-def prior_samples(model, labels, lengths, noise: torch.Generator, style_temperature: float = 1.0,
-                  temperature: float = 1.0) -> torch.Tensor:
+def prior_samples(model, labels, lengths, noise: torch.Generator, style_temperature: float = 1.0) -> torch.Tensor:
     """One sample from the prior per label row, with gradients (eq. 3-10): what the guide, the style match
     and the discriminator judge. Only the prior and the decoder learn from those terms: they ask the
     generative path itself, not only the reconstructions, to draw the digits it was given."""
-    return model.draw(labels, lengths, generator=noise, temperature=temperature,
-                      style_temperature=style_temperature).images
-
-
-def sample_temperature(spread: float, noise: torch.Generator) -> float:
-    """This step's prior temperature, uniform in 1 +- spread: a discriminator that saw samples at one
-    temperature only is fooled there and nowhere else (docs/training.md, session 14)."""
-    if not spread:
-        return 1.0
-    return 1.0 + spread * (2 * torch.rand((), generator=noise, device=noise.device).item() - 1)
+    return model.draw(labels, lengths, generator=noise, style_temperature=style_temperature).images
 
 
 def guide_cross_entropy(guide: Guide, drawn: torch.Tensor, labels, lengths) -> torch.Tensor:
@@ -143,9 +132,7 @@ def total_loss(model, images, labels, lengths, noise: torch.Generator, weights: 
     guided = guide is not None and weights.guide
     if not (guided or weights.adversarial):
         return Objective(total, terms, None)
-    temperature = sample_temperature(weights.temperature_spread, noise)
-    drawn = prior_samples(drawer or model, labels, lengths, noise, weights.guide_style_temperature * temperature,
-                          temperature)
+    drawn = prior_samples(drawer or model, labels, lengths, noise, weights.guide_style_temperature)
     if guided:
         seen = random_views(drawn, noise) if weights.guide_views else drawn
         terms["guide"] = guide_cross_entropy(guide, seen, labels, lengths)

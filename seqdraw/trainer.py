@@ -40,7 +40,8 @@ CURRICULA = ("none", "paper", "replay")
 SAMPLE_NUMBERS = ("7", "42", "157", "2024", "31415")
 VALIDATION_SEED = 12345
 # flags that were tried, measured and rejected: naming one is an error (docs/training.md has their story)
-GONE = {k: "rejected, docs/training.md" for k in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target")}
+GONE = {k: "rejected, docs/training.md" for k in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target",
+                                                  "prior_temperature_spread")}
 # what a resumed run may change: its budget and its bookkeeping, nothing that shapes the weights
 RESUMABLE = ("epochs", "max_steps", "checkpoint_every", "keep", "log_every", "compile", "device", "precision")
 
@@ -90,9 +91,6 @@ class TrainConfig:
     adversary_lr: float = setting(2e-4, "the discriminator's learning rate (Adam, betas 0.5, 0.999)",
                                   lo=0, lo_open=True, hi=10)
     adversary_width: int = setting(32, "channels of the discriminator's first convolution", lo=1, hi=1024)
-    prior_temperature_spread: float = setting(0.0, "with a guide or a discriminator: each step's prior samples are "
-                                                   "drawn at a temperature uniform in 1 +- this (0: at 1)",
-                                              lo=0, hi=1, hi_open=True)
 
     def __post_init__(self):
         check_fields(self)
@@ -102,8 +100,6 @@ class TrainConfig:
             raise SeqdrawError("style_match_weight needs a guide: the images it compares are the guide's samples")
         if self.guide_views and not self.guide:
             raise SeqdrawError("guide_views needs a guide: the views are what the guide reads")
-        if self.prior_temperature_spread and not (self.guide or self.adversarial_weight):
-            raise SeqdrawError("prior_temperature_spread needs a guide or adversarial_weight: no term sees prior samples")
         unused = [k for k in ("adversary_lr", "adversary_width") if getattr(self, k) != TrainConfig.__dataclass_fields__[k].default]
         if unused and not self.adversarial_weight:
             raise SeqdrawError(f"{', '.join(unused)} set without adversarial_weight: there is no discriminator to train")
@@ -127,7 +123,7 @@ class TrainConfig:
     def weights(self, guided: bool) -> Weights:
         return Weights(self.digit_weight, self.guide_weight if guided else 0.0, self.guide_style_temperature,
                        self.style_match_weight, self.style_match_pool, self.style_match_directions,
-                       self.guide_views, self.adversarial_weight, self.prior_temperature_spread)
+                       self.guide_views, self.adversarial_weight)
 
 
 # ---- data ------------------------------------------------------------------------------------------

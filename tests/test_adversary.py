@@ -115,36 +115,8 @@ def test_guide_views_change_what_the_guide_reads(data, guide_path):
     assert not torch.allclose(plain.terms["guide"], views.terms["guide"])   # ... read through other views
 
 
-def test_prior_temperature_spread_draws_each_step_at_its_own_temperature(monkeypatch):
-    images, labels, lengths = batch()
-    model = ConditionalDRAW(preset("seqdraw", **TINY))
-    adversary = Discriminator(8)
-    seen, draw = [], model.draw
-
-    def recording_draw(*args, temperature=1.0, style_temperature=None, **kw):
-        seen.append((temperature, style_temperature))
-        return draw(*args, temperature=temperature, style_temperature=style_temperature, **kw)
-
-    monkeypatch.setattr(model, "draw", recording_draw)
-    noise = torch.Generator().manual_seed(0)
-    spread = Weights(adversarial=1.0, guide_style_temperature=2.0, temperature_spread=0.3)
-    for _ in range(6):
-        total_loss(model, images, labels, lengths, noise, spread, discriminator=adversary)
-    temperatures = [t for t, _ in seen]
-    assert all(0.7 <= t <= 1.3 for t in temperatures) and len(set(temperatures)) == 6
-    assert all(s == 2.0 * t for t, s in seen)                    # z_1 keeps its ratio to the rest
-    seen.clear()
-    plain = total_loss(model, images, labels, lengths, torch.Generator().manual_seed(0), Weights(adversarial=1.0),
-                       discriminator=adversary)
-    zero = total_loss(model, images, labels, lengths, torch.Generator().manual_seed(0),
-                      Weights(adversarial=1.0, temperature_spread=0.0), discriminator=adversary)
-    assert seen == [(1.0, 1.0), (1.0, 1.0)] and torch.equal(plain.drawn, zero.drawn)   # off: the old stream
-
-
 @pytest.mark.parametrize("values, message", [
     ({"guide_views": True}, "guide_views needs a guide"),
-    ({"prior_temperature_spread": 0.2}, "needs a guide or adversarial_weight"),
-    ({"prior_temperature_spread": 1.0, "adversarial_weight": 1.0}, "prior_temperature_spread"),
     ({"adversary_lr": 1e-3}, "without adversarial_weight"),
     ({"adversary_width": 16}, "without adversarial_weight"),
     ({"adversarial_weight": -1.0}, "adversarial_weight"),
@@ -155,8 +127,7 @@ def test_flags_that_make_no_sense_are_refused(tmp_path, values, message):
 
 
 def test_resume_with_a_discriminator_is_exact(tmp_path, data, guide_path):
-    extra = dict(adversarial_weight=10.0, guide=guide_path, guide_views=True, adversary_width=8,
-                 prior_temperature_spread=0.3)
+    extra = dict(adversarial_weight=10.0, guide=guide_path, guide_views=True, adversary_width=8)
     guide = load_guide(guide_path)
     a = config(tmp_path / "a", **extra)
     train(a, data=data, guide=guide, progress=False)

@@ -101,7 +101,7 @@ def test_digit_weight_trains_and_validates_on_the_bound(tmp_path, data):
 
 
 def test_rejected_flags_are_gone_with_a_one_line_error(tmp_path, capsys):
-    for key in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target"):
+    for key in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target", "prior_temperature_spread"):
         with pytest.raises(SeqdrawError, match=f"{key} is gone"):
             TrainConfig.from_dict({key: 1.0})
         assert main(["train", "--set", f"{key}=1"]) == 2
@@ -335,8 +335,7 @@ def test_every_train_config_field_is_a_flag():
         args = build_parser().parse_args(["train", "--" + f.name.replace("_", "-"), text])
         assert getattr(args, f.name) == {bool: lambda s: s == "true", int: int, float: float, str: str}[t](text), f.name
         # these need another flag: a guide, or a discriminator
-        if f.name not in ("guide", "style_match_weight", "guide_views", "adversary_lr", "adversary_width",
-                          "prior_temperature_spread"):
+        if f.name not in ("guide", "style_match_weight", "guide_views", "adversary_lr", "adversary_width"):
             assert getattr(train_config(args), f.name) == getattr(args, f.name), f.name
     args = build_parser().parse_args(["train", "--set", "model.enc_size=32", "--set", "lr=0.25"])
     cfg = train_config(args)
