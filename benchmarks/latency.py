@@ -7,7 +7,10 @@ machine is shared: compare within a run only).
    prior, the label attention, the decoder LSTM cell, the write patch, the write filterbank, the canvas.
 2. The levers, each the median of interleaved rounds: compiled PyTorch at 1 and 2 threads, ONNX Runtime
    (the exported graph, `seqdraw export --onnx`) at 1 and 2 intra-op threads and with its extended
-   graph optimisations, and bf16 autocast.
+   graph optimisations, bf16 autocast, and the weights cast to bf16 outright.
+3. The floor: the decoder LSTM's one product per step alone (1 x 520 by 520 x 1600, 3.3 MB of fp32
+   weights, which no core's 1 MB L2 holds), T times, in fp32 and bf16 and at 1 and 2 threads. No
+   drawing of T steps can be faster than this product T times.
 """
 import argparse
 import statistics
@@ -58,6 +61,22 @@ def parts(model) -> dict:
         return interleaved(pieces, 600)
 
 
+def decoder_floor(model, steps: int) -> dict:
+    """T times the decoder LSTM's product at batch 1, the one product every drawing step must make."""
+    w = torch.cat([model.decoder.weight_ih, model.decoder.weight_hh], 1).detach()        # 1600 x 520
+    x = torch.zeros(1, w.shape[1])
+    fns = {}
+    for dtype, name in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
+        for threads in (1, 2):
+            def fn(w=w.to(dtype), x=x.to(dtype), threads=threads):
+                torch.set_num_threads(threads)
+                for _ in range(steps):
+                    torch.nn.functional.linear(x, w)
+            fns[f"decoder product, {name}, {threads} thread{'s' * (threads > 1)}"] = fn
+    with torch.inference_mode():
+        return interleaved(fns, 300)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=300)
@@ -104,12 +123,23 @@ def main():
                 eager.generate(LABELS, LENGTHS)
         return fn
 
+    compiled_bf16 = seqdraw.load().model.eval().to(torch.bfloat16).use_compiled()
+
+    def bf16_weights():
+        torch.set_num_threads(1)
+        with torch.inference_mode():
+            compiled_bf16.generate(LABELS, LENGTHS)
+
     fns = {"torch eager, 1 thread": eager_at(1), "torch eager, 2 threads": eager_at(2),
            "torch compiled, 1 thread": torch_at(1), "torch compiled, 2 threads": torch_at(2),
-           "torch compiled, 1 thread, bf16": torch_at(1, True)}
+           "torch compiled, 1 thread, bf16": torch_at(1, True),
+           "torch compiled, 1 thread, bf16 weights": bf16_weights}
     fns.update({name: (lambda s=s: s.run(None, feed)) for name, s in sessions.items()})
     print(f"\n## one 2-digit number, median of {args.repeats} interleaved calls")
     for name, t in interleaved(fns, args.repeats).items():
+        print(f"  {name:44s} {1000 * t:6.2f} ms")
+    print(f"\n## the floor: the decoder's product alone, x T = {steps}")
+    for name, t in decoder_floor(eager, steps).items():
         print(f"  {name:44s} {1000 * t:6.2f} ms")
 
 

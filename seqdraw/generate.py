@@ -62,7 +62,7 @@ def default_model_path() -> Path:
 class Drawer:
     """A loaded model and the lengths it was trained for."""
 
-    def __init__(self, path: str | Path | None = None, precision: str = "fp32"):
+    def __init__(self, path: str | Path | None = None, precision: str = "fp32", compile: bool = False):
         if path is None:
             path = default_model_path()
             if not path.exists():
@@ -73,6 +73,11 @@ class Drawer:
         self.precision = precision              # bf16: drawing under bf16 autocast (docs/performance.md)
         self.model, self.meta = load_model(path)
         self.model.eval()
+        # compiled: one whole-drawing graph per length at batch BATCH (short batches are padded), no
+        # Python between steps; each graph takes about a minute to compile (docs/performance.md)
+        self.pad_to = BATCH if compile else None
+        if compile:
+            self.model.use_compiled()
         self.max_len = self.meta.get("max_len", MAX_LEN)
         self.temperature = stored_temperature(self.meta)
         self.style_temperature = stored_style_temperature(self.meta)
@@ -86,7 +91,7 @@ class Drawer:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             drawings = [self.model.generate(labels[i: i + BATCH], lengths[: len(labels[i: i + BATCH])],
                                             generator=generator, process=process, temperature=temperature,
-                                            style_temperature=style_temperature)
+                                            style_temperature=style_temperature, pad_to=self.pad_to)
                         for i in range(0, len(labels), BATCH)]
         for d in drawings:                      # pictures leave as fp32 whatever the arithmetic
             for field in ("images", "canvases", "write_where", "alpha"):
@@ -120,5 +125,5 @@ class Drawer:
                        None if parts[0].alpha is None else cat("alpha"), self.model.config.write_n)
 
 
-def load(path: str | Path | None = None, precision: str = "fp32") -> Drawer:
-    return Drawer(path, precision)
+def load(path: str | Path | None = None, precision: str = "fp32", compile: bool = False) -> Drawer:
+    return Drawer(path, precision, compile)

@@ -1,3 +1,5 @@
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -141,3 +143,30 @@ def test_bf16_drawing_is_close_to_fp32(model_path):
     assert 0 < np.abs(bf16 - fp32).mean() < 0.05                 # other arithmetic, the same pictures
     with pytest.raises(SeqdrawError, match="precision"):
         seqdraw.load(model_path, precision="fp8")
+
+
+def test_padded_batch_draws_the_same_pixels_and_takes_no_noise(model_path):
+    """A compiled Drawer pads short batches to one size (one graph per length); padding must change
+    neither the real rows' pixels nor the noise left for the next batch."""
+    model = seqdraw.load(model_path).model
+    labels, lengths = torch.tensor([[6, 8], [1, 5], [0, 0]]), torch.tensor([2, 2, 2])
+    plain, padded = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    for _ in range(2):                                     # the second batch sees what the first left
+        a = model.generate(labels, lengths, plain, process=True)
+        b = model.generate(labels, lengths, padded, process=True, pad_to=16)
+        for field in ("images", "canvases", "write_where", "alpha"):
+            assert getattr(b, field).shape == getattr(a, field).shape
+            torch.testing.assert_close(getattr(b, field), getattr(a, field), atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.skipif(not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")),
+                    reason="torch.compile needs a C++ compiler on the CPU")
+def test_compiled_generate_matches_eager(model_path, tmp_path, capsys):
+    eager, compiled = seqdraw.load(model_path), seqdraw.load(model_path, compile=True)
+    assert compiled.pad_to is not None and eager.pad_to is None
+    for n in (3, 5):                                       # two batch sizes, one padded graph
+        np.testing.assert_allclose(compiled.generate("68", n=n, seed=1), eager.generate("68", n=n, seed=1),
+                                   atol=1e-5)
+    assert main(["generate", "68", "--n", "2", "--model", str(model_path), "--out", str(tmp_path / "c.png"),
+                 "--compile"]) in (0, None)
+    assert (tmp_path / "c.png").is_file()

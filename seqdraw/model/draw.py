@@ -248,14 +248,17 @@ class ConditionalDRAW(nn.Module):
         return self._decode_and_write(z, h_dec, c_dec, canvas, live, context)
 
     def draw(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
-             process: bool = False, temperature: float = 1.0, style_temperature: float | None = None) -> Drawing:
+             process: bool = False, temperature: float = 1.0, style_temperature: float | None = None,
+             pad_to: int | None = None) -> Drawing:
         """Draw one image per row of labels with z_t from the conditional prior (eq. 6-10).
 
         Differentiable: training with a guide (docs/training.md) backpropagates through it; `generate`
         is the same pass without gradients. temperature scales the prior's standard deviation (1: the
         paper's sampling; 0: the prior mean); below 1 it trades style diversity for legibility, as in
         Glow and NVAE. style_temperature, when given, replaces it for z_1 alone: the first step sets
-        the style of the whole picture (ground, polarity, stroke; docs/generation.md)."""
+        the style of the whole picture (ground, polarity, stroke; docs/generation.md). pad_to, when
+        given, draws a batch of that many rows and returns the first B: a compiled drawing then sees one
+        batch size, so one graph per length (the padding rows take no noise from the generator)."""
         c = self.config
         Tmax = int(self.steps(lengths).max())
         # noise drawn step by step, so a seed gives the same pictures however the loop is run
@@ -264,7 +267,13 @@ class ConditionalDRAW(nn.Module):
         tau = torch.full((Tmax,), float(temperature), dtype=eps.dtype, device=eps.device)
         if style_temperature is not None:
             tau[0] = float(style_temperature)
-        return Drawing(*self.drawing(eps, tau, labels, lengths, process))
+        B = labels.shape[0]
+        if pad_to is not None and B < pad_to:
+            labels = torch.cat([labels, labels[:1].expand(pad_to - B, -1)])
+            lengths = torch.cat([lengths, lengths[:1].expand(pad_to - B)])
+            eps = torch.cat([eps, eps.new_zeros(Tmax, pad_to - B, c.z_size)], 1)
+        drawn = self.drawing(eps, tau, labels, lengths, process)
+        return Drawing(*(None if field is None else field[:B] for field in drawn))
 
     def drawing_loop(self, eps, tau, labels, lengths, process: bool):
         """The Tmax = len(eps) steps of `draw`, given all their noise; `drawing` may be its compiled form,
@@ -292,9 +301,10 @@ class ConditionalDRAW(nn.Module):
 
     @torch.inference_mode()
     def generate(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
-                 process: bool = False, temperature: float = 1.0, style_temperature: float | None = None) -> Drawing:
+                 process: bool = False, temperature: float = 1.0, style_temperature: float | None = None,
+                 pad_to: int | None = None) -> Drawing:
         """`draw` without gradients: what generation and evaluation use."""
-        return self.draw(labels, lengths, generator, process, temperature, style_temperature)
+        return self.draw(labels, lengths, generator, process, temperature, style_temperature, pad_to)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
