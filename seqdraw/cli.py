@@ -419,8 +419,9 @@ def build_parser(train_flags: bool = True) -> Parser:
                    help="arithmetic of the drawing: bf16 autocast is faster on CPUs with AVX512-BF16, and its "
                         "pixels differ from fp32's (docs/performance.md)")
     g.add_argument("--compile", action="store_true",
-                   help="draw with one compiled graph per length at batch 256: about a minute to compile each, "
-                        "then 1.5-1.8x the images/s, so for data sets of tens of thousands of images")
+                   help="draw with one compiled graph per length at batch 256: 1.5x the images/s once compiled, "
+                        "but compiling takes about 70 s per length, so it pays off only past about a million "
+                        "images (docs/performance.md)")
     g.set_defaults(func=cmd_generate)
 
     c = sub.add_parser("classifier", help="readers of house numbers: the judges, guides and recognisers")
