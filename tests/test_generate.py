@@ -161,12 +161,22 @@ def test_padded_batch_draws_the_same_pixels_and_takes_no_noise(model_path):
 
 @pytest.mark.skipif(not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")),
                     reason="torch.compile needs a C++ compiler on the CPU")
-def test_compiled_generate_matches_eager(model_path, tmp_path, capsys):
+def test_compiled_generate_matches_eager(model_path):
     eager, compiled = seqdraw.load(model_path), seqdraw.load(model_path, compile=True)
     assert compiled.pad_to is not None and eager.pad_to is None
     for n in (3, 5):                                       # two batch sizes, one padded graph
         np.testing.assert_allclose(compiled.generate("68", n=n, seed=1), eager.generate("68", n=n, seed=1),
                                    atol=1e-5)
-    assert main(["generate", "68", "--n", "2", "--model", str(model_path), "--out", str(tmp_path / "c.png"),
-                 "--compile"]) in (0, None)
-    assert (tmp_path / "c.png").is_file()
+
+
+@pytest.mark.parametrize("mode", ["numbers", "data set"])
+def test_cli_compile_flag_reaches_the_drawer(model_path, tmp_path, monkeypatch, mode):
+    """`generate --compile` asks for a compiled Drawer (the compiled drawing itself is tested above)."""
+    import seqdraw.generate
+    asked, real_load = [], seqdraw.generate.load
+    monkeypatch.setattr(seqdraw.generate, "load", lambda *a: asked.append(a[2]) or real_load(*a[:2]))
+    what = ["68", "--out", str(tmp_path / "c.png")] if mode == "numbers" else \
+        ["--random", "4", "--out", str(tmp_path / "d"), "--overwrite"]
+    for flag in ([], ["--compile"]):
+        main(["generate", *what, "--n", "2", "--model", str(model_path), *flag])
+    assert asked == [False, True]
