@@ -6,7 +6,7 @@ Each figure is the median of interleaved runs of fresh processes (the machine is
 within a run only):
 - an empty Python, `import torch` alone, `import numpy, PIL.Image` alone;
 - `seqdraw generate 42` end to end, and its `python -X importtime` split by top-level package;
-- whether matplotlib, scipy, onnxruntime or gradio were imported (none of them should be).
+- whether matplotlib, scipy, onnxruntime, gradio or h5py were imported (none of them should be).
 """
 from __future__ import annotations
 
@@ -19,16 +19,14 @@ import tempfile
 import time
 from collections import defaultdict
 
-HEAVY = ("matplotlib", "scipy", "onnxruntime", "gradio", "h5py")
+HEAVY = ("matplotlib", "scipy", "onnxruntime", "gradio", "h5py")     # generate must not import these
+WATCH = ("torch", "numpy", "PIL")                                     # the imports generate needs
 
 
 def wall(cmd: list[str]) -> float:
     t = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     return time.perf_counter() - t
-
-
-WATCH = ("torch", "numpy", "PIL")
 
 
 def import_split(stderr: str) -> dict[str, float]:

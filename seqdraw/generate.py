@@ -74,7 +74,7 @@ class Drawer:
         self.model, self.meta = load_model(path)
         self.model.eval()
         # compiled: one whole-drawing graph per length at batch BATCH (short batches are padded), no
-        # Python between steps; each graph takes about a minute to compile (docs/performance.md)
+        # Python between steps; each graph takes about 70 s to compile (docs/performance.md)
         self.pad_to = BATCH if compile else None
         if compile:
             self.model.use_compiled()
