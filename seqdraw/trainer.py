@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from seqdraw.checkpoint import (clean_temporary_files, latest_checkpoint, load_checkpoint, load_weights, restore,
                                 save_checkpoint, save_model, weights_digest)
+from seqdraw.cores import claim_cores, release_cores
 from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import as_tensors, fingerprint, load_splits
@@ -43,7 +44,8 @@ VALIDATION_SEED = 12345
 GONE = {k: "rejected, docs/training.md" for k in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target",
                                                   "prior_temperature_spread")}
 # what a resumed run may change: its budget and its bookkeeping, nothing that shapes the weights
-RESUMABLE = ("epochs", "max_steps", "checkpoint_every", "keep", "log_every", "compile", "device", "precision")
+RESUMABLE = ("epochs", "max_steps", "checkpoint_every", "keep", "log_every", "val_every", "threads", "compile", "device",
+             "precision")
 
 
 @dataclass
@@ -52,8 +54,9 @@ class TrainConfig:
     data: str = setting("synth", "synth (generated in memory), svhn:DIR, or DIR with train.npz and test.npz")
     out: str = setting("runs/seqdraw-cur", "the run folder")
     epochs: int = setting(10, "epochs per curriculum stage (per run when curriculum is none)", lo=1, hi=100_000)
-    batch_size: int = setting(64, "images per step", lo=1, hi=65_536)
-    lr: float = setting(1e-3, "peak learning rate (Adam)", lo=0, lo_open=True, hi=10)
+    batch_size: int = setting(256, "images per step (docs/performance.md: 256 learns per image as 64 did, and "
+                                   "runs faster)", lo=1, hi=65_536)
+    lr: float = setting(2e-3, "peak learning rate (Adam)", lo=0, lo_open=True, hi=10)
     warmup_steps: int = setting(200, "linear warm-up steps, then cosine decay to 10%", lo=1, hi=10_000_000)
     grad_clip: float = setting(10.0, "gradient norm clip", lo=0, lo_open=True)
     seed: int = setting(0, "fixes data order, noise and initial weights", lo=0, hi=2**63 - 1)
@@ -67,10 +70,14 @@ class TrainConfig:
     checkpoint_every: int = setting(500, "steps between checkpoints", lo=1)
     keep: int = setting(3, "checkpoints kept", lo=1, hi=1000)
     log_every: int = setting(50, "steps between lines of metrics.jsonl", lo=1)
+    val_every: int = setting(0, "steps between validations (and sample grids) within an epoch (0: at the end of "
+                                "each epoch only)", lo=0)
+    threads: int = setting(0, "CPU threads, one per core (0: every core of this process's affinity that no other "
+                              "seqdraw job holds; seqdraw/cores.py)", lo=0, hi=4096)
     device: str = setting("cpu", "cpu, cuda or cuda:N (torchrun: each rank its LOCAL_RANK's GPU)")
     compile: bool = setting(True, "torch.compile the step and the drawing (eager without a C++ compiler)")
-    precision: str = setting("fp32", "fp32, or bf16: the training step under bf16 autocast (weights, optimiser "
-                                     "and validation stay fp32; docs/performance.md)", choices=("fp32", "bf16"))
+    precision: str = setting("bf16", "bf16: the training step under bf16 autocast (weights, optimiser and "
+                                     "validation stay fp32; docs/performance.md), or fp32", choices=("fp32", "bf16"))
     max_steps: int = setting(0, "stop after this many steps in all (0: every stage and epoch)", lo=0)
     model: dict = setting({}, "ModelConfig overrides, e.g. {\"enc_size\": 256} (--set model.enc_size=256)")
     init: str = setting("", "start from these model weights (fine-tuning) instead of at random")
@@ -172,8 +179,13 @@ def sample_grid(model, max_len: int, n: int = 8) -> np.ndarray:
     labels, lengths = encode([s for s in numbers for _ in range(n)])
     model.eval()
     device = model.h0_dec.device
-    images = model.generate(torch.from_numpy(labels).to(device), torch.from_numpy(lengths).to(device),
-                            generator=torch.Generator(device=device).manual_seed(0)).images
+    # eager: a compiled drawing would compile one graph per length here, minutes for a 40-image grid
+    compiled, model.drawing = model.drawing, model.drawing_loop
+    try:
+        images = model.generate(torch.from_numpy(labels).to(device), torch.from_numpy(lengths).to(device),
+                                generator=torch.Generator(device=device).manual_seed(0)).images
+    finally:
+        model.drawing = compiled
     model.train()
     return grid((images.cpu().numpy() * 255 + 0.5).astype(np.uint8), cols=n)
 
@@ -214,6 +226,29 @@ class MetricsLog:
             for k, v in values.items():
                 if isinstance(v, (int, float)):
                     self.tb.add_scalar(k, v, step)
+
+
+class Rate:
+    """Images per second over the steps since the last log line, and for the bar over the last 20 steps:
+    a rate from the epoch's start would count compiling and validation as training time."""
+
+    def __init__(self):
+        self.marks = [(time.perf_counter(), 0)]
+        self.log_mark = self.marks[0]
+        self.seen = 0
+
+    def add(self, images: int) -> None:
+        self.seen += images
+        self.marks = (self.marks + [(time.perf_counter(), self.seen)])[-21:]
+
+    def shown(self) -> str:
+        (t0, n0), (t1, n1) = self.marks[0], self.marks[-1]
+        return f"{(n1 - n0) / max(t1 - t0, 1e-9):.0f}" if len(self.marks) > 2 else "-"
+
+    def since_last_log(self) -> float:
+        (t0, n0), (t1, n1) = self.log_mark, self.marks[-1]
+        self.log_mark = self.marks[-1]
+        return round((n1 - n0) / max(t1 - t0, 1e-9), 1)
 
 
 @dataclass
@@ -455,19 +490,21 @@ class Trainer:
         """Mean negative bound (nats per image) on the validation images, with fixed noise."""
         return test_bound(self.model, self.val_data, self.config.max_len, self.config.val_size, VALIDATION_SEED)["all"]
 
-    def end_of_epoch(self, s: int, e: int, seconds: float) -> None:
+    def validate_and_show(self, s: int, e: int, seconds: float) -> None:
+        """Validation, `best/` when it improves, and a sample grid (rank 0 only)."""
         if not self.ddp.main:
             return
         self.val = self.validate()
-        self.log.write(self.state["step"], val_bound_nats=self.val, stage=s + 1, epoch=e + 1)
+        self.log.write(self.state["step"], val_bound_nats=self.val, images_seen=self.state["images_seen"],
+                       wall_s=round(seconds, 1), stage=s + 1, epoch=e + 1)
         if self.state["best_val"] is None or self.val < self.state["best_val"]:
             self.state["best_val"] = self.val
             save_model(self.run / "best" / "model.safetensors", self.model,
                        extra={**self.provenance(), "val_bound_nats": self.val})
-        save_png(self.run / "samples" / f"stage{s + 1}-epoch{e + 1:03d}.png",
+        save_png(self.run / "samples" / f"stage{s + 1}-epoch{e + 1:03d}-step{self.state['step']:07d}.png",
                  sample_grid(self.model, self.config.max_len), scale=2)
         if self.progress:
-            print(f"stage {s + 1} epoch {e + 1}: validation bound {self.val:.1f} nats/image "
+            print(f"stage {s + 1} epoch {e + 1} step {self.state['step']}: validation bound {self.val:.1f} nats/image "
                   f"({self.state['images_seen']} images seen, {seconds:.0f} s)", file=sys.stderr)
 
     # ---- the loop ------------------------------------------------------------------------------
@@ -475,12 +512,20 @@ class Trainer:
         """Run every stage and epoch (or up to max_steps) and return a summary. `stop_after` abandons the
         run after that many steps without saving, like a kill (for tests)."""
         created = not self.run.exists()
+        if self.device.type == "cpu":
+            threads, cores, warning = claim_cores(self.config.threads)
+            if self.progress:
+                print(f"{threads} thread(s) on core(s) {','.join(map(str, cores)) or '(shared)'}", file=sys.stderr)
+                if warning:
+                    print(f"warning: {warning}", file=sys.stderr)
         try:
             return self._fit(stop_after)
         except BaseException:
             if created and self.ddp.main and latest_checkpoint(self.run) is None:
                 shutil.rmtree(self.run, ignore_errors=True)       # a run that never saved leaves nothing
             raise
+        finally:
+            release_cores()
 
     def _fit(self, stop_after: int | None) -> dict:
         c, st = self.config, self.state
@@ -523,19 +568,21 @@ class Trainer:
         plan = batch_plan(self.train_data["lengths"], self.stages[s], c, s, e)
         bar = tqdm(total=len(plan), initial=st["batch"], disable=not self.progress, leave=False,
                    desc=f"stage {s + 1}/{len(self.stages)} L={','.join(map(str, self.stages[s]))} epoch {e + 1}/{c.epochs}")
-        t0, seen0 = time.time(), 0
+        rate = Rate()
         while st["batch"] < len(plan) and self.budget_left():
             if stop_after is not None and st["step"] >= stop_after:
                 bar.close()
                 return {"step": st["step"], "stopped": True}
             batch = plan[st["batch"]]
             shown = self.step(batch)
-            seen0 += len(batch)
-            rate = seen0 / max(time.time() - t0, 1e-9)
-            bar.set_postfix({k: f"{v:.1f}" for k, v in shown.items() if k != "lr"} | {"img_s": f"{rate:.0f}"})
+            rate.add(len(batch))
+            bar.set_postfix({k: f"{v:.1f}" for k, v in shown.items() if k != "lr"} | {"img_s": rate.shown()})
             bar.update()
             if self.log and st["step"] % c.log_every == 0:
-                self.log.write(st["step"], **shown, images_per_s=rate, stage=s + 1, epoch=e + 1)
+                self.log.write(st["step"], **shown, images_per_s=rate.since_last_log(), images_seen=st["images_seen"],
+                               wall_s=round(time.time() - t_start, 1), stage=s + 1, epoch=e + 1)
+            if c.val_every and st["step"] % c.val_every == 0 and st["batch"] < len(plan):
+                self.validate_and_show(s, e, time.time() - t_start)
             if stop.signal:
                 bar.close()
                 self.save()
@@ -543,7 +590,7 @@ class Trainer:
             if st["step"] % c.checkpoint_every == 0 and st["batch"] < len(plan):
                 self.save()                  # the epoch's last step is saved below, once
         bar.close()
-        self.end_of_epoch(s, e, time.time() - t_start)
+        self.validate_and_show(s, e, time.time() - t_start)
         if st["batch"] >= len(plan):
             st["batch"] = 0
             st["epoch"] += 1
