@@ -141,3 +141,31 @@ def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     if missing:
         raise SeqdrawError(f"{path}: missing arrays {missing}")
     return arrays
+
+
+LOCK_NAME = ".lock"
+
+
+def lock_folder(folder: Path, what: str = "run"):
+    """Hold an exclusive lock on `folder` (an flock on folder/.lock, which names the holder's pid), or
+    refuse in one line. The kernel drops the lock when its holder ends, however it ends: a lock is never
+    stale. Returns the open lock file; closing it releases the lock."""
+    import fcntl
+    path = Path(folder) / LOCK_NAME
+    try:
+        f = open(path, "a+")
+    except OSError as e:
+        raise SeqdrawError(f"cannot lock {folder}: {e.strerror or e}") from None
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read(32).strip() or "unknown"
+        f.close()
+        raise SeqdrawError(f"{folder} is in use by another seqdraw {what} (process {holder}): wait for it to end, "
+                           "or choose another folder") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f

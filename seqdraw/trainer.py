@@ -30,7 +30,7 @@ from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import as_tensors, fingerprint, load_splits
 from seqdraw.errors import SeqdrawError
-from seqdraw.files import atomic_path, check_output_folder
+from seqdraw.files import atomic_path, check_output_folder, lock_folder
 from seqdraw.model import ConditionalDRAW, PRESETS, preset
 from seqdraw.model.discriminator import Discriminator
 from seqdraw.objectives import Weights, digit_pixel_weights, discriminator_loss, test_bound, total_loss
@@ -75,7 +75,8 @@ class TrainConfig:
     threads: int = setting(0, "CPU threads, one per core (0: every core of this process's affinity that no other "
                               "seqdraw job holds; seqdraw/cores.py)", lo=0, hi=4096)
     device: str = setting("cpu", "cpu, cuda or cuda:N (torchrun: each rank its LOCAL_RANK's GPU)")
-    compile: bool = setting(True, "torch.compile the step and the drawing (eager without a C++ compiler)")
+    compile: bool = setting(True, "torch.compile the bound's drawing step (eager without a C++ compiler; prior samples "
+                                  "for the added terms stay eager)")
     precision: str = setting("bf16", "bf16: the training step under bf16 autocast (weights, optimiser and "
                                      "validation stay fp32; docs/performance.md), or fp32", choices=("fp32", "bf16"))
     max_steps: int = setting(0, "stop after this many steps in all (0: every stage and epoch)", lo=0)
@@ -179,13 +180,9 @@ def sample_grid(model, max_len: int, n: int = 8) -> np.ndarray:
     labels, lengths = encode([s for s in numbers for _ in range(n)])
     model.eval()
     device = model.h0_dec.device
-    # eager: a compiled drawing would compile one graph per length here, minutes for a 40-image grid
-    compiled, model.drawing = model.drawing, model.drawing_loop
-    try:
+    with model.eager():                 # compiling a graph per length would take minutes for 40 images
         images = model.generate(torch.from_numpy(labels).to(device), torch.from_numpy(lengths).to(device),
                                 generator=torch.Generator(device=device).manual_seed(0)).images
-    finally:
-        model.drawing = compiled
     model.train()
     return grid((images.cpu().numpy() * 255 + 0.5).astype(np.uint8), cols=n)
 
@@ -264,9 +261,19 @@ class Distributed:
 
     @classmethod
     def from_env(cls) -> "Distributed":
-        world = int(os.environ.get("WORLD_SIZE", "1"))
+        text = os.environ.get("WORLD_SIZE", "1")
+        try:
+            world = int(text)
+        except ValueError:
+            world = 0
+        if world < 1:
+            raise SeqdrawError(f"WORLD_SIZE={text[:40]!r}: must be a positive integer (torchrun sets it)")
         if world == 1:
             return cls()
+        missing = [k for k in ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
+        if missing:
+            raise SeqdrawError(f"WORLD_SIZE={world} without {', '.join(missing)}: start several processes with "
+                               "torchrun, which sets them all")
         import torch.distributed as dist
         if not dist.is_initialized():
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -338,6 +345,8 @@ class Trainer:
         self.setup()
 
     def check_run_folder(self, overwrite: bool) -> None:
+        if self.ddp.main and self.run.is_dir():
+            lock_folder(self.run).close()          # another process trains here: refuse, naming it
         has_run = latest_checkpoint(self.run) is not None
         if self.resume:
             if not has_run:
@@ -367,7 +376,7 @@ class Trainer:
             restore(c.init, self.model, init_tensors)
         self.model.to(device)
         if c.compile:
-            self.model.use_compiled()
+            self.model.use_compiled(drawing=False)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=c.lr)
         self.adversary = self.adversary_opt = None
         if c.adversarial_weight:
@@ -387,6 +396,9 @@ class Trainer:
         trained = self.train_data["lengths"] <= c.max_len
         if not trained.any():
             raise SeqdrawError(f"{c.data}: no training images of length 1..{c.max_len}")
+        if not (self.val_data["lengths"] <= c.max_len).any():
+            raise SeqdrawError(f"{c.data}: no validation (test) images of length 1..{c.max_len}: the bound could "
+                               "not be measured")
         self.heldout_seen = int(heldout_mask(self.train_data["labels"][trained], self.train_data["lengths"][trained]).sum())
         self.stages = c.stages()
         per_epoch = [len(batch_plan(self.train_data["lengths"], st, c, s, 0)) for s, st in enumerate(self.stages)]
@@ -488,7 +500,9 @@ class Trainer:
     # ---- validation ----------------------------------------------------------------------------
     def validate(self) -> float:
         """Mean negative bound (nats per image) on the validation images, with fixed noise."""
-        return test_bound(self.model, self.val_data, self.config.max_len, self.config.val_size, VALIDATION_SEED)["all"]
+        with self.model.eager():
+            return test_bound(self.model, self.val_data, self.config.max_len, self.config.val_size,
+                              VALIDATION_SEED)["all"]
 
     def validate_and_show(self, s: int, e: int, seconds: float) -> None:
         """Validation, `best/` when it improves, and a sample grid (rank 0 only)."""
@@ -512,12 +526,12 @@ class Trainer:
         """Run every stage and epoch (or up to max_steps) and return a summary. `stop_after` abandons the
         run after that many steps without saving, like a kill (for tests)."""
         created = not self.run.exists()
-        if self.device.type == "cpu":
-            threads, cores, warning = claim_cores(self.config.threads)
-            if self.progress:
-                print(f"{threads} thread(s) on core(s) {','.join(map(str, cores)) or '(shared)'}", file=sys.stderr)
-                if warning:
-                    print(f"warning: {warning}", file=sys.stderr)
+        self.claim_threads()                    # may refuse a --threads value: before anything is written
+        try:
+            lock = self.lock_run()              # a second run into this folder is refused here, and leaves
+        except BaseException:                   # the folder to the run that holds it
+            release_cores()
+            raise
         try:
             return self._fit(stop_after)
         except BaseException:
@@ -526,6 +540,27 @@ class Trainer:
             raise
         finally:
             release_cores()
+            if lock is not None:
+                lock.close()
+
+    def claim_threads(self) -> None:
+        """On the CPU: one thread per core this run claims (seqdraw/cores.py)."""
+        if self.device.type != "cpu":
+            return
+        threads, cores, warning = claim_cores(self.config.threads)
+        if self.progress:
+            print(f"{threads} thread(s) on core(s) {','.join(map(str, cores)) or '(shared)'}", file=sys.stderr)
+            if warning:
+                print(f"warning: {warning}", file=sys.stderr)
+
+    def lock_run(self):
+        if not self.ddp.main:
+            return None
+        try:
+            self.run.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise SeqdrawError(f"cannot create {self.run}: {e.strerror or e}") from None
+        return lock_folder(self.run)
 
     def _fit(self, stop_after: int | None) -> dict:
         c, st = self.config, self.state
@@ -601,8 +636,10 @@ class Trainer:
 
     def summary(self, t_start: float) -> dict:
         st = self.state
+        finite = lambda v: v if v is not None and math.isfinite(v) else None  # noqa: E731  (strict JSON: no NaN)
         return {"step": st["step"], "images_seen": st["images_seen"], "seconds": round(time.time() - t_start, 1),
-                "val_bound_nats": self.val, "best_val_bound_nats": st["best_val"], "skipped_steps": st["skipped_steps"]}
+                "val_bound_nats": finite(self.val), "best_val_bound_nats": finite(st["best_val"]),
+                "skipped_steps": st["skipped_steps"]}
 
 
 def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | None = None, guide=None,

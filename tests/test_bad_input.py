@@ -209,6 +209,10 @@ CASES = {
     "train val-size zero": TRAIN + ["--val-size", "0"],
     "train synth-n zero": TRAIN + ["--synth-n", "0"],
     "train compile maybe": TRAIN + ["--compile", "maybe"],
+    "train threads negative": TRAIN + ["--threads", "-1"],
+    "train threads text": TRAIN + ["--threads", "two"],
+    "train threads more than the cores": TRAIN + ["--threads", str(len(os.sched_getaffinity(0)) + 1)],
+    "train val-every negative": TRAIN + ["--val-every", "-5"],
     # ---- train: --set
     "set lr text": TRAIN + ["--set", "lr=abc"],
     "set epochs text": TRAIN + ["--set", "epochs=abc"],
