@@ -4,6 +4,8 @@ A checkpoint is a folder  runs/NAME/ckpt-00001200/  holding
   model.safetensors   the weights, with the model config in the safetensors metadata
   state.safetensors   optimiser moments and RNG states (tensors)
   state.json          step, epoch, curriculum stage, optimiser hyper-parameters, metrics
+  checksums.json      sha256 of the three, written last; resume checks them and falls back to an
+                      older checkpoint when the newest is damaged
 It is written to a temporary folder and renamed into place, and `latest.json` (rewritten atomically)
 names the newest complete one. A folder of the same name is moved aside before the new one goes in
 and deleted after, and a stale or corrupt `latest.json` falls back to the newest complete folder: a
@@ -27,6 +29,10 @@ from seqdraw.model import ConditionalDRAW, ModelConfig
 from seqdraw.settings import metadata_value
 
 CHECKPOINT_FILES = ("model.safetensors", "state.safetensors", "state.json")
+CHECKSUMS = "checksums.json"          # sha256 of each file; checkpoints before 2026-12-07 have none
+# the trainer's state.json scalars: (types, lowest)
+STATE_FIELDS = {"step": (int, 0), "stage": (int, 0), "epoch": (int, 0), "batch": (int, 0), "images_seen": (int, 0),
+                "skipped_steps": (int, 0), "lr_scale": ((int, float), 0)}
 # scalars a model file's metadata may carry: (type, lowest, highest)
 MODEL_METADATA = {"max_len": (int, 1, MAX_LEN), "temperature": (float, 0, 100),
                   "style_temperature": (float, 0, 100), "heldout_seen": (int, 0, None), "step": (int, 0, None)}
@@ -130,6 +136,8 @@ def save_checkpoint(run: Path, model, opt, state: dict, rng: dict[str, torch.Ten
             tensors.update({f"{name}.weights.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()})
         write_safetensors(tensors, tmp / "state.safetensors")
         (tmp / "state.json").write_text(json.dumps({**state, **metas}, indent=1))
+        # last: what the files held when they were whole, so that damage later is found on resume
+        (tmp / CHECKSUMS).write_text(json.dumps({f: file_sha256(tmp / f) for f in CHECKPOINT_FILES}, indent=1))
     with atomic_path(run / "latest.json") as t:
         t.write_text(json.dumps({"checkpoint": final.name, "step": state["step"]}))
     for old in complete_checkpoints(run)[:-keep]:
@@ -171,19 +179,64 @@ def clean_temporary_files(run: Path) -> None:
                 p.unlink(missing_ok=True)
 
 
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_checkpoint(ckpt: Path) -> None:
+    """Every file still matches the checksum written with it (a checkpoint without checksums, from before
+    they were written, passes)."""
+    path = Path(ckpt) / CHECKSUMS
+    if not path.is_file():
+        return
+    try:
+        sums = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        raise SeqdrawError(f"{ckpt}: {CHECKSUMS} is corrupt") from None
+    if not isinstance(sums, dict):
+        raise SeqdrawError(f"{ckpt}: {CHECKSUMS} is corrupt")
+    for name in CHECKPOINT_FILES:
+        if sums.get(name) != file_sha256(Path(ckpt) / name):
+            raise SeqdrawError(f"{ckpt}: {name} does not match its checksum (damaged after it was written)")
+
+
+def check_state(ckpt: Path, state, rng: dict) -> None:
+    """state.json holds the trainer's counters with their types, and the noise generator's state is there."""
+    if not isinstance(state, dict):
+        raise SeqdrawError(f"{ckpt}: state.json is not a JSON object")
+    for key, (types, lo) in STATE_FIELDS.items():
+        v = state.get(key)
+        if isinstance(v, bool) or not isinstance(v, types) or v < lo or v != v:
+            raise SeqdrawError(f"{ckpt}: state.json {key} is {str(v)[:40]!r}, not a number >= {lo}")
+    best = state.get("best_val")
+    if best is not None and (isinstance(best, bool) or not isinstance(best, (int, float))):
+        raise SeqdrawError(f"{ckpt}: state.json best_val is {str(best)[:40]!r}")
+    noise = rng.get("noise")
+    if noise is None or noise.dtype != torch.uint8 or noise.dim() != 1:
+        raise SeqdrawError(f"{ckpt}: the noise generator's state is missing or mistyped")
+
+
 def load_checkpoint(ckpt: Path, model, opt, parts: dict | None = None) -> tuple[dict, dict[str, torch.Tensor]]:
     """Restore model, optimiser and the parts trained beside them in place; returns (trainer state, RNG
-    states)."""
+    states). A damaged checkpoint is a SeqdrawError, raised before anything is restored."""
     ckpt = Path(ckpt)
+    verify_checkpoint(ckpt)
+    try:
+        state = json.loads((ckpt / "state.json").read_text())
+        tensors = load_file(str(ckpt / "state.safetensors"))
+    except (OSError, ValueError, SafetensorError, RecursionError) as e:
+        raise SeqdrawError(f"{ckpt}: corrupt or incomplete training state ({str(e)[:80]})") from None
+    check_state(ckpt, state, {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")})
+    if not isinstance(state.get("optimizer"), dict):
+        raise SeqdrawError(f"{ckpt}: state.json holds no optimiser state")
     loaded, _ = load_model(ckpt / "model.safetensors")
     if loaded.config != model.config:
         raise SeqdrawError(f"{ckpt}: checkpoint model config differs from the run's config")
     model.load_state_dict(loaded.state_dict())
-    try:
-        state = json.loads((ckpt / "state.json").read_text())
-        tensors = load_file(str(ckpt / "state.safetensors"))
-    except (OSError, ValueError, SafetensorError) as e:
-        raise SeqdrawError(f"{ckpt}: corrupt or incomplete training state ({e})") from None
     _restore_optimizer(ckpt, opt, tensors, state.pop("optimizer"), "opt")
     for name, (module, part_opt) in (parts or {}).items():
         if f"{name}.optimizer" not in state:

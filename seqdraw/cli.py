@@ -12,7 +12,24 @@ from seqdraw.errors import SeqdrawError
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):                 # one line, not usage + error
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {shorten(message)}\n")
+
+
+class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a flag's default, unless its help already says it or there is none to show."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "(default" in text or action.default in (None, argparse.SUPPRESS) or action.default is False:
+            return text
+        return super()._get_help_string(action)
+
+
+def shorten(message: str, limit: int = 80) -> str:
+    """An error line with each word past `limit` characters cut in the middle: a 100,000-digit number
+    the user typed is named, not echoed whole."""
+    return " ".join(w if len(w) <= limit else f"{w[:limit // 2]}...({len(w)} characters)...{w[-20:]}"
+                    for w in message.split(" "))
 
 
 SEED_MAX = 2**63 - 1
@@ -331,14 +348,17 @@ def build_parser(train_flags: bool = True) -> Parser:
     """The whole command line. The train flags come from TrainConfig, whose module loads torch: main()
     asks for them only when the command is `train`, so that other commands and --help start fast."""
 
+    from seqdraw import __version__
+
     p = Parser(prog="seqdraw", description="Draw house-number images from digit strings (seqDRAW).")
+    p.add_argument("--version", action="version", version=f"seqdraw {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     data = sub.add_parser("data", help="make data sets: synthetic house numbers or real SVHN")
     dsub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
 
     s = dsub.add_parser("synth", help="generate synthetic SVHN-like house numbers (train/test shards + preview)",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                        formatter_class=DefaultsHelp)
     s.add_argument("--n", type=int_in(2, 10_000_000), default=60000, help="images in all (train + test)")
     s.add_argument("--out", default="data/synth", help="output folder")
     s.add_argument("--seed", type=seed, default=0, help="sample i depends only on (seed, i)")
@@ -360,7 +380,7 @@ def build_parser(train_flags: bool = True) -> Parser:
     s.set_defaults(func=cmd_data_synth)
 
     v = dsub.add_parser("svhn", help="prepare real SVHN (format 1) as 32x64 right-aligned grey shards",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                        formatter_class=DefaultsHelp)
     v.add_argument("--root", required=True, help="folder with (or for) train.tar.gz, test.tar.gz, extra.tar.gz")
     v.add_argument("--download", action="store_true", help="download missing archives from the official site")
     v.add_argument("--splits", nargs="+", default=["train", "test"], choices=["train", "test", "extra"])
@@ -387,7 +407,7 @@ def build_parser(train_flags: bool = True) -> Parser:
     t.set_defaults(func=cmd_train)
 
     g = sub.add_parser("generate", help="draw images of the numbers you ask for",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelp)
     g.add_argument("numbers", nargs="*", help="digit strings, e.g. 7 68 157 2024 (one row each)")
     g.add_argument("--n", type=int_in(1, 10_000), default=8, help="samples (styles) per number")
     g.add_argument("--model", default=None, help="a .safetensors model or a run's final/ or best/ folder "
@@ -427,7 +447,7 @@ def build_parser(train_flags: bool = True) -> Parser:
     c = sub.add_parser("classifier", help="readers of house numbers: the judges, guides and recognisers")
     csub = c.add_subparsers(dest="classifier_command", required=True, parser_class=Parser)
     ct = csub.add_parser("train", help="train a reader on a data folder (train.npz, test.npz)",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                         formatter_class=DefaultsHelp)
     ct.add_argument("--data", required=True, help="a folder with train.npz and test.npz, or svhn:DIR")
     ct.add_argument("--out", default="runs/classifier")
     ct.add_argument("--epochs", type=int_in(1, 10_000), default=8)
@@ -447,7 +467,7 @@ def build_parser(train_flags: bool = True) -> Parser:
     ce.set_defaults(func=cmd_classifier_eval)
 
     e = sub.add_parser("evaluate", help="the yardstick: two judges, realism, variety, memorisation, the VAE's fit",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelp)
     e.add_argument("--model", required=True, help="a model .safetensors or a run's final/ or best/ folder")
     e.add_argument("--data", required=True,
                    help="the data folder whose test.npz is held out (its train.npz, if there, is what the "
@@ -482,14 +502,14 @@ def build_parser(train_flags: bool = True) -> Parser:
     e.set_defaults(func=cmd_evaluate)
 
     x = sub.add_parser("export", help="the drawing as ONNX graphs, to run with ONNX Runtime alone",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelp)
     x.add_argument("--onnx", required=True, metavar="DIR", help="folder for draw-L*.onnx and seqdraw-onnx.json")
     x.add_argument("--model", default=None, help="a .safetensors model or run folder (default: the shipped model)")
     x.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
     x.set_defaults(func=cmd_export)
 
     dm = sub.add_parser("demo", help="a web page to try a model (needs pip install -e \".[demo]\")",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                        formatter_class=DefaultsHelp)
     dm.add_argument("--model", default=None, help="a .safetensors model or run folder (default: the shipped model)")
     dm.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")
     dm.add_argument("--port", type=int_in(1, 65535), default=7860)
@@ -500,7 +520,7 @@ def build_parser(train_flags: bool = True) -> Parser:
     rsub = r.add_subparsers(dest="experiment", required=True, parser_class=Parser)
     t2 = rsub.add_parser("table2", help="rnnDRAW, seqDRAW, seqDRAW-cur (and two extra rows) under one budget, "
                          "judged by the judges on reconstructions and samples",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                         formatter_class=DefaultsHelp)
     t2.add_argument("--data", required=True, help="a data folder with train.npz and test.npz (or svhn:DIR)")
     t2.add_argument("--out", default="runs/table2",
                     help="the table's folder; run again with the same settings to continue it")
@@ -528,11 +548,15 @@ def build_parser(train_flags: bool = True) -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(train_flags=argv[:1] == ["train"]).parse_args(argv)
+    parser = build_parser(train_flags=argv[:1] == ["train"])
+    if not argv:                               # a bare `seqdraw`: what it can do
+        parser.print_help()
+        return 2
+    args = parser.parse_args(argv)
     try:
         return args.func(args) or 0
     except SeqdrawError as e:
-        print(f"seqdraw: error: {e}", file=sys.stderr)
+        print(f"seqdraw: error: {shorten(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("seqdraw: interrupted", file=sys.stderr)

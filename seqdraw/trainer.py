@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from seqdraw.checkpoint import (clean_temporary_files, latest_checkpoint, load_checkpoint, load_weights, restore,
-                                save_checkpoint, save_model, weights_digest)
+from seqdraw.checkpoint import (clean_temporary_files, complete_checkpoints, latest_checkpoint, load_checkpoint,
+                                load_weights, restore, save_checkpoint, save_model, weights_digest)
 from seqdraw.cores import claim_cores, release_cores
 from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.labels import MAX_LEN, encode
@@ -196,7 +196,8 @@ class MetricsLog:
     def __init__(self, run: Path, resumed_at: int | None = None):
         self.path = run / "metrics.jsonl"
         if resumed_at is not None and self.path.is_file():
-            kept = [line for line in self.path.read_text().splitlines(keepends=True)
+            text = self.path.read_bytes().decode("utf-8", errors="replace")   # a damaged log is cut, not fatal
+            kept = [line for line in text.splitlines(keepends=True)
                     if (step := self._step(line)) is not None and step <= resumed_at]
             with atomic_path(self.path) as tmp:
                 tmp.write_text("".join(kept))
@@ -210,7 +211,7 @@ class MetricsLog:
     def _step(line: str) -> int | None:
         try:
             return int(json.loads(line)["step"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError, OverflowError):
             return None
 
     def write(self, step: int, **values):
@@ -426,8 +427,18 @@ class Trainer:
         return {"adversary": (self.adversary, self.adversary_opt)} if self.adversary is not None else {}
 
     def load(self) -> None:
-        ckpt = latest_checkpoint(self.run)
-        loaded, rng = load_checkpoint(ckpt, self.model, self.opt, self.parts())
+        """Restore the newest intact checkpoint: a damaged one is named in one line and the next older
+        one is tried."""
+        newest = latest_checkpoint(self.run)
+        candidates = [newest] + [p for p in reversed(complete_checkpoints(self.run)) if p != newest]
+        for ckpt in candidates:
+            try:
+                loaded, rng = load_checkpoint(ckpt, self.model, self.opt, self.parts())
+                break
+            except SeqdrawError as e:
+                print(f"warning: {e}; falling back to an older checkpoint", file=sys.stderr)
+        else:
+            raise SeqdrawError(f"{self.run}: no intact checkpoint to resume from ({len(candidates)} damaged)")
         self.state.update(loaded)
         if self.ddp.main:
             self.noise.set_state(rng["noise"])
@@ -567,10 +578,11 @@ class Trainer:
         if self.ddp.main:
             self.run.mkdir(parents=True, exist_ok=True)
             clean_temporary_files(self.run)
+        if self.resume:
+            self.load()                      # before config.json changes: a refused resume changes nothing
+        if self.ddp.main:
             with atomic_path(self.run / "config.json") as tmp:      # on resume: with the new budget
                 tmp.write_text(json.dumps(dataclasses.asdict(c), indent=2) + "\n")
-        if self.resume:
-            self.load()
         st["epochs"] = c.epochs
         self.log = MetricsLog(self.run, st["step"] if self.resume else None) if self.ddp.main else None
         self.val = st["best_val"]

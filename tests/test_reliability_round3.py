@@ -52,3 +52,80 @@ def test_summary_is_strict_json_when_the_bound_is_not_finite(tmp_path, monkeypat
     text = (tmp_path / "r" / "summary.json").read_text()
     summary = json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in summary.json"))
     assert summary["val_bound_nats"] is None
+
+
+def _config(tmp_path, name):
+    return TrainConfig(out=str(tmp_path / name), max_len=3, batch_size=16, val_size=4, compile=False, model=TINY,
+                       epochs=2, checkpoint_every=2, keep=4, warmup_steps=2, curriculum="none", threads=1)
+
+
+DAMAGE = {
+    "truncated model": lambda c: (c / "model.safetensors").write_bytes((c / "model.safetensors").read_bytes()[:100]),
+    "truncated state": lambda c: (c / "state.safetensors").write_bytes((c / "state.safetensors").read_bytes()[:50]),
+    "state {}": lambda c: (c / "state.json").write_text("{}"),
+    "state []": lambda c: (c / "state.json").write_text("[]"),
+    "step as text": lambda c: (c / "state.json").write_text((c / "state.json").read_text().replace(
+        '"step": ', '"step": "five", "was": ', 1)),
+    "deeply nested state": lambda c: (c / "state.json").write_text("[" * 100_000 + "]" * 100_000),
+    "one flipped byte": lambda c: _flip(c / "model.safetensors"),
+}
+
+
+def _flip(path):
+    b = bytearray(path.read_bytes())
+    b[-10] ^= 0xFF
+    path.write_bytes(bytes(b))
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_resume_falls_back_past_a_damaged_newest_checkpoint(tmp_path, capsys, monkeypatch, damage):
+    """The newest checkpoint is damaged: resume names it in one line, starts from the one before, and
+    ends in exactly the weights of an uninterrupted run."""
+    import torch
+
+    from seqdraw.checkpoint import complete_checkpoints, load_model
+    from seqdraw.trainer import train
+
+    monkeypatch.setenv("SEQDRAW_CORES_DIR", str(tmp_path / "cores"))
+    data = generate(48, seed=0), generate(12, seed=1)
+    train(_config(tmp_path, "a"), data=data, progress=False)
+    b = _config(tmp_path, "b")
+    assert train(b, data=data, stop_after=5, progress=False)["stopped"]
+    newest = complete_checkpoints(tmp_path / "b")[-1]
+    DAMAGE[damage](newest)
+    config_before = (tmp_path / "b" / "config.json").read_text()
+    train(b, resume=True, data=data, progress=True)
+    err = capsys.readouterr().err
+    assert f"warning: {newest}" in err and "falling back" in err and "Traceback" not in err
+    wa = load_model(tmp_path / "a" / "final")[0].state_dict()
+    wb = load_model(tmp_path / "b" / "final")[0].state_dict()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert (tmp_path / "b" / "config.json").read_text() == config_before
+
+
+def test_every_checkpoint_damaged_is_one_line_and_changes_nothing(tmp_path, capsys, monkeypatch):
+    from seqdraw.checkpoint import complete_checkpoints
+    from seqdraw.trainer import train
+
+    monkeypatch.setenv("SEQDRAW_CORES_DIR", str(tmp_path / "cores"))
+    data = generate(48, seed=0), generate(12, seed=1)
+    b = _config(tmp_path, "b")
+    train(b, data=data, stop_after=5, progress=False)
+    for c in complete_checkpoints(tmp_path / "b"):
+        (c / "state.json").write_text("{}")
+    (tmp_path / "b" / "config.json").write_text('{"marker": 1}')
+    with pytest.raises(SeqdrawError, match="no intact checkpoint"):
+        train(b, resume=True, data=data, progress=False)
+    assert (tmp_path / "b" / "config.json").read_text() == '{"marker": 1}'
+
+
+def test_a_binary_metrics_log_does_not_stop_a_resume(tmp_path, monkeypatch):
+    from seqdraw.trainer import train
+
+    monkeypatch.setenv("SEQDRAW_CORES_DIR", str(tmp_path / "cores"))
+    data = generate(48, seed=0), generate(12, seed=1)
+    b = _config(tmp_path, "b")
+    train(b, data=data, stop_after=5, progress=False)
+    with open(tmp_path / "b" / "metrics.jsonl", "ab") as f:
+        f.write(b"\xff\xfe\x00garbage\n" + b'{"step": NaN}\n' + b'{"step": Infinity}\n')
+    assert train(b, resume=True, data=data, progress=False)["step"] > 5

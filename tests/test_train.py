@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from conftest import one_line_error
-from seqdraw.checkpoint import latest_checkpoint, load_model, load_weights, weights_digest
+from seqdraw.checkpoint import complete_checkpoints, latest_checkpoint, load_model, load_weights, weights_digest
 from seqdraw.cli import main
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
@@ -183,12 +183,14 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
 
 
 def test_truncated_checkpoint_is_refused(tmp_path, data):
+    """With every checkpoint truncated there is nothing to resume from (one damaged newest checkpoint
+    falls back to the one before: tests/test_reliability_round3.py)."""
     cfg = config(tmp_path)
     train(cfg, data=data, stop_after=4, progress=False)
-    ckpt = latest_checkpoint(tmp_path / "run")
-    f = ckpt / "model.safetensors"
-    f.write_bytes(f.read_bytes()[:200])
-    with pytest.raises(SeqdrawError, match="model.safetensors"):
+    for ckpt in complete_checkpoints(tmp_path / "run"):
+        f = ckpt / "model.safetensors"
+        f.write_bytes(f.read_bytes()[:200])
+    with pytest.raises(SeqdrawError, match="no intact checkpoint"):
         train(cfg, resume=True, data=data, progress=False)
 
 

@@ -1,0 +1,48 @@
+"""The command line explains itself (issue 37): --version, a bare `seqdraw` lists the commands, each help
+shows one default per flag, and an error never echoes a huge input whole (issue 36)."""
+import re
+
+import pytest
+
+from seqdraw import __version__
+from seqdraw.cli import build_parser, main
+
+COMMANDS = [["data", "synth"], ["data", "svhn"], ["train"], ["generate"], ["classifier", "train"],
+            ["classifier", "eval"], ["evaluate"], ["export"], ["demo"], ["reproduce", "table2"]]
+
+
+def run(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_version(capsys):
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0 and out.strip() == f"seqdraw {__version__}"
+
+
+def test_bare_command_lists_the_commands(capsys):
+    code, out, _ = run([], capsys)
+    assert code == 2
+    for name in ("data", "train", "generate", "evaluate", "export", "demo", "reproduce"):
+        assert re.search(rf"^\s+{name}\s", out, re.M), name
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_each_flag_shows_at_most_one_default(command, capsys):
+    code, out, _ = run(command + ["--help"], capsys)
+    assert code == 0
+    text = " ".join(out.split())                       # argparse wraps lines
+    assert "(default: None)" not in text
+    for flag_help in re.split(r"\s(?=--?[a-z])", text):
+        assert flag_help.count("(default") <= 1, flag_help
+
+
+def test_a_huge_input_is_named_not_echoed(capsys):
+    code, _, err = run(["generate", "1" * 100_000, "--out", "/nonexistent-dir/x.png"], capsys)
+    assert code != 0 and "Traceback" not in err
+    assert max(len(line) for line in err.splitlines()) < 400
