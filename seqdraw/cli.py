@@ -193,15 +193,15 @@ def cmd_generate(args) -> None:
                            "for a data set")
     import numpy as np
 
-    from seqdraw.files import check_output_file
+    from seqdraw.files import check_output_files
     from seqdraw.generate import load
     from seqdraw.pictures import (animation_frames, grid, process_strips, save_attention_plot, save_gif, save_png,
                                   to_uint8)
 
-    args.out = args.out or "numbers.png"
-    outputs = [p for p in (args.out, args.process, args.gif, args.attention) if p]
-    for path in outputs:
-        check_output_file(path)
+    args.out = "numbers.png" if args.out is None else args.out
+    check_output_files({"--out": args.out, "--process": args.process, "--gif": args.gif, "--attention": args.attention},
+                       args.overwrite, inputs=(args.model,),
+                       suffixes={"--out": ".png", "--process": ".png", "--gif": ".gif", "--attention": ".png"})
     pixels = len(args.numbers) * args.n * 34 * 66 * args.scale ** 2
     if pixels > MAX_PICTURE_PIXELS:
         raise SeqdrawError(f"the grid would have {pixels:,} pixels (limit {MAX_PICTURE_PIXELS:,}): lower --n or "
@@ -430,7 +430,7 @@ def build_parser(train_flags: bool = True) -> Parser:
                    help="with --random: PNGs + metadata.jsonl per split, or train.npz/test.npz shards")
     g.add_argument("--test-fraction", dest="test_fraction", type=float_in(0, 1, hi_open=True), default=0.1,
                    help="with --random: share of the images in the test split")
-    g.add_argument("--overwrite", action="store_true", help="with --random: replace the folder if it exists")
+    g.add_argument("--overwrite", action="store_true", help="replace the output files (with --random: the folder) if they exist")
     g.add_argument("--process", metavar="PNG", help="also the drawing process: one row per sample, steps across")
     g.add_argument("--gif", metavar="GIF", help="also an animation of the canvas with the write window")
     g.add_argument("--attention", metavar="PNG", help="also a plot of the label attention over the steps")
@@ -551,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(train_flags=argv[:1] == ["train"])
     if not argv:                               # a bare `seqdraw`: what it can do
         parser.print_help()
+        print("seqdraw: error: give a command (listed above)", file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
     try:

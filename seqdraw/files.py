@@ -69,6 +69,33 @@ def check_output_file(path) -> Path:
     return path
 
 
+def check_output_files(named: dict[str, str], overwrite: bool, inputs: tuple = (), suffixes: dict | None = None) -> None:
+    """Before any work: each output file ({flag: path}) is a new file, or an existing regular file with
+    overwrite; no two name one file; none is one of the inputs being read; each has its format's suffix."""
+    seen: dict[Path, str] = {}
+    read = {Path(os.path.realpath(p)) for p in inputs if p}
+    for flag, path in named.items():
+        if path is None:
+            continue
+        if not str(path).strip():
+            raise SeqdrawError(f"{flag} is empty: give a file name")
+        want = (suffixes or {}).get(flag)
+        if want and Path(path).suffix.lower() != want:
+            raise SeqdrawError(f"{flag} {str(path)[:80]}: writes {want[1:].upper()}, so its name must end in {want}")
+        real = Path(os.path.realpath(path))
+        if real in seen:
+            raise SeqdrawError(f"{seen[real]} and {flag} name the same file {str(path)[:80]}")
+        if real in read:
+            raise SeqdrawError(f"{flag} {str(path)[:80]} is a file this command reads")
+        seen[real] = flag
+        if os.path.lexists(path):
+            if not os.path.isfile(path) or os.path.islink(path) and not real.is_file():
+                raise SeqdrawError(f"{flag} {str(path)[:80]} exists and is not a regular file")
+            if not overwrite:
+                raise SeqdrawError(f"{flag} {str(path)[:80]} exists: pass --overwrite to replace it")
+        check_output_file(path)
+
+
 def check_output_folder(path, overwrite: bool, flag: str = "--overwrite") -> Path:
     """Before any work: `path` is a new or empty folder, or overwrite is allowed, in a writable place."""
     path = Path(path)
@@ -146,14 +173,17 @@ def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
 LOCK_NAME = ".lock"
 
 
-def lock_folder(folder: Path, what: str = "run"):
+def lock_folder(folder: Path, what: str = "run", probe: bool = False):
     """Hold an exclusive lock on `folder` (an flock on folder/.lock, which names the holder's pid), or
     refuse in one line. The kernel drops the lock when its holder ends, however it ends: a lock is never
-    stale. Returns the open lock file; closing it releases the lock."""
+    stale. Returns the open lock file; closing it releases the lock. probe=True only checks that no
+    one holds it, and writes nothing (None when there is no lock file)."""
     import fcntl
     path = Path(folder) / LOCK_NAME
+    if probe and not path.is_file():
+        return None
     try:
-        f = open(path, "a+")
+        f = open(path, "r" if probe else "a+")
     except OSError as e:
         raise SeqdrawError(f"cannot lock {folder}: {e.strerror or e}") from None
     try:
@@ -164,6 +194,9 @@ def lock_folder(folder: Path, what: str = "run"):
         f.close()
         raise SeqdrawError(f"{folder} is in use by another seqdraw {what} (process {holder}): wait for it to end, "
                            "or choose another folder") from None
+    if probe:
+        f.close()
+        return None
     f.seek(0)
     f.truncate()
     f.write(f"{os.getpid()}\n")

@@ -347,7 +347,7 @@ class Trainer:
 
     def check_run_folder(self, overwrite: bool) -> None:
         if self.ddp.main and self.run.is_dir():
-            lock_folder(self.run).close()          # another process trains here: refuse, naming it
+            lock_folder(self.run, probe=True)      # another process trains here: refuse, naming it
         has_run = latest_checkpoint(self.run) is not None
         if self.resume:
             if not has_run:

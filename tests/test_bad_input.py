@@ -134,6 +134,15 @@ CTRAIN = ["classifier", "train", "--data", "{data}", "--out", "{out}/c", "--epoc
 CASES = {
     # ---- top level
     "no command": [],
+    # ---- generate: what is at --out is never replaced unasked (issue 36)
+    "generate out exists": ["generate", "7", "--model", "{model}", "--out", "{file}"],
+    "generate out is the model": ["generate", "7", "--model", "{model}", "--out", "{model}", "--overwrite"],
+    "generate out and process one file": ["generate", "7", "--model", "{model}", "--out", "{out}/a.png",
+                                          "--process", "{out}/a.png"],
+    "generate out empty": ["generate", "7", "--model", "{model}", "--out", ""],
+    "generate out jpg": ["generate", "7", "--model", "{model}", "--out", "{out}/x.jpg"],
+    "generate gif to a device": ["generate", "7", "--model", "{model}", "--out", "{out}/x.png", "--gif", "/dev/null"],
+    "generate out a directory": ["generate", "7", "--model", "{model}", "--out", "{root}"],
     "unknown command": ["draw"],
     # ---- data synth
     "synth n text": SYNTH + ["--n", "abc"],

@@ -71,7 +71,8 @@ def test_cli_grid_process_gif_attention(model_path, tmp_path, capsys):
     assert Image.open(tmp_path / "p.png").size[1] == 2 * (4 * 34 + 2)  # one row per sample, per number
     assert (tmp_path / "a.png").stat().st_size > 1000
     a1 = np.asarray(grid_img)
-    assert exit_code(argv) == 0
+    assert exit_code(argv) == 2                                      # the files exist: never replaced unasked
+    assert exit_code(argv + ["--overwrite"]) == 0
     assert np.array_equal(a1, np.asarray(Image.open(out)))           # same seed, same pixels
 
 
@@ -175,7 +176,7 @@ def test_cli_compile_flag_reaches_the_drawer(model_path, tmp_path, monkeypatch, 
     import seqdraw.generate
     asked, real_load = [], seqdraw.generate.load
     monkeypatch.setattr(seqdraw.generate, "load", lambda *a: asked.append(a[2]) or real_load(*a[:2]))
-    what = ["68", "--out", str(tmp_path / "c.png")] if mode == "numbers" else \
+    what = ["68", "--out", str(tmp_path / "c.png"), "--overwrite"] if mode == "numbers" else \
         ["--random", "4", "--out", str(tmp_path / "d"), "--overwrite"]
     for flag in ([], ["--compile"]):
         main(["generate", *what, "--n", "2", "--model", str(model_path), *flag])
