@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from seqdraw.checkpoint import (clean_temporary_files, complete_checkpoints, latest_checkpoint, load_checkpoint,
                                 load_weights, restore, save_checkpoint, save_model, weights_digest)
-from seqdraw.cores import claim_cores, release_cores
+from seqdraw.cores import allowed_cores, claim_cores, release_cores
 from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import as_tensors, fingerprint, load_splits
@@ -391,6 +391,9 @@ class Trainer:
                       "images_seen": 0, "skipped_steps": 0}
         self.net = self.model
         if self.ddp.world > 1:
+            # Dynamo's DDP optimiser splits graphs at bucket boundaries, which our per-step graph (called
+            # inside DDP's forward, not compiled around it) does not have: it fails on the step's scalars
+            torch._dynamo.config.optimize_ddp = False
             self.net = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[device.index] if device.type == "cuda" else None)
         self.train_data, self.val_data = self.data or load_data(c)
@@ -558,7 +561,11 @@ class Trainer:
         """On the CPU: one thread per core this run claims (seqdraw/cores.py)."""
         if self.device.type != "cpu":
             return
-        threads, cores, warning = claim_cores(self.config.threads)
+        threads = self.config.threads
+        if not threads and self.ddp.world > 1:   # the ranks on this machine share its free cores
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", self.ddp.world))
+            threads = max(1, len(allowed_cores()) // max(local, 1))
+        threads, cores, warning = claim_cores(threads)
         if self.progress:
             print(f"{threads} thread(s) on core(s) {','.join(map(str, cores)) or '(shared)'}", file=sys.stderr)
             if warning:
