@@ -4,14 +4,26 @@ batch of 256, same machine, same run (compare ratios only: the machine is shared
     python -m seqdraw export --onnx /tmp/seqdraw-onnx && python benchmarks/onnx_speed.py /tmp/seqdraw-onnx
 """
 import json
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import onnxruntime as ort
 import torch
 
 import seqdraw
-from precision import median_time   # benchmarks/precision.py
+
+
+def median_time(fn, repeats, warm=2):
+    for _ in range(warm):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def main(folder: Path):
