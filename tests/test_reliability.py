@@ -126,22 +126,34 @@ def train_argv(data_dir, out, *extra):
             "--log-every", "1", "--warmup-steps", "2"] + [f"--set=model.{k}={v}" for k, v in TINY.items()] + list(extra)
 
 
+def last_step_logged(run) -> int:
+    try:
+        return max(steps_logged(run), default=-1)
+    except (OSError, ValueError):                 # not there yet, or a line cut by the previous kill
+        return -1
+
+
 def test_kill_9_at_random_moments_then_resume_is_exact(tmp_path, data_dir):
-    """At least 10 kills -9 at random moments of a real `seqdraw train`; every restart resumes (or starts
-    over, when the kill came before the first checkpoint) and the end is bit-identical to a run that was
-    never interrupted."""
+    """10 kills -9 at random moments of a real `seqdraw train`, each 1-4 steps past the last step logged
+    before it started, and up to 0.2 s into the next step: the kills follow the run's own progress, not the
+    clock, so a slow machine gets the same 10. Every restart resumes (or starts over, when the kill came
+    before the first checkpoint) and the end is bit-identical to a run that was never interrupted."""
     ref = subprocess.run(train_argv(data_dir, tmp_path / "ref"), capture_output=True, text=True, env=ENV, timeout=600)
     assert ref.returncode == 0, ref.stderr[-2000:]
     run, kills, rng = tmp_path / "run", 0, random.Random(0)
     for _ in range(40):
-        resume = latest_checkpoint(run) is not None
-        argv = ["--resume", str(run)] if resume else ["--overwrite"]
-        cmd = [sys.executable, "-m", "seqdraw", "train", *argv] if resume else train_argv(data_dir, run, *argv)
+        ckpt = latest_checkpoint(run)
+        argv = ["--resume", str(run)] if ckpt else ["--overwrite"]
+        cmd = [sys.executable, "-m", "seqdraw", "train", *argv] if ckpt else train_argv(data_dir, run, *argv)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
         if kills < 10:
-            try:
-                proc.wait(timeout=rng.uniform(1.0, 6.0))
-            except subprocess.TimeoutExpired:
+            # past what the killed run logged (its lines after the checkpoint stay until the resume cuts them)
+            target = max(int(ckpt.name[5:]) if ckpt else 0, last_step_logged(run)) + rng.randint(1, 4)
+            deadline = time.time() + 300
+            while proc.poll() is None and last_step_logged(run) < target and time.time() < deadline:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0, 0.2))
+            if proc.poll() is None:
                 proc.kill()
                 proc.wait()
                 kills += 1
