@@ -175,6 +175,10 @@ def cmd_train(args) -> int:
               f"seqdraw train --resume {config.out}", file=sys.stderr)
         return 130
     val = summary["val_bound_nats"]
+    if summary.get("already_complete"):
+        print(f"{config.out} is complete ({summary['step']} steps, {summary['images_seen']} images): nothing to do; "
+              "a larger --max-steps or --epochs trains further")
+        return 0
     print(f"done: {summary['step']} steps, {summary['images_seen']} images, {summary['seconds']:.0f} s, "
           f"validation bound {'-' if val is None else f'{val:.1f}'} nats/image -> {config.out}/final/model.safetensors")
     return 0

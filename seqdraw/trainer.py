@@ -343,7 +343,23 @@ class Trainer:
         self.check_run_folder(overwrite)
         self.device = resolve_device(config.device, self.ddp.local_rank)
         self.data = data
-        self.setup()
+        self.complete = self.finished_summary() if resume else None
+        if self.complete is None:              # a finished run loads no data and builds nothing
+            self.setup()
+
+    def finished_summary(self) -> dict | None:
+        """The summary of a run that already reached this config's budget (its final checkpoint is the
+        one summary.json describes, and epochs and max_steps are unchanged), else None."""
+        try:
+            summary = json.loads((self.run / "summary.json").read_text())
+            old = json.loads((self.run / "config.json").read_text())
+            ckpt = latest_checkpoint(self.run)
+            same_budget = (old.get("epochs"), old.get("max_steps")) == (self.config.epochs, self.config.max_steps)
+            if same_budget and ckpt is not None and int(ckpt.name[5:]) == summary["step"]:
+                return summary
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            pass
+        return None
 
     def check_run_folder(self, overwrite: bool) -> None:
         if self.ddp.main and self.run.is_dir():
@@ -539,6 +555,8 @@ class Trainer:
     def fit(self, stop_after: int | None = None) -> dict:
         """Run every stage and epoch (or up to max_steps) and return a summary. `stop_after` abandons the
         run after that many steps without saving, like a kill (for tests)."""
+        if self.complete is not None:
+            return {**self.complete, "already_complete": True}
         created = not self.run.exists()
         self.claim_threads()                    # may refuse a --threads value: before anything is written
         try:

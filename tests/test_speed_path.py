@@ -136,3 +136,23 @@ def test_wrong_threads_is_a_one_line_error(tmp_path, capsys, value):
 def test_claim_refuses_more_threads_than_cores():
     with pytest.raises(SeqdrawError, match="threads"):
         cores.claim_cores(len(cores.allowed_cores()) + 1)
+
+
+def test_resume_of_a_finished_run_stops_at_once(tmp_path, capsys, monkeypatch):
+    """`train --resume` on a finished run says so and renders, loads and trains nothing (issue 37); a
+    larger budget still trains further."""
+    import seqdraw.trainer as trainer_module
+
+    run = tmp_path / "run"
+    args = ["train", "--data", "synth", "--out", str(run), "--set", "synth_n=32", "--max-steps", "2",
+            "--set", "compile=false", "--set", "val_size=4", "--batch-size", "8"] + [
+                f"--set=model.{k}={v}" for k, v in TINY.items()]
+    assert main(args) == 0
+    capsys.readouterr()
+    real_load_data = trainer_module.load_data
+    monkeypatch.setattr(trainer_module, "load_data", lambda c: pytest.fail("a finished run loaded its data"))
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "is complete (2 steps" in capsys.readouterr().out
+    monkeypatch.setattr(trainer_module, "load_data", real_load_data)
+    assert main(["train", "--resume", str(run), "--max-steps", "3"]) == 0
+    assert json.loads((run / "summary.json").read_text())["step"] == 3

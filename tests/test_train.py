@@ -345,14 +345,15 @@ def test_every_train_config_field_is_a_flag():
 
 
 def test_readme_ddp_command_runs_with_its_defaults(tmp_path):
-    """README's torchrun command as it is written (the default compile on, no --set compile=false), made
-    small: DDP and the compiled step once failed together with BackendCompilerFailed."""
+    """README's torchrun command as it is written (the default compile on, no --set compile=false), on
+    little data and few steps but at full size: the paper's network has more weights than one DDP bucket,
+    so Dynamo's DDP optimiser split the compiled step and failed (BackendCompilerFailed: 'float' object
+    has no attribute 'meta'; a tiny model, one bucket, did not show it)."""
     import subprocess
     import sys
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",
            "-m", "seqdraw", "train", "--preset", "seqdraw-cur", "--data", "synth", "--out", str(tmp_path / "ddp"),
-           "--max-steps", "3", "--synth-n", "64", "--batch-size", "16", "--set", "val_size=8"] + [
-               f"--set=model.{k}={v}" for k, v in TINY.items()]
+           "--max-steps", "3", "--synth-n", "64", "--batch-size", "16", "--set", "val_size=8"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
