@@ -65,7 +65,7 @@ def load_weights(path, what: str = "model") -> tuple[dict[str, torch.Tensor], di
             meta = f.metadata() or {}
         tensors = load_file(str(path))
         meta = {k: json.loads(v) for k, v in meta.items()}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+    except (SafetensorError, OSError, ValueError, RuntimeError, RecursionError) as e:
         raise SeqdrawError(f"{path}: not a readable safetensors {what} ({e})") from None
     return tensors, meta
 
@@ -159,7 +159,7 @@ def latest_checkpoint(run: Path) -> Path | None:
         named = run / str(name)
         if named.parent == run and named.name.startswith("ckpt-") and named in complete_checkpoints(run):
             return named
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         pass
     complete = complete_checkpoints(run)
     return complete[-1] if complete else None

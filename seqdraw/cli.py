@@ -148,10 +148,8 @@ def train_config(args):
         return resume_config(args.resume, changes)
     values = {}
     if args.config:
-        try:
-            values = json.loads(Path(args.config).read_text())
-        except (OSError, ValueError) as e:
-            raise SeqdrawError(f"--config {args.config}: {getattr(e, 'strerror', None) or e}") from None
+        from seqdraw.files import read_json
+        values = read_json(args.config, "--config")
         if not isinstance(values, dict):
             raise SeqdrawError(f"--config {args.config}: must be a JSON object of TrainConfig values")
     model = {**values.get("model", {}), **model} if isinstance(values.get("model", {}), dict) else values["model"]

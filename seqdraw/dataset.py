@@ -37,12 +37,20 @@ SHARD = 1000
 FORMATS = ("imagefolder", "npz")
 
 
+MAX_STRINGS_BYTES = 64 * 2**20
+
+
 def read_strings(path, max_len: int) -> list[str]:
     """A file of digit strings, one per line (blank lines skipped), each checked like a typed number."""
+    limit = MAX_STRINGS_BYTES
     try:
-        lines = Path(path).read_text().splitlines()
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+        lines = raw.decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise SeqdrawError(f"--strings {path}: {getattr(e, 'strerror', None) or e}") from None
+        raise SeqdrawError(f"--strings {str(path)[:80]}: {getattr(e, 'strerror', None) or str(e)[:80]}") from None
+    if len(raw) > limit:
+        raise SeqdrawError(f"--strings {str(path)[:80]}: larger than {limit // 2**20} MiB (10 million strings)")
     strings = []
     for i, line in enumerate(lines, 1):
         if line.strip():
@@ -107,7 +115,7 @@ def export_dataset(drawer: Drawer, out, n: int, fmt: str = "imagefolder", seed: 
     if manifest.is_file() and not overwrite:
         try:
             earlier = json.loads(manifest.read_text())
-        except ValueError:
+        except (ValueError, RecursionError):
             earlier = None
         if earlier != request:
             raise SeqdrawError(f"{out} holds an export made with other settings: pass --overwrite to replace it")

@@ -10,6 +10,7 @@ A full disk, a read-only place or a directory where a file should go is a one-li
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -202,3 +203,25 @@ def lock_folder(folder: Path, what: str = "run", probe: bool = False):
     f.write(f"{os.getpid()}\n")
     f.flush()
     return f
+
+
+MAX_JSON_BYTES = 16 * 2**20          # a config or settings file is kilobytes; refuse what cannot be one
+
+
+def read_json(path, what: str, limit: int = MAX_JSON_BYTES):
+    """A JSON file a user names, read with a size limit and parsed with every failure one line: missing,
+    not a file, too large (/dev/zero), not UTF-8, not JSON, nested too deeply."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+    except OSError as e:
+        raise SeqdrawError(f"{what} {str(path)[:80]}: {e.strerror or e}") from None
+    if len(raw) > limit:
+        raise SeqdrawError(f"{what} {str(path)[:80]}: larger than {limit // 2**20} MiB, not a settings file")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise SeqdrawError(f"{what} {str(path)[:80]}: not JSON ({str(e)[:80]})") from None
+    except RecursionError:
+        raise SeqdrawError(f"{what} {str(path)[:80]}: nested too deeply") from None

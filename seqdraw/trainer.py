@@ -30,7 +30,7 @@ from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import as_tensors, fingerprint, load_splits
 from seqdraw.errors import SeqdrawError
-from seqdraw.files import atomic_path, check_output_folder, lock_folder
+from seqdraw.files import atomic_path, check_output_folder, lock_folder, read_json
 from seqdraw.model import ConditionalDRAW, PRESETS, preset
 from seqdraw.model.discriminator import Discriminator
 from seqdraw.objectives import Weights, digit_pixel_weights, discriminator_loss, test_bound, total_loss
@@ -691,10 +691,7 @@ def resume_config(run: str, changes: dict) -> TrainConfig:
     path = Path(run) / "config.json"
     if not path.is_file():
         raise SeqdrawError(f"{path}: no such file (is {run} a seqdraw run folder?)")
-    try:
-        values = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise SeqdrawError(f"{path}: corrupt ({e})") from None
+    values = read_json(path, "run config")
     if not isinstance(values, dict):
         raise SeqdrawError(f"{path}: corrupt (not a JSON object)")
     refused = sorted(k for k, v in changes.items() if k not in RESUMABLE and values.get(k) != v)

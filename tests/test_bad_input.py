@@ -71,6 +71,10 @@ def w(tmp_path_factory):
     p["empty_file"].write_bytes(b"")
     p["corrupt"] = root / "corrupt.safetensors"
     p["corrupt"].write_bytes(os.urandom(300))
+    p["cfg_deep"] = root / "cfg_deep.json"
+    p["cfg_deep"].write_text("[" * 200_000 + "]" * 200_000)
+    p["cfg_binary"] = root / "cfg_binary.json"
+    p["cfg_binary"].write_bytes(bytes(range(256)) * 4)
     p["file"] = root / "a_file"
     p["file"].write_text("x")
     p["dir"] = root / "a_dir"
@@ -270,6 +274,10 @@ CASES = {
     "config list": TRAIN + ["--config", "{cfg_list}"],
     "config null": TRAIN + ["--config", "{cfg_null}"],
     "config corrupt": TRAIN + ["--config", "{cfg_corrupt}"],
+    "config nested too deeply": TRAIN + ["--config", "{cfg_deep}"],
+    "strings endless": ["generate", "--random", "4", "--strings", "/dev/zero", "--model", "{model}", "--out", "{out}/d"],
+    "config endless": TRAIN + ["--config", "/dev/zero"],
+    "config binary": TRAIN + ["--config", "{cfg_binary}"],
     "config unknown key": TRAIN + ["--config", "{cfg_unknown}"],
     "config wrong type": TRAIN + ["--config", "{cfg_type}"],
     "config gone key": TRAIN + ["--config", "{cfg_gone}"],

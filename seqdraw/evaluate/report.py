@@ -116,7 +116,7 @@ def data_source(folder: Path) -> str:
     """What the evaluation images are, for the report's labels."""
     try:
         cfg = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         cfg = {}
     if not isinstance(cfg, dict):
         cfg = {}
@@ -134,7 +134,7 @@ def renderer_of(folder: Path):
     try:
         cfg = json.loads((folder / "config.json").read_text())["config"]
         return SynthGenerator(SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}))
-    except (OSError, ValueError, KeyError, TypeError, SeqdrawError):
+    except (OSError, ValueError, KeyError, TypeError, SeqdrawError, RecursionError):
         return None
 
 

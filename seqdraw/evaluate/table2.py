@@ -78,7 +78,7 @@ def check_settings(out: Path, settings: dict) -> None:
     if path.exists():
         try:
             old = json.loads(path.read_text())
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             raise SeqdrawError(f"{path}: corrupt ({e}); pass --overwrite to start the table again") from None
         changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
         if changed:
