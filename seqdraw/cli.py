@@ -252,6 +252,10 @@ def cmd_generate_dataset(args) -> None:
                             lengths=args.lengths, strings_file=args.strings, temperature=args.temperature,
                             style_temperature=args.style_temperature, test_fraction=args.test_fraction,
                             overwrite=args.overwrite)
+    if result.get("already_complete"):
+        print(f"{args.out} already holds these {result['n']} images, complete: nothing to draw "
+              "(--overwrite draws them again)")
+        return
     print(f"{result['n']} images ({result['train']} train, {result['test']} test), {result['format']} -> {args.out}")
 
 

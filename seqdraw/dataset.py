@@ -30,7 +30,7 @@ from seqdraw.data.labels import MAX_LEN, PAD, parse_number
 from seqdraw.data.shards import ARRAYS
 from seqdraw.data.synth import SynthConfig
 from seqdraw.errors import SeqdrawError
-from seqdraw.files import atomic_path, check_output_folder, save_npz
+from seqdraw.files import atomic_path, check_output_folder, replace_folder, save_npz
 from seqdraw.generate import Drawer
 
 SHARD = 1000
@@ -111,22 +111,49 @@ def export_dataset(drawer: Drawer, out, n: int, fmt: str = "imagefolder", seed: 
     temperature = drawer.temperature if temperature is None else temperature
     style_temperature = drawer.style_temperature if style_temperature is None else style_temperature
     request = request_of(drawer, n, fmt, seed, length_probs, strings, temperature, style_temperature, test_fraction)
-    manifest = out / "export.json"
-    if manifest.is_file() and not overwrite:
-        try:
-            earlier = json.loads(manifest.read_text())
-        except (ValueError, RecursionError):
-            earlier = None
-        if earlier != request:
-            raise SeqdrawError(f"{out} holds an export made with other settings: pass --overwrite to replace it")
-    else:
+    result = {"n": n, "train": n - int(round(n * test_fraction)), "test": int(round(n * test_fraction)), "format": fmt}
+    earlier = _manifest(out)
+    if earlier == {**request, "complete": True} and not overwrite:
+        return {**result, "already_complete": True}
+    if earlier is not None and earlier != request and not overwrite:
+        raise SeqdrawError(f"{out} holds an export made with other settings: pass --overwrite to replace it")
+    final = out
+    if overwrite and out.exists() and earlier != request:
+        # the old set stays until the new one is whole: draw beside it, then swap (an interrupted
+        # overwrite continues in the same place when run again)
         check_output_folder(out, overwrite)
-        if overwrite and out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True)
-        with atomic_path(manifest) as tmp:
+        out = out.parent / f".{out.name}.overwrite"
+        if _manifest(out) != request:
+            shutil.rmtree(out, ignore_errors=True)
+    if _manifest(out) != request:
+        check_output_folder(out, overwrite=False)
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out / "export.json") as tmp:
             tmp.write_text(json.dumps(request, indent=2) + "\n")
-    n_test = int(round(n * test_fraction))
+    _draw_export(drawer, out, request, strings, length_probs, progress)
+    with atomic_path(out / "export.json") as tmp:
+        tmp.write_text(json.dumps({**request, "complete": True}, indent=2) + "\n")
+    if out != final:
+        replace_folder(out, final)
+    return result
+
+
+def _manifest(folder: Path) -> dict | None:
+    try:
+        value = json.loads((folder / "export.json").read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _draw_export(drawer: Drawer, out: Path, request: dict, strings, length_probs, progress: bool) -> None:
+    """Draw the shards not yet drawn into out/parts, then write the data set's files from them."""
+    n, fmt, seed = request["n"], request["format"], request["seed"]
+    temperature, style_temperature = request["temperature"], request["style_temperature"]
+    n_test = int(round(n * request["test_fraction"]))
+    for folder in (out, out / "train", out / "test", out / "parts"):   # what a kill left of atomic writes
+        for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+            tmp.unlink(missing_ok=True)
     parts = out / "parts"
     parts.mkdir(exist_ok=True)
     shards = range((n + SHARD - 1) // SHARD)
@@ -148,7 +175,6 @@ def export_dataset(drawer: Drawer, out, n: int, fmt: str = "imagefolder", seed: 
     else:
         write_shards(out, parts, n, n - n_test)
     shutil.rmtree(parts)
-    return {"n": n, "train": n - n_test, "test": n_test, "format": fmt}
 
 
 def split_of(i: int, n_train: int) -> str:

@@ -10,6 +10,7 @@ from conftest import one_line_error
 from seqdraw.checkpoint import save_model
 from seqdraw.cli import main
 from seqdraw.data.shards import load_splits
+from seqdraw.errors import SeqdrawError
 from seqdraw.model import ConditionalDRAW, preset
 
 SMALL = dict(enc_size=16, dec_size=16, z_size=4, attention_size=8, steps_per_digit=2, read_n=3, write_n=3)
@@ -93,3 +94,52 @@ def test_strings_file(model_path, tmp_path, capsys):
     assert main(["generate", "--random", "20", "--strings", str(strings), "--model", str(model_path),
                  "--out", str(tmp_path / "t")]) == 2
     assert "line 2" in one_line_error(capsys.readouterr().err)
+
+
+def _files(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_rerunning_a_finished_export_draws_nothing(model_path, tmp_path, monkeypatch, capsys):
+    assert export(model_path, tmp_path / "a") == 0
+    before = _files(tmp_path / "a")
+    monkeypatch.setattr(dataset, "draw_shard", lambda *a: pytest.fail("a finished export drew again"))
+    capsys.readouterr()
+    assert export(model_path, tmp_path / "a") == 0
+    assert "complete: nothing to draw" in capsys.readouterr().out
+    assert _files(tmp_path / "a") == before
+
+
+def test_overwrite_keeps_the_old_set_until_the_new_one_is_whole(model_path, tmp_path, monkeypatch, capsys):
+    """--overwrite with other settings: a failure half way leaves the old set exactly as it was; run
+    again, the new set replaces it whole, and nothing is left beside it."""
+    assert export(model_path, tmp_path / "a") == 0
+    old = _files(tmp_path / "a")
+    real, calls = dataset.draw_shard, []
+
+    def failing(*a):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SeqdrawError("cannot write parts/000001.npz: No space left on device")   # as save_npz says it
+        return real(*a)
+    monkeypatch.setattr(dataset, "draw_shard", failing)
+    assert main(["generate", "--random", "50", "--model", str(model_path), "--out", str(tmp_path / "a"),
+                 "--seed", "4", "--lengths", "1,1,1", "--overwrite"]) != 0
+    assert _files(tmp_path / "a") == old
+    monkeypatch.setattr(dataset, "draw_shard", real)
+    assert main(["generate", "--random", "50", "--model", str(model_path), "--out", str(tmp_path / "a"),
+                 "--seed", "4", "--lengths", "1,1,1", "--overwrite"]) == 0
+    assert _files(tmp_path / "a") != old
+    assert json.loads((tmp_path / "a" / "export.json").read_text())["seed"] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+def test_a_kill_leaves_no_temporary_file_once_continued(model_path, tmp_path, monkeypatch):
+    real = dataset.draw_shard
+    monkeypatch.setattr(dataset, "draw_shard", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert export(model_path, tmp_path / "a") == 130                 # Ctrl-C (kill -9 leaves the same)
+    (tmp_path / "a" / "train").mkdir(exist_ok=True)
+    (tmp_path / "a" / "train" / ".00000003.png.x1y2.tmp").write_bytes(b"half a PNG")   # what kill -9 leaves
+    monkeypatch.setattr(dataset, "draw_shard", real)
+    assert export(model_path, tmp_path / "a") == 0
+    assert not list((tmp_path / "a").rglob("*.tmp"))
