@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from seqdraw.errors import SeqdrawError
@@ -552,6 +554,10 @@ def build_parser(train_flags: bool = True) -> Parser:
     return p
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(train_flags=argv[:1] == ["train"])
@@ -560,6 +566,9 @@ def main(argv: list[str] | None = None) -> int:
         print("seqdraw: error: give a command (listed above)", file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    # a SIGTERM cleans up as Ctrl-C does (training saves a checkpoint; worker processes are stopped)
+    previous = signal.signal(signal.SIGTERM, _stop) if main_thread else None
     try:
         return args.func(args) or 0
     except SeqdrawError as e:
@@ -568,6 +577,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("seqdraw: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

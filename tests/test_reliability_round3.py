@@ -129,3 +129,47 @@ def test_a_binary_metrics_log_does_not_stop_a_resume(tmp_path, monkeypatch):
     with open(tmp_path / "b" / "metrics.jsonl", "ab") as f:
         f.write(b"\xff\xfe\x00garbage\n" + b'{"step": NaN}\n' + b'{"step": Infinity}\n')
     assert train(b, resume=True, data=data, progress=False)["step"] > 5
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_sigterm_during_data_synth_stops_its_workers_and_leaves_nothing(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "d"
+    proc = subprocess.Popen([sys.executable, "-m", "seqdraw", "data", "synth", "--n", "20000", "--workers", "2",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = []
+    for _ in range(3000):                      # until both workers are up (spawned, importing)
+        workers = [c for c in _children(proc.pid) if b"multiprocessing" in open(f"/proc/{c}/cmdline", "rb").read()]
+        if len(workers) == 2 or proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    assert len(workers) == 2
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err.split("seqdraw: interrupted")[-1]
+    for _ in range(200):
+        alive = [w for w in workers if os.path.exists(f"/proc/{w}") and
+                 open(f"/proc/{w}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+        if not alive:
+            break
+        time.sleep(0.05)
+    assert not alive, "worker processes outlived a SIGTERM"
+    assert list(tmp_path.iterdir()) == []      # neither the data set nor its .partial folder

@@ -718,19 +718,28 @@ def generate(n: int, seed: int = 0, config: SynthConfig | None = None, start: in
     with tqdm(total=n, desc="synth", unit="img", disable=not progress, leave=False) as bar:
         if workers == 1 or n <= WORKER_CHUNK:
             return _generate_range(SynthGenerator(config), seed, start, n, crops, bar, exclude_heldout)
-        from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
         starts = list(range(start, start + n, WORKER_CHUNK))
-        sizes = [min(WORKER_CHUNK, start + n - s) for s in starts]
+        tasks = [(config, seed, s, min(WORKER_CHUNK, start + n - s), crops, exclude_heldout) for s in starts]
         parts = []
         # spawn, not fork: the caller may hold threads (torch) that a forked child would inherit locked
-        with ProcessPoolExecutor(min(workers, len(starts)), mp_context=get_context("spawn")) as pool:
-            for part in pool.map(_generate_chunk, [config] * len(starts), [seed] * len(starts), starts, sizes,
-                                 [crops] * len(starts), [exclude_heldout] * len(starts)):
+        pool = get_context("spawn").Pool(min(workers, len(starts)))
+        try:
+            for part in pool.imap(_generate_task, tasks):
                 parts.append(part)
                 bar.update(len(part["images"]))
+            pool.close()
+        except BaseException:           # Ctrl-C, SIGTERM (the CLI turns it into Ctrl-C), an error: no orphans
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _generate_task(task: tuple) -> dict[str, np.ndarray]:
+    return _generate_chunk(*task)
 
 
 def _generate_chunk(config, seed, start, n, crops, exclude_heldout):
