@@ -22,7 +22,7 @@ import torch
 from seqdraw.checkpoint import complete_checkpoints, load_model
 from seqdraw.data.labels import encode
 from seqdraw.evaluate.judges import load_judge, shipped_judge_paths
-from seqdraw.evaluate.readers import read_correct
+from seqdraw.readers import read_correct
 from seqdraw.evaluate.report import random_strings
 
 FIELDS = ["checkpoint", "step", "images_seen", "length", "judge", "accuracy", "low", "high", "n"]

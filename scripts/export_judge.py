@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from seqdraw.checkpoint import save_weights
-from seqdraw.evaluate.readers import load_reader
+from seqdraw.readers import load_reader
 
 
 def main():

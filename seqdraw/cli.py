@@ -163,11 +163,7 @@ def cmd_train(args) -> int:
     from seqdraw.trainer import train
 
     config = train_config(args)
-    guide = None
-    if config.guide:
-        from seqdraw.evaluate.readers import load_guide
-        guide = load_guide(config.guide)
-    summary = train(config, resume=bool(args.resume), guide=guide, overwrite=args.overwrite)
+    summary = train(config, resume=bool(args.resume), overwrite=args.overwrite)
     if os.environ.get("RANK", "0") != "0":       # under torchrun only rank 0 reports
         return 0
     if summary.get("interrupted"):
@@ -265,7 +261,7 @@ def cmd_generate_dataset(args) -> None:
 
 def cmd_classifier_train(args) -> None:
     from seqdraw.data.shards import load_splits
-    from seqdraw.evaluate.readers import train_reader
+    from seqdraw.readers import train_reader
     from seqdraw.files import check_output_folder, output_folder
 
     check_output_folder(args.out, args.overwrite)
@@ -280,7 +276,7 @@ def cmd_classifier_train(args) -> None:
 
 def cmd_classifier_eval(args) -> None:
     from seqdraw.data.shards import load_shard
-    from seqdraw.evaluate.readers import load_reader, reader_accuracy
+    from seqdraw.readers import load_reader, reader_accuracy
 
     reader, _ = load_reader(args.model)
     print(format_accuracy(f"{args.data}: sequence accuracy", reader_accuracy(reader, load_shard(args.data))))

@@ -35,6 +35,7 @@ from seqdraw.model import ConditionalDRAW, PRESETS, preset
 from seqdraw.model.discriminator import Discriminator
 from seqdraw.objectives import Weights, digit_pixel_weights, discriminator_loss, test_bound, total_loss
 from seqdraw.pictures import grid, save_png
+from seqdraw.readers import load_guide
 from seqdraw.settings import check_fields, from_dict, setting
 
 CURRICULA = ("none", "paper", "replay")
@@ -328,15 +329,13 @@ class StopRequest:
 
 class Trainer:
     """Train (or resume) the run in config.out. Under torchrun every rank takes its share of each global
-    batch and only rank 0 writes. A guide, when config.guide names one, is passed in already loaded
-    (seqdraw.evaluate.readers.load_guide): a frozen reader with loss_per_image(images, labels, lengths)."""
+    batch and only rank 0 writes. The guide that config.guide names is loaded here (seqdraw.readers.load_guide):
+    a frozen reader with loss_per_image(images, labels, lengths)."""
 
-    def __init__(self, config: TrainConfig, data: tuple[dict, dict] | None = None, guide=None,
-                 progress: bool = True, resume: bool = False, overwrite: bool = False):
-        if bool(config.guide) != (guide is not None):
-            raise SeqdrawError("config.guide names a guide file: load it (seqdraw.evaluate.readers.load_guide) and "
-                               "pass it as guide=" if config.guide else "a guide was given but config.guide is empty")
-        self.config, self.guide, self.resume = config, guide, resume
+    def __init__(self, config: TrainConfig, data: tuple[dict, dict] | None = None, progress: bool = True,
+                 resume: bool = False, overwrite: bool = False):
+        self.config, self.resume = config, resume
+        self.guide = load_guide(config.guide) if config.guide else None
         self.ddp = Distributed.from_env()
         self.progress = progress and self.ddp.main
         self.run = Path(config.out)
@@ -679,10 +678,10 @@ class Trainer:
                 "skipped_steps": st["skipped_steps"]}
 
 
-def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | None = None, guide=None,
+def train(config: TrainConfig, resume: bool = False, data: tuple[dict, dict] | None = None,
           stop_after: int | None = None, progress: bool = True, overwrite: bool = False) -> dict:
     """Trainer(...).fit(): what the CLI, the table and the tests call."""
-    return Trainer(config, data, guide, progress, resume, overwrite).fit(stop_after)
+    return Trainer(config, data, progress, resume, overwrite).fit(stop_after)
 
 
 def resume_config(run: str, changes: dict) -> TrainConfig:

@@ -9,7 +9,7 @@ import torch
 from seqdraw.checkpoint import latest_checkpoint, load_model
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
-from seqdraw.evaluate.readers import load_guide, train_reader
+from seqdraw.readers import load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.model.discriminator import Discriminator
 from seqdraw.objectives import Weights, adversarial_loss, discriminator_loss, random_views, total_loss
@@ -128,13 +128,12 @@ def test_flags_that_make_no_sense_are_refused(tmp_path, values, message):
 
 def test_resume_with_a_discriminator_is_exact(tmp_path, data, guide_path):
     extra = dict(adversarial_weight=10.0, guide=guide_path, guide_views=True, adversary_width=8)
-    guide = load_guide(guide_path)
     a = config(tmp_path / "a", **extra)
-    train(a, data=data, guide=guide, progress=False)
+    train(a, data=data, progress=False)
     b = config(tmp_path / "b", **extra)
-    stopped = train(b, data=data, guide=guide, stop_after=5, progress=False)
+    stopped = train(b, data=data, stop_after=5, progress=False)
     assert stopped["stopped"] and latest_checkpoint(tmp_path / "b" / "run") is not None
-    train(b, resume=True, data=data, guide=guide, progress=False)
+    train(b, resume=True, data=data, progress=False)
     wa = load_model(tmp_path / "a" / "run" / "final")[0].state_dict()
     wb = load_model(tmp_path / "b" / "run" / "final")[0].state_dict()
     for k in wa:

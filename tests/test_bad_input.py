@@ -15,7 +15,7 @@ from seqdraw.cli import main, parse_overrides
 from seqdraw.data.labels import parse_number
 from seqdraw.data.synth import SynthConfig, write_dataset
 from seqdraw.errors import SeqdrawError
-from seqdraw.evaluate.readers import build_reader, save_reader
+from seqdraw.readers import build_reader, save_reader
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.trainer import TrainConfig, train
 

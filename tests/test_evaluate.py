@@ -13,7 +13,7 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.critic import critic_auc
 from seqdraw.evaluate.metrics import (accuracy_by_length, mean_pairwise_distance, nearest_distances, roc_auc,
                                       stroke_maps, unit_images, wilson_interval)
-from seqdraw.evaluate.readers import load_reader, reader_accuracy, train_reader
+from seqdraw.readers import load_reader, reader_accuracy, train_reader
 from seqdraw.evaluate.report import memorisation
 
 
@@ -101,7 +101,7 @@ def test_classifier_learns_a_small_set(tmp_path, small_sets):
 
 def test_ctc_judge_learns_a_tiny_set(tmp_path):
     from seqdraw.data.heldout import strings_of
-    from seqdraw.evaluate.ctc import CTCConfig, CTCRecogniser
+    from seqdraw.readers.ctc import CTCConfig, CTCRecogniser
     from seqdraw.data.shards import as_tensors as tensors
     cfg = SynthConfig(length_probs=(1, 1), contrast=(0.5, 0.85), blur_sigma=(0, 0), noise_std=(0, 0), p_jpeg=0,
                       p_neighbours=0, p_low_res=0, texture_amplitude=(0, 0.05), max_rotation=0, max_shear=0.1)
@@ -128,7 +128,7 @@ def test_ctc_judge_learns_a_tiny_set(tmp_path):
 
 
 def test_ctc_decoding_merges_repeats_only_across_no_blank():
-    from seqdraw.evaluate.ctc import BLANK, CTCRecogniser
+    from seqdraw.readers.ctc import BLANK, CTCRecogniser
     reader = CTCRecogniser()
     path = [1, 1, BLANK, 1, 7, 7, BLANK, BLANK] + [BLANK] * 24            # -> "117"
     logits = torch.full((1, 32, 11), -10.0)

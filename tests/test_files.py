@@ -29,7 +29,7 @@ def test_wrong_image_size_is_one_line(tmp_path, capsys):
     with pytest.raises(SeqdrawError, match=r"uint8 \[N, 32, 64\]"):
         load_shard(tmp_path / "bad.npz")
     from seqdraw.checkpoint import save_weights
-    from seqdraw.evaluate.classifier import ClassifierConfig, MultiDigitClassifier
+    from seqdraw.readers.classifier import ClassifierConfig, MultiDigitClassifier
     save_weights(tmp_path / "c.safetensors", MultiDigitClassifier(ClassifierConfig(width=4, hidden=8)),
                  {"classifier_config": {"width": 4, "hidden": 8, "dropout": 0.3}})
     assert main(["classifier", "eval", "--model", str(tmp_path / "c.safetensors"),

@@ -12,7 +12,7 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.shards import fingerprint
 from seqdraw.evaluate.judges import load_judge
-from seqdraw.evaluate.readers import load_guide, train_reader
+from seqdraw.readers import load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.objectives import digit_pixel_weights as pixel_weights, guide_cross_entropy, prior_samples, style_distance
 from seqdraw.trainer import TrainConfig, batch_plan, train
@@ -130,15 +130,13 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     assert model.encoder.weight_ih.grad is None and model.posterior.weight.grad is None
 
     cfg = config(tmp_path, curriculum="none", epochs=1, guide=str(tmp_path / "guide" / "classifier.safetensors"))
-    with pytest.raises(SeqdrawError, match="load it"):          # the trainer is handed the guide, loaded
-        train(cfg, data=data, progress=False)
-    summary = train(cfg, data=data, guide=guide, progress=False)
+    summary = train(cfg, data=data, progress=False)            # the trainer loads config.guide itself
     assert np.isfinite(summary["val_bound_nats"])
     logged = [json.loads(l) for l in open(tmp_path / "run" / "metrics.jsonl") if '"loss"' in l]
     assert logged and all(r["guide"] > 0 for r in logged) and not any("spread" in r for r in logged)
     matched = config(tmp_path / "matched", curriculum="none", epochs=1, max_steps=2, log_every=1,
                      style_match_weight=10.0, guide=str(tmp_path / "guide" / "classifier.safetensors"))
-    train(matched, data=data, guide=guide, progress=False)
+    train(matched, data=data, progress=False)
     logged = [json.loads(l) for l in open(tmp_path / "matched" / "run" / "metrics.jsonl") if '"loss"' in l]
     assert logged and all(r["style"] > 0 for r in logged)
 

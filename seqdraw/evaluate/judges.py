@@ -1,8 +1,8 @@
 """The judges: readers that no model trains against, shipped beside the model.
 
 Two of different families, so that no single blind spot can be pleased:
-  judge.safetensors      a multi-digit classifier (length head and digit heads; seqdraw.evaluate.classifier)
-  judge-ctc.safetensors  a CTC sequence recogniser (convolutions, BiLSTM, CTC; seqdraw.evaluate.ctc)
+  judge.safetensors      a multi-digit classifier (length head and digit heads; seqdraw.readers.classifier)
+  judge-ctc.safetensors  a CTC sequence recogniser (convolutions, BiLSTM, CTC; seqdraw.readers.ctc)
 Both were trained on synthetic data from seeds that no generative model uses (docs/evaluation.md).
 
 A judge is refused for a model when it is related to that model's training:
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from seqdraw.checkpoint import weights_digest
 from seqdraw.errors import SeqdrawError
-from seqdraw.evaluate.readers import load_reader
+from seqdraw.readers import load_reader
 
 SHIPPED_JUDGES = ("judge.safetensors", "judge-ctc.safetensors")
 

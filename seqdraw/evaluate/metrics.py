@@ -4,12 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from seqdraw.data.labels import MAX_LEN
+from seqdraw.readers import accuracy_by_length  # noqa: F401  (the yardstick reports it)
 
 
-def accuracy_by_length(correct: np.ndarray, lengths: np.ndarray) -> dict:
-    out = {str(L): float(correct[lengths == L].mean()) for L in range(1, MAX_LEN + 1) if (lengths == L).any()}
-    out["all"] = float(correct.mean()) if len(correct) else float("nan")
-    return out
 
 
 # ---- the yardstick's statistics (docs/evaluation.md) ----------------------------------------------

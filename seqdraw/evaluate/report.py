@@ -32,7 +32,7 @@ from seqdraw.evaluate.critic import critic_auc
 from seqdraw.evaluate.judges import judge_name, load_judge, shipped_judge_paths
 from seqdraw.evaluate.metrics import (accuracy_with_interval, bootstrap_interval, mean_pairwise_distance,
                                       nearest_distances, stroke_maps, unit_images)
-from seqdraw.evaluate.readers import read_correct
+from seqdraw.readers import read_correct
 from seqdraw.files import atomic_path
 from seqdraw.objectives import test_bound
 from seqdraw.generate import stored_style_temperature, stored_temperature

@@ -31,7 +31,7 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.attention import drawing_process
 from seqdraw.evaluate.judges import judge_name, load_judge, shipped_judge_paths
 from seqdraw.evaluate.metrics import accuracy_with_interval
-from seqdraw.evaluate.readers import load_guide, read_correct
+from seqdraw.readers import load_guide, read_correct
 from seqdraw.evaluate.report import PAPER_TABLE2, generate_for
 from seqdraw.files import atomic_path
 from seqdraw.objectives import test_bound
@@ -186,8 +186,7 @@ def train_row(config: TrainConfig, run: Path, data: tuple[dict, dict], progress:
     clock = run.parent / f".{run.name}-seconds.json"
     before = json.loads(clock.read_text())["seconds"] if resume and clock.exists() else 0.0
     t0 = time.time()
-    summary = train(config, resume=resume, data=data, progress=progress, overwrite=not resume,
-                    guide=load_guide(config.guide) if config.guide else None)
+    summary = train(config, resume=resume, data=data, progress=progress, overwrite=not resume)
     seconds = round(before + time.time() - t0, 1)
     with atomic_path(clock) as tmp:
         tmp.write_text(json.dumps({"seconds": seconds}) + "\n")

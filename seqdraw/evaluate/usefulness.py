@@ -18,7 +18,7 @@ from PIL import Image
 
 from seqdraw.evaluate.metrics import accuracy_with_interval
 from seqdraw.data.shards import as_tensors
-from seqdraw.evaluate.readers import build_reader, fit, read_correct
+from seqdraw.readers import build_reader, fit, read_correct
 
 
 def _fit(images: np.ndarray, data: dict, epochs: int, seed: int, progress: bool, what: str):

@@ -3,7 +3,7 @@ import sys, torch
 from pathlib import Path
 from safetensors.torch import save_file
 from seqdraw.data.synth import generate
-from seqdraw.evaluate.readers import build_reader, save_reader
+from seqdraw.readers import build_reader, save_reader
 from seqdraw.trainer import TrainConfig, train
 from seqdraw.checkpoint import load_weights
 out = Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)

@@ -23,16 +23,23 @@ from tqdm import tqdm
 
 from seqdraw.checkpoint import load_weights, restore, save_weights
 from seqdraw.data.heldout import strings_of
+from seqdraw.data.labels import MAX_LEN
 from seqdraw.data.shards import as_tensors, fingerprint
 from seqdraw.errors import SeqdrawError
-from seqdraw.evaluate.classifier import ClassifierConfig, MultiDigitClassifier
-from seqdraw.evaluate.ctc import CTCConfig, CTCRecogniser
-from seqdraw.evaluate.metrics import accuracy_by_length
+from seqdraw.readers.classifier import ClassifierConfig, MultiDigitClassifier
+from seqdraw.readers.ctc import CTCConfig, CTCRecogniser
 from seqdraw.files import atomic_path
 
 ARCHS = {"multidigit": (MultiDigitClassifier, ClassifierConfig, "classifier_config"),
          "ctc": (CTCRecogniser, CTCConfig, "ctc_config")}
 
+
+
+def accuracy_by_length(correct: np.ndarray, lengths: np.ndarray) -> dict:
+    """{"1": share read right, ..., "all": ...} over the lengths present."""
+    out = {str(L): float(correct[lengths == L].mean()) for L in range(1, MAX_LEN + 1) if (lengths == L).any()}
+    out["all"] = float(correct.mean()) if len(correct) else float("nan")
+    return out
 
 def build_reader(arch: str, **config) -> torch.nn.Module:
     if arch not in ARCHS:

@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-from seqdraw.evaluate.classifier import standardise
+from seqdraw.readers.classifier import standardise
 
 BLANK = 10                            # CTC's blank; classes 0-9 are the digits
 
