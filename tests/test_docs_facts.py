@@ -1,0 +1,16 @@
+"""Facts the docs state about the shipped model agree with the file (issue 37)."""
+import re
+from pathlib import Path
+
+from safetensors import safe_open
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_stated_default_temperature_is_the_stored_one():
+    with safe_open(str(ROOT / "seqdraw" / "weights" / "seqdraw.safetensors"), "pt") as f:
+        stored = float(f.metadata().get("temperature", "1.0"))
+    text = (ROOT / "docs" / "generation.md").read_text()
+    stated = [float(x) for x in re.findall(r"shipped (?:model stores|default:?) (?:is )?temperature (\d+\.\d+)", text)]
+    stated += [float(x) for x in re.findall(r"the shipped default: (\d+\.\d+)", text)]
+    assert stated and all(t == stored for t in stated), (stated, stored)
