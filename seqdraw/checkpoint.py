@@ -56,10 +56,13 @@ def write_safetensors(tensors: dict, path, metadata: dict | None = None) -> None
 def load_weights(path, what: str = "model") -> tuple[dict[str, torch.Tensor], dict]:
     """(tensors, metadata) from a safetensors file; a folder means its model.safetensors."""
     path = Path(path)
-    if path.is_dir():
+    folder = path if path.is_dir() else None
+    if folder is not None:
         path = path / "model.safetensors"
     if not path.is_file():
-        raise SeqdrawError(f"{path}: no such {what} file")
+        inside = [f"{folder / d}" for d in ("final", "best") if folder and (folder / d / "model.safetensors").is_file()]
+        hint = f" (a run folder: give {' or '.join(inside)})" if inside else ""
+        raise SeqdrawError(f"{str(path)[:200]}: no such {what} file{hint}")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}

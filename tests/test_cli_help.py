@@ -46,3 +46,13 @@ def test_a_huge_input_is_named_not_echoed(capsys):
     code, _, err = run(["generate", "1" * 100_000, "--out", "/nonexistent-dir/x.png"], capsys)
     assert code != 0 and "Traceback" not in err
     assert max(len(line) for line in err.splitlines()) < 400
+
+
+def test_a_run_folder_given_as_a_model_names_final_and_best(tmp_path, capsys):
+    from seqdraw.checkpoint import save_model
+    from seqdraw.model import ConditionalDRAW, preset
+    tiny = dict(enc_size=8, dec_size=8, z_size=2, attention_size=4, steps_per_digit=1, read_n=2, write_n=2)
+    for d in ("final", "best"):
+        save_model(tmp_path / "run" / d / "model.safetensors", ConditionalDRAW(preset("seqdraw", **tiny)))
+    code, _, err = run(["generate", "7", "--model", str(tmp_path / "run"), "--out", str(tmp_path / "x.png")], capsys)
+    assert code == 2 and f"give {tmp_path / 'run' / 'final'} or {tmp_path / 'run' / 'best'}" in err
