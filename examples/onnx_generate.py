@@ -8,8 +8,14 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+if len(sys.argv) != 4:
+    sys.exit("usage: python examples/onnx_generate.py ONNX_DIR NUMBER OUT.png")
 folder, number, out = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 info = json.loads((folder / "seqdraw-onnx.json").read_text())
+if not number.isdigit() or str(len(number)) not in info["graphs"]:
+    sys.exit(f"error: {number[:40]!r}: give a number of {', '.join(sorted(info['graphs']))} digits (the exported lengths)")
+if Path(out).exists():
+    sys.exit(f"error: {out} exists: choose another file")
 graph = info["graphs"][str(len(number))]                       # one graph per length
 session = ort.InferenceSession(str(folder / graph["file"]))
 n, rng = 8, np.random.default_rng(0)

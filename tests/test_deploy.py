@@ -60,3 +60,7 @@ def test_the_documented_example_runs_without_torch(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert (tmp_path / "o.png").stat().st_size > 0
+    for number, out, said in (("20245", "p.png", "digits"), ("2024", "o.png", "exists")):   # a length not
+        again = subprocess.run([sys.executable, str(example), str(tmp_path / "onnx"), number,    # exported; a
+                                str(tmp_path / out)], capture_output=True, text=True, timeout=120)   # file there
+        assert again.returncode != 0 and said in again.stderr and "Traceback" not in again.stderr
