@@ -344,7 +344,8 @@ def cmd_export(args) -> None:
 def cmd_demo(args) -> None:
     from seqdraw.demo import serve
 
-    print(f"seqdraw demo on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    print(f"seqdraw demo on http://{args.host}:{args.port} (Ctrl-C to stop"
+          f"{'' if args.share else '; --share for a public gradio.live link'})")
     serve(args.model, host=args.host, port=args.port, share=args.share)
 
 

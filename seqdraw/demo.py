@@ -15,6 +15,7 @@ from seqdraw.generate import Drawer
 from seqdraw.pictures import animation_frames, grid, save_attention_plot, save_gif, save_png, to_uint8
 
 SCALE = 4
+MAX_PICTURES = 300          # the demo's temporary folder holds at most this many pictures
 
 
 def draw(drawer: Drawer, number: str, temperature: float, seed: int, samples: int, folder: Path):
@@ -49,9 +50,11 @@ def build(model_path=None):
 
     def on_draw(number, temperature, seed, samples):
         try:
-            return draw(drawer, number, temperature, seed, samples, folder)
-        except SeqdrawError as e:
-            raise gr.Error(str(e)) from None
+            pictures = draw(drawer, number, temperature, seed, samples, folder)
+        except SeqdrawError as e:             # the page shows it; the server's terminal stays quiet
+            raise gr.Error(str(e), print_exception=False) from None
+        forget_old_pictures(folder, keep=set(pictures))
+        return pictures
 
     with gr.Blocks(title="seqdraw: house numbers, drawn stroke by stroke") as page:
         gr.Markdown("# seqdraw\nType a house number (1 to %d digits). The model draws it step by step, as "
@@ -69,7 +72,17 @@ def build(model_path=None):
         button.click(on_draw, [number, temperature, seed, samples], [samples_image, animation, attention],
                      api_name="draw")
         number.submit(on_draw, [number, temperature, seed, samples], [samples_image, animation, attention])
+        page.load(on_draw, [number, temperature, seed, samples], [samples_image, animation, attention])  # a first drawing
     return page
+
+
+def forget_old_pictures(folder: Path, keep: set, limit: int = MAX_PICTURES) -> None:
+    """Keep the request folder bounded: the newest `limit` pictures stay (a page still showing an older
+    one has already loaded it)."""
+    files = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    for old in files[: max(0, len(files) - limit)]:
+        if str(old) not in keep:
+            old.unlink(missing_ok=True)
 
 
 def serve(model_path=None, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
@@ -77,7 +90,7 @@ def serve(model_path=None, host: str = "127.0.0.1", port: int = 7860, share: boo
     page = build(model_path)
     try:
         page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                    show_error=True, quiet=not block)
+                    show_error=True, quiet=True)         # Gradio's own hints name launch(), not our flags
     except OSError as e:
         raise SeqdrawError(f"cannot serve the demo on {host}:{port}: {e}") from None
     return page, page.local_url

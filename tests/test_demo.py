@@ -94,3 +94,21 @@ def test_demo_in_a_real_browser(demo, tmp_path):
         assert "samples-2024" in src
     finally:
         driver.quit()
+
+
+def test_the_request_folder_stays_bounded(tmp_path):
+    from seqdraw.demo import forget_old_pictures
+    import os
+    for i in range(12):
+        f = tmp_path / f"p{i}.png"
+        f.write_bytes(b"x")
+        os.utime(f, ns=(i * 10**9, i * 10**9))
+    forget_old_pictures(tmp_path, keep={str(tmp_path / "p0.png")}, limit=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["p0.png"] + [f"p{i}.png" for i in range(7, 12)])
+
+
+def test_the_page_draws_a_first_number_when_it_loads():
+    from seqdraw.demo import build
+    page = build()
+    triggers = [event for d in page.config["dependencies"] for _, event in d.get("targets", [])]
+    assert "load" in triggers and "click" in triggers
