@@ -449,14 +449,18 @@ class Trainer:
         one is tried."""
         newest = latest_checkpoint(self.run)
         candidates = [newest] + [p for p in reversed(complete_checkpoints(self.run)) if p != newest]
+        reasons = []
         for ckpt in candidates:
             try:
                 loaded, rng = load_checkpoint(ckpt, self.model, self.opt, self.parts())
                 break
             except SeqdrawError as e:
-                print(f"warning: {e}; falling back to an older checkpoint", file=sys.stderr)
+                reasons.append(str(e))
+                if ckpt != candidates[-1]:
+                    print(f"warning: {e}; falling back to an older checkpoint", file=sys.stderr)
         else:
-            raise SeqdrawError(f"{self.run}: no intact checkpoint to resume from ({len(candidates)} damaged)")
+            raise SeqdrawError(f"{self.run}: no intact checkpoint to resume from ({len(candidates)} tried; the "
+                               f"newest: {reasons[0]})")
         self.state.update(loaded)
         if self.ddp.main:
             self.noise.set_state(rng["noise"])

@@ -245,7 +245,7 @@ def test_read_only_and_full_disk_are_one_line_errors(tmp_path, capsys):
         (full / "filler").write_bytes(b"\0" * (3 * 2**20 - 24 * 2**10))     # 24 KB left
         cases = (["data", "synth", "--n", "400", "--workers", "1", "--out", str(full / "d")],
                  ["generate", "157", "--n", "64", "--out", str(full / "big.png")],
-                 ["generate", "157", "--n", "64", "--out", str(full / "mine.png")],
+                 ["generate", "157", "--n", "64", "--out", str(full / "mine.png"), "--overwrite"],
                  ["train", "--out", str(full / "run"), "--synth-n", "16", "--val-size", "64", "--compile", "false",
                   "--epochs", "1", "--max-len", "1"] + [f"--set=model.{k}={v}" for k, v in TINY.items()],
                  ["data", "synth", "--n", "10", "--out", str(ro / "d")],
