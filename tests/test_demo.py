@@ -63,6 +63,7 @@ def browser():
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(browser() is None or shutil.which("chromedriver") is None, reason="no headless browser here")
 def test_demo_in_a_real_browser(demo, tmp_path):
     """Load the page, type 2024, press Draw, wait for the pictures, save a screenshot

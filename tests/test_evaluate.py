@@ -67,6 +67,7 @@ def test_memorisation_finds_an_exact_copy():
     assert np.allclose(d[:3], 0, atol=1e-3) and (d[3:] > 0.05).all()
 
 
+@pytest.mark.slow
 def test_critic_finds_no_difference_between_two_draws_and_a_clear_one(small_sets):
     train, _ = small_sets
     x = train["images"]
@@ -89,6 +90,7 @@ def small_sets():
     return generate(1200, seed=0, config=cfg), generate(200, seed=1, config=cfg)
 
 
+@pytest.mark.slow
 def test_classifier_learns_a_small_set(tmp_path, small_sets):
     train, test = small_sets
     result = train_reader(train, test, tmp_path, "multidigit", {"width": 16, "hidden": 128}, epochs=8,
@@ -99,6 +101,7 @@ def test_classifier_learns_a_small_set(tmp_path, small_sets):
     assert reader_accuracy(reader, test)["all"] == pytest.approx(result["test_sequence_accuracy"]["all"])
 
 
+@pytest.mark.slow
 def test_ctc_judge_learns_a_tiny_set(tmp_path):
     from seqdraw.data.heldout import strings_of
     from seqdraw.readers.ctc import CTCConfig, CTCRecogniser

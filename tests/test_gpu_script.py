@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 
 
+@pytest.mark.slow
 def test_gpu_job_cpu_fallback(tmp_path):
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_run.py"), "--out", str(tmp_path),
                           "--minutes", "0.25", "--smoke"], capture_output=True, text=True, timeout=600, cwd=ROOT)

@@ -257,6 +257,7 @@ def test_presets_build(name, capsys):
 
 @pytest.mark.skipif(not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")),
                     reason="torch.compile needs a C++ compiler on the CPU")
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["seqdraw", "rnndraw"])
 def test_compiled_drawing_matches_eager(name):
     eager, compiled = small(name), small(name).use_compiled()

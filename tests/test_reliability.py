@@ -133,6 +133,7 @@ def last_step_logged(run) -> int:
         return -1
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_then_resume_is_exact(tmp_path, data_dir):
     """10 kills -9 at random moments of a real `seqdraw train`, each 1-4 steps past the last step logged
     before it started, and up to 0.2 s into the next step: the kills follow the run's own progress, not the
@@ -167,6 +168,7 @@ def test_kill_9_at_random_moments_then_resume_is_exact(tmp_path, data_dir):
     assert steps_logged(run) == steps_logged(tmp_path / "ref")
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_exactly(tmp_path, data_dir):
     ref = subprocess.run(train_argv(data_dir, tmp_path / "ref"), capture_output=True, text=True, env=ENV, timeout=600)
     assert ref.returncode == 0

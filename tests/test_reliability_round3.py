@@ -144,6 +144,7 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+@pytest.mark.slow
 def test_sigterm_during_data_synth_stops_its_workers_and_leaves_nothing(tmp_path):
     import os
     import signal

@@ -252,6 +252,7 @@ def _losses(run):
 @pytest.mark.parametrize("recipe", [["--preset", "seqdraw"], ["--preset", "rnndraw"],
                                     ["--set", "model.label_attention=scheduled", "--digit-weight", "4"]],
                          ids=["learned", "rnndraw", "shipped-scheduled"])
+@pytest.mark.slow
 def test_ddp_two_processes_match_single_process(tmp_path, recipe):
     """torchrun with 2 CPU processes (gloo): the loss after a few steps matches one process on the same
     global batches, within the tolerance that different z-noise streams allow; for every preset and the
@@ -342,6 +343,7 @@ def test_every_train_config_field_is_a_flag():
     assert cfg.model == {"enc_size": 32} and cfg.lr == 0.25
 
 
+@pytest.mark.slow
 def test_readme_ddp_command_runs_with_its_defaults(tmp_path):
     """README's torchrun command as it is written (the default compile on, no --set compile=false), on
     little data and few steps but at full size: the paper's network has more weights than one DDP bucket,
