@@ -84,6 +84,17 @@ def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def restore(path, module: torch.nn.Module, tensors: dict) -> None:
+    """Load `tensors` into `module`; weights that are not floating point, or not finite, are refused:
+    an integer tensor would be cast without a word, and a NaN draws garbage with exit 0."""
+    expected = module.state_dict()
+    for name, t in tensors.items():
+        want = expected.get(name)
+        if want is None or not want.is_floating_point():
+            continue                          # unknown names are load_state_dict's to refuse; counters stay ints
+        if not t.is_floating_point():
+            raise SeqdrawError(f"{path}: weight {name} is {t.dtype}, not floating point")
+        if not bool(torch.isfinite(t).all()):
+            raise SeqdrawError(f"{path}: weight {name} holds NaN or infinite values")
     try:
         module.load_state_dict(tensors)
     except RuntimeError as e:

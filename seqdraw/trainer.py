@@ -415,6 +415,10 @@ class Trainer:
         trained = self.train_data["lengths"] <= c.max_len
         if not trained.any():
             raise SeqdrawError(f"{c.data}: no training images of length 1..{c.max_len}")
+        size, want = tuple(self.train_data["images"].shape[1:]), (self.model.config.height, self.model.config.width)
+        if size != want:
+            raise SeqdrawError(f"{c.data}: images are {size[0]}x{size[1]} but the model draws {want[0]}x{want[1]} "
+                               "(model.height, model.width)")
         if not (self.val_data["lengths"] <= c.max_len).any():
             raise SeqdrawError(f"{c.data}: no validation (test) images of length 1..{c.max_len}: the bound could "
                                "not be measured")

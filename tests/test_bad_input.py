@@ -75,6 +75,16 @@ def w(tmp_path_factory):
     p["cfg_deep"].write_text("[" * 200_000 + "]" * 200_000)
     p["cfg_binary"] = root / "cfg_binary.json"
     p["cfg_binary"].write_bytes(bytes(range(256)) * 4)
+    good = ConditionalDRAW(preset("seqdraw", **TINY)).state_dict()
+    from seqdraw.checkpoint import write_safetensors
+    meta = {"model_config": json.dumps(ConditionalDRAW(preset("seqdraw", **TINY)).config.to_dict()), "max_len": "3"}
+    nan = {k: v.clone() for k, v in good.items()}
+    nan["write_patch.weight"][0, 0] = float("nan")
+    p["m_nan"] = root / "m_nan.safetensors"
+    write_safetensors(nan, p["m_nan"], meta)
+    p["m_int"] = root / "m_int.safetensors"
+    write_safetensors({k: (v * 100).to(torch.int32) if k == "prior.weight" else v for k, v in good.items()},
+                      p["m_int"], meta)
     p["file"] = root / "a_file"
     p["file"].write_text("x")
     p["dir"] = root / "a_dir"
@@ -138,6 +148,13 @@ CTRAIN = ["classifier", "train", "--data", "{data}", "--out", "{out}/c", "--epoc
 CASES = {
     # ---- top level
     "no command": [],
+    "generate model with NaN weights": ["generate", "7", "--model", "{m_nan}", "--out", "{out}/x.png"],
+    "generate model with integer weights": ["generate", "7", "--model", "{m_int}", "--out", "{out}/x.png"],
+    "export model with NaN weights": ["export", "--onnx", "{out}/onnx", "--model", "{m_nan}"],
+    "train init with NaN weights": TRAIN + ["--init", "{m_nan}"],
+    "generate lengths weights 1e308": ["generate", "--random", "4", "--lengths", "1e308,1e308", "--model", "{model}",
+                                       "--out", "{out}/d"],
+    "synth lengths weights 1e308": ["data", "synth", "--n", "10", "--lengths", "1e308,1e308", "--out", "{out}/d"],
     # ---- generate: what is at --out is never replaced unasked (issue 36)
     "generate out exists": ["generate", "7", "--model", "{model}", "--out", "{file}"],
     "generate out is the model": ["generate", "7", "--model", "{model}", "--out", "{model}", "--overwrite"],
@@ -249,6 +266,7 @@ CASES = {
     "set log_sigma_limit zero": TRAIN + ["--set", "model.log_sigma_limit=0"],
     "set position bogus": TRAIN + ["--set", "model.position_from=middle"],
     "set device tpu": TRAIN + ["--set", "device=tpu"],
+    "set model height against the data": TRAIN + ["--set", "model.height=16"],
     "set lr inf": TRAIN + ["--set", "lr=inf"],
     "set replay nan": TRAIN + ["--set", "replay=nan"],
     "style match without guide": TRAIN + ["--style-match-weight", "1"],

@@ -103,9 +103,9 @@ class SynthConfig:
             weights = tuple(float(v) for v in flag.split(","))
         except ValueError:
             raise SeqdrawError(usage) from None
-        if not 1 <= len(weights) <= MAX_LEN or not all(math.isfinite(w) and w >= 0 for w in weights) \
+        if not 1 <= len(weights) <= MAX_LEN or not all(math.isfinite(w) and 0 <= w <= 1e6 for w in weights) \
                 or not sum(weights) > 0:
-            raise SeqdrawError(usage + "; weights are 0 or more, at least one positive, at most 5 of them")
+            raise SeqdrawError(usage + "; weights are 0 to 1e6, at least one positive, at most 5 of them")
         return weights
 
 
