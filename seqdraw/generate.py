@@ -113,8 +113,8 @@ class Drawer:
         temperature = check_temperature("temperature", self.temperature if temperature is None else temperature)
         style_temperature = check_temperature(
             "style_temperature", self.style_temperature if style_temperature is None else style_temperature)
-        if not 0 <= seed < 2**63:
-            raise SeqdrawError(f"seed must be between 0 and 2^63 - 1, got {seed}")
+        if not 0 <= seed < 2**64:           # what torch.Generator takes: `seqdraw generate` adds i for number i
+            raise SeqdrawError(f"seed must be between 0 and 2^64 - 1, got {str(seed)[:40]}")
         labels = torch.tensor([[int(d) for d in number]] * n)
         parts = self._draw(labels, torch.Generator().manual_seed(seed), temperature, style_temperature, process)
         images = np.concatenate([d.images.numpy() for d in parts])

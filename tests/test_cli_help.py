@@ -56,3 +56,14 @@ def test_a_run_folder_given_as_a_model_names_final_and_best(tmp_path, capsys):
         save_model(tmp_path / "run" / d / "model.safetensors", ConditionalDRAW(preset("seqdraw", **tiny)))
     code, _, err = run(["generate", "7", "--model", str(tmp_path / "run"), "--out", str(tmp_path / "x.png")], capsys)
     assert code == 2 and f"give {tmp_path / 'run' / 'final'} or {tmp_path / 'run' / 'best'}" in err
+
+
+def test_the_largest_seed_draws_several_numbers(tmp_path, capsys):
+    """seed + i for the i-th number must not be refused at the top of the seed range (issue 36)."""
+    from seqdraw.checkpoint import save_model
+    from seqdraw.model import ConditionalDRAW, preset
+    tiny = dict(enc_size=8, dec_size=8, z_size=2, attention_size=4, steps_per_digit=1, read_n=2, write_n=2)
+    save_model(tmp_path / "m.safetensors", ConditionalDRAW(preset("seqdraw", **tiny)), extra={"max_len": 3})
+    code, _, err = run(["generate", "7", "68", "157", "--model", str(tmp_path / "m.safetensors"), "--seed",
+                        str(2**63 - 1), "--n", "2", "--out", str(tmp_path / "x.png")], capsys)
+    assert code == 0, err
