@@ -160,8 +160,11 @@ def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise SeqdrawError(f"{path}: no such file")
     try:
+        _check_npz_headers(path)
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
+    except MemoryError:
+        raise SeqdrawError(f"{path}: its arrays do not fit in memory") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         why = "it holds Python objects, which are never loaded" if "pickle" in str(e) else str(e)
         raise SeqdrawError(f"{path}: not a readable .npz file ({why})") from None
@@ -169,6 +172,25 @@ def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     if missing:
         raise SeqdrawError(f"{path}: missing arrays {missing}")
     return arrays
+
+
+def _check_npz_headers(path: Path) -> None:
+    """Each array's header may not claim more bytes than its member of the archive holds: a forged header
+    (a 2 PiB array in a small file) is refused before anything is allocated."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(f)
+            if dtype.hasobject:
+                continue                      # np.load refuses it below, with its own reason
+            claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if claimed > info.file_size:
+                raise ValueError(f"{info.filename} claims {claimed:,} bytes but holds {info.file_size:,}")
 
 
 LOCK_NAME = ".lock"

@@ -1,8 +1,10 @@
 """Every bad input is a one-line error: a table of cases, each run through the real CLI entry point
 (seqdraw.cli.main, what the `seqdraw` script calls), each asserting a non-zero exit, no traceback and
 at most 3 lines on stderr. Add a case here whenever a new one is found (docs/reliability.md)."""
+import io
 import json
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -101,6 +103,12 @@ def w(tmp_path_factory):
         "d_lengths": (shard(lengths=np.full(8, 7, np.int8)), shard()),
         "d_mismatch": (shard(lengths=np.ones(5, np.int8)), shard()),
         "d_pad": (shard(labels=np.full((8, 5), 3, np.int8)), shard()),
+        "d_labels_text": (shard(labels=np.full((8, 5), "3")), shard()),
+        "d_labels_float": (shard(labels=np.where(np.arange(5) < 1, 3.7, -1.0)[None].repeat(8, 0)), shard()),
+        "d_lengths_float": (shard(lengths=np.ones(8, np.float32)), shard()),
+        "d_images_0d": (shard(images=np.array(0, np.uint8)), shard()),
+        "d_boxes_nan": (shard(boxes=np.full((8, 5, 4), np.nan, np.float32)), shard()),
+        "d_boxes_text": (shard(boxes=np.full((8, 5, 4), "x")), shard()),
     }
     for name, (tr, te) in bad_data.items():
         p[name] = root / name
@@ -116,6 +124,13 @@ def w(tmp_path_factory):
     p["d_pickle"].mkdir()
     for split in ("train", "test"):
         np.savez(p["d_pickle"] / f"{split}.npz", images=np.array([{"a": 1}], dtype=object))
+    p["d_forged"] = root / "d_forged"                    # a header that claims a 2 PiB array in a small file
+    p["d_forged"].mkdir()
+    for split in ("train", "test"):
+        with zipfile.ZipFile(p["d_forged"] / f"{split}.npz", "w") as zf:
+            head = io.BytesIO()
+            np.lib.format.write_array_header_1_0(head, {"descr": "|u1", "fortran_order": False, "shape": (2**51,)})
+            zf.writestr("images.npy", head.getvalue() + b"\0" * 16)
     p["d_missing_test"] = root / "d_missing_test"
     p["d_missing_test"].mkdir()
     np.savez(p["d_missing_test"] / "train.npz", **shard())
@@ -281,6 +296,13 @@ CASES = {
     "train data text": ["train", "--data", "{d_text}", "--out", "{out}/r", "--compile", "false"],
     "train data wrong shape": ["train", "--data", "{d_shape}", "--out", "{out}/r", "--compile", "false"],
     "train data wrong dtype": ["train", "--data", "{d_dtype}", "--out", "{out}/r", "--compile", "false"],
+    "train data labels as text": ["train", "--data", "{d_labels_text}", "--out", "{out}/r", "--compile", "false"],
+    "train data labels as floats": ["train", "--data", "{d_labels_float}", "--out", "{out}/r", "--compile", "false"],
+    "train data lengths as floats": ["train", "--data", "{d_lengths_float}", "--out", "{out}/r", "--compile", "false"],
+    "train data 0-d images": ["train", "--data", "{d_images_0d}", "--out", "{out}/r", "--compile", "false"],
+    "train data NaN boxes": ["train", "--data", "{d_boxes_nan}", "--out", "{out}/r", "--compile", "false"],
+    "train data boxes as text": ["train", "--data", "{d_boxes_text}", "--out", "{out}/r", "--compile", "false"],
+    "train data forged 2 PiB header": ["train", "--data", "{d_forged}", "--out", "{out}/r", "--compile", "false"],
     "train data labels out of range": ["train", "--data", "{d_labels}", "--out", "{out}/r", "--compile", "false"],
     "train data lengths out of range": ["train", "--data", "{d_lengths}", "--out", "{out}/r", "--compile", "false"],
     "train data mismatched arrays": ["train", "--data", "{d_mismatch}", "--out", "{out}/r", "--compile", "false"],

@@ -27,7 +27,15 @@ def save_shard(path, arrays: dict[str, np.ndarray]) -> None:
 
 def load_shard(path) -> dict[str, np.ndarray]:
     d = load_npz(path, required=ARRAYS)
+    if d["images"].ndim != 3:
+        raise SeqdrawError(f"{path}: images must be uint8 [N, {FRAME_H}, {FRAME_W}], got {list(d['images'].shape)}")
     n = len(d["images"])
+    for name, kind in (("labels", "integer"), ("lengths", "integer"), ("boxes", "floating")):
+        ok = np.issubdtype(d[name].dtype, np.integer if kind == "integer" else np.floating)
+        if not ok or d[name].dtype == np.bool_:
+            raise SeqdrawError(f"{path}: {name} must be {kind} numbers, got {d[name].dtype}")
+    if not np.isfinite(d["boxes"]).all():
+        raise SeqdrawError(f"{path}: boxes hold NaN or infinite values")
     if d["images"].dtype != np.uint8 or d["images"].shape[1:] != (FRAME_H, FRAME_W):
         raise SeqdrawError(f"{path}: images must be uint8 [N, {FRAME_H}, {FRAME_W}], got "
                            f"{d['images'].dtype} {list(d['images'].shape)}")
