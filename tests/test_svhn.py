@@ -179,3 +179,41 @@ def test_real_pngs_preprocess_and_missing_ones_are_reported(tmp_path, capsys):
     d = load_shard(tmp_path / "train.npz")
     assert len(d["images"]) == 3 and d["images"].std() > 10
     assert (tmp_path / "train_preview.png").stat().st_size > 0
+
+
+def _one_image_split(tmp_path, rows: str, image=None):
+    """A train/ folder with 1.png and a CSV of the given rows (name;label;top;left;height;width)."""
+    from PIL import Image
+    d = tmp_path / "train"
+    d.mkdir(parents=True, exist_ok=True)
+    (image or Image.fromarray(np.full((40, 60, 3), 128, np.uint8))).save(d / "1.png")
+    (tmp_path / "train.csv").write_text("name;label;top;left;height;width\n" + rows)
+    return d
+
+
+@pytest.mark.parametrize("rows, said", [
+    ("1.png;42;5;5;20;10\n", "not SVHN digit labels"),
+    ("1.png;-1;5;5;20;10\n", "not SVHN digit labels"),
+    ("1.png;3.5;5;5;20;10\n", "not SVHN digit labels"),
+    ("../../outside.png;3;5;5;20;10\n", "a file in the split folder"),
+    ("/etc/passwd;3;5;5;20;10\n", "a file in the split folder"),
+    ("1.png;3;5;5;nan;10\n", "finite"),
+    ("1.png;3;5;5;0;10\n", "positive width"),
+    ("1.png;3;5000;5000;20;10\n", "outside"),
+])
+def test_bad_annotations_are_refused_not_wrapped(tmp_path, rows, said):
+    from seqdraw.errors import SeqdrawError
+    d = _one_image_split(tmp_path, rows)
+    with pytest.raises(SeqdrawError, match=said):
+        svhn.prepare_split(svhn.read_csv(tmp_path / "train.csv"), d, tmp_path / "out" / "train.npz", "train",
+                           progress=False)
+
+
+def test_a_16_bit_png_is_scaled_not_saturated(tmp_path):
+    from PIL import Image
+    grey = np.full((40, 60), 20000, np.uint16)             # about 31% grey in 16 bits
+    grey[10:30, 20:40] = 50000
+    d = _one_image_split(tmp_path, "1.png;3;10;20;20;20\n", Image.fromarray(grey))
+    svhn.prepare_split(svhn.read_csv(tmp_path / "train.csv"), d, tmp_path / "train.npz", "train", progress=False)
+    frame = np.load(tmp_path / "train.npz")["images"][0]
+    assert frame.min() < 200 and frame.std() > 5            # saturated, it would be white and flat

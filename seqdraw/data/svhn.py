@@ -66,8 +66,7 @@ def read_digit_struct(path) -> list[Entry]:
                 name = _read(h5py.h5r.dereference(name_ref, fid), np.uint16).astype(np.uint8).tobytes().decode("ascii")
                 group = h5py.h5r.dereference(bbox_ref, fid)
                 cols = [_field(fid, h5py.h5d.open(group, k)) for k in (b"label", b"left", b"top", b"width", b"height")]
-                label = np.asarray(cols[0], dtype=np.int64) % 10
-                entries.append(Entry(name, label, np.stack(cols[1:], axis=1)))
+                entries.append(Entry(name, svhn_digits(cols[0], name), np.stack(cols[1:], axis=1)))
     except (OSError, KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError) as e:
         raise SeqdrawError(f"{path}: not a readable SVHN digitStruct.mat ({type(e).__name__}: {e})") from None
     return entries
@@ -98,10 +97,52 @@ def read_csv(path) -> list[Entry]:
             reader = csv.DictReader(fh, delimiter=";")
             for r in reader:
                 rows.setdefault(r["name"], []).append(
-                    (int(r["label"]) % 10, float(r["left"]), float(r["top"]), float(r["width"]), float(r["height"])))
+                    (float(r["label"]), float(r["left"]), float(r["top"]), float(r["width"]), float(r["height"])))
     except (KeyError, ValueError, TypeError, csv.Error, UnicodeDecodeError) as e:
         raise SeqdrawError(f"{path}: not an SVHN annotation CSV (name;label;top;left;height;width): {e}") from None
-    return [Entry(n, np.array([v[0] for v in vs]), np.array([v[1:] for v in vs])) for n, vs in rows.items()]
+    return [Entry(n, svhn_digits([v[0] for v in vs], n), np.array([v[1:] for v in vs])) for n, vs in rows.items()]
+
+
+def svhn_digits(labels, name: str) -> np.ndarray:
+    """SVHN's labels 1-10 as digits (10 is 0); anything else is refused, never wrapped into a digit."""
+    raw = np.asarray(labels, dtype=np.float64).ravel()
+    if not len(raw) or not np.isfinite(raw).all() or (raw != np.round(raw)).any() or (raw < 1).any() or (raw > 10).any():
+        shown = ", ".join(f"{v:g}" for v in raw[:5]) or "none"
+        raise SeqdrawError(f"{str(name)[:80]}: labels {shown} are not SVHN digit labels (1-10, 10 meaning 0)")
+    return raw.astype(np.int64) % 10
+
+
+MAX_IMAGE_PIXELS = 4096 * 4096          # SVHN's largest image is about 1,100 x 500
+
+
+def check_entry(e: Entry, image_dir: Path) -> Path:
+    """The image an entry names, inside the split folder, and its boxes, sane."""
+    name = str(e.name)
+    if not name or name in (".", "..") or Path(name).name != name or "\\" in name:
+        raise SeqdrawError(f"{name[:80]!r}: an image name must be a file in the split folder")
+    boxes = np.asarray(e.boxes, dtype=np.float64)
+    if boxes.shape != (len(e.digits), 4) or not np.isfinite(boxes).all() or (boxes[:, 2:] <= 0).any():
+        raise SeqdrawError(f"{name[:80]}: digit boxes must be finite, with positive width and height")
+    return image_dir / name
+
+
+def open_frame(path: Path, boxes: np.ndarray) -> Image.Image:
+    """The image as 8-bit RGB (a 16-bit PNG scaled, not saturated), refused when huge or when the boxes
+    miss it."""
+    with Image.open(path) as im:
+        w, h = im.size
+        if w * h > MAX_IMAGE_PIXELS:
+            raise SeqdrawError(f"{path}: {w}x{h} pixels, far larger than any SVHN image")
+        if im.mode.startswith("I;16") or im.mode == "I":
+            a = np.asarray(im, dtype=np.float64)
+            top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+            im8 = Image.fromarray(np.clip(a / top * 255 + 0.5, 0, 255).astype(np.uint8)).convert("RGB")
+        else:
+            im8 = im.convert("RGB")
+    left, top_, bw, bh = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    if ((left + bw <= 0) | (top_ + bh <= 0) | (left >= w) | (top_ >= h)).any():
+        raise SeqdrawError(f"{path}: a digit box lies outside the {w}x{h} image")
+    return im8
 
 
 # ---- download and extraction -------------------------------------------------------------------
@@ -201,16 +242,15 @@ def prepare_split(entries: list[Entry], image_dir: Path, out: Path, split: str, 
         if L > max_len:
             summary.dropped[f"longer than {max_len}"] = summary.dropped.get(f"longer than {max_len}", 0) + 1
             continue
-        path = image_dir / e.name
+        path = check_entry(e, image_dir)
         if not path.is_file():
             if skip_missing:
                 summary.dropped["missing image"] = summary.dropped.get("missing image", 0) + 1
                 continue
             raise SeqdrawError(f"{path}: image named in the annotations is missing (use --skip-missing to skip)")
         try:
-            with Image.open(path) as im:
-                frame, b = preprocess(im.convert("RGB"), e.boxes, margin=margin)
-        except (UnidentifiedImageError, OSError, SyntaxError) as err:
+            frame, b = preprocess(open_frame(path, np.asarray(e.boxes, dtype=np.float64)), e.boxes, margin=margin)
+        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError, ValueError) as err:
             raise SeqdrawError(f"{path}: unreadable image ({err})") from None
         lab = np.full(MAX_LEN, PAD, np.int8)
         lab[:L] = e.digits
