@@ -106,6 +106,15 @@ def save_model(path, model: ConditionalDRAW, extra: dict | None = None) -> None:
     save_weights(path, model, {"model_config": model.config.to_dict(), **(extra or {})})
 
 
+def check_provenance(path, meta: dict) -> None:
+    """What a model file says it saw: `guides` and `trained_on` are lists of digests, `heldout_seen` a count."""
+    for key in ("guides", "trained_on"):
+        if key in meta and not (isinstance(meta[key], list) and all(isinstance(v, str) for v in meta[key])):
+            raise SeqdrawError(f"{path}: bad metadata {key}={str(meta[key])[:60]} (a list of strings)")
+    if "heldout_seen" in meta:
+        metadata_value(path, meta, "heldout_seen", int, None, 0, None)
+
+
 def load_model(path) -> tuple[ConditionalDRAW, dict]:
     """Build the model from a .safetensors file (config in its metadata); loading executes no code.
     Returns the model and the file's other metadata (e.g. max_len trained, validation bound)."""
@@ -120,6 +129,7 @@ def load_model(path) -> tuple[ConditionalDRAW, dict]:
     for key, (t, lo, hi) in MODEL_METADATA.items():
         if key in meta:
             meta[key] = metadata_value(path, meta, key, t, None, lo, hi)
+    check_provenance(path, meta)
     model = ConditionalDRAW(config)
     restore(path, model, tensors)
     return model, meta

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from seqdraw.checkpoint import (clean_temporary_files, complete_checkpoints, latest_checkpoint, load_checkpoint,
-                                load_weights, restore, save_checkpoint, save_model, weights_digest)
+from seqdraw.checkpoint import (check_provenance, clean_temporary_files, complete_checkpoints, latest_checkpoint,
+                                load_checkpoint, load_weights, restore, save_checkpoint, save_model, weights_digest)
 from seqdraw.cores import allowed_cores, claim_cores, release_cores
 from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.labels import MAX_LEN, encode
@@ -381,6 +381,7 @@ class Trainer:
         if device.type == "cuda":
             torch.cuda.set_device(device)
         init_tensors, init_meta = load_weights(c.init) if c.init else ({}, {})
+        check_provenance(c.init, init_meta)
         if self.guide is not None:
             self.guide = self.guide.to(device)
         # every reader that ever guided these weights, so evaluation can refuse it as judge

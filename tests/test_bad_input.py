@@ -87,6 +87,15 @@ def w(tmp_path_factory):
     p["m_int"] = root / "m_int.safetensors"
     write_safetensors({k: (v * 100).to(torch.int32) if k == "prior.weight" else v for k, v in good.items()},
                       p["m_int"], meta)
+    reader_tensors = build_reader("multidigit", width=4).state_dict()
+    for name, meta_over in (("r_arch_list", {"arch": "[1, 2]"}), ("r_width_text", {"multidigit": '{"width": "abc"}'}),
+                            ("r_width_negative", {"multidigit": '{"width": -5}'}),
+                            ("r_trained_on_int", {"trained_on": "7"})):
+        meta_r = {"arch": '"multidigit"', "multidigit": '{"width": 4}', **meta_over}
+        p[name] = root / f"{name}.safetensors"
+        write_safetensors(reader_tensors, p[name], meta_r)
+    p["m_guides_int"] = root / "m_guides_int.safetensors"
+    write_safetensors(good, p["m_guides_int"], {**meta, "guides": "7", "trained_on": '"abc"'})
     p["file"] = root / "a_file"
     p["file"].write_text("x")
     p["dir"] = root / "a_dir"
@@ -163,6 +172,12 @@ CTRAIN = ["classifier", "train", "--data", "{data}", "--out", "{out}/c", "--epoc
 CASES = {
     # ---- top level
     "no command": [],
+    "classifier eval arch a list": ["classifier", "eval", "--model", "{r_arch_list}", "--data", "{data}/test.npz"],
+    "classifier eval width text": ["classifier", "eval", "--model", "{r_width_text}", "--data", "{data}/test.npz"],
+    "classifier eval width negative": ["classifier", "eval", "--model", "{r_width_negative}", "--data", "{data}/test.npz"],
+    "classifier eval trained_on an int": ["classifier", "eval", "--model", "{r_trained_on_int}", "--data",
+                                          "{data}/test.npz"],
+    "train init guides mistyped": TRAIN + ["--init", "{m_guides_int}"],
     "generate model with NaN weights": ["generate", "7", "--model", "{m_nan}", "--out", "{out}/x.png"],
     "generate model with integer weights": ["generate", "7", "--model", "{m_int}", "--out", "{out}/x.png"],
     "export model with NaN weights": ["export", "--onnx", "{out}/onnx", "--model", "{m_nan}"],

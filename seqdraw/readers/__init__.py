@@ -126,13 +126,20 @@ def load_reader(path) -> tuple[torch.nn.Module, dict]:
     """A reader of either architecture and its metadata, in eval mode."""
     tensors_, meta = load_weights(path, what="reader")
     arch = meta.get("arch", "multidigit")        # files from before the CTC judge have no arch
-    if arch not in ARCHS or ARCHS[arch][2] not in meta:
+    if not isinstance(arch, str) or arch not in ARCHS or ARCHS[arch][2] not in meta:
+        arch = str(arch)[:40]
         raise SeqdrawError(f"{path}: not a seqdraw reader (no {arch!r} config in its metadata)")
     cls, config_cls, key = ARCHS[arch]
+    if "trained_on" in meta and not isinstance(meta["trained_on"], str):
+        raise SeqdrawError(f"{path}: bad metadata trained_on={str(meta['trained_on'])[:60]} (a fingerprint string)")
+    config = meta[key]
+    if not isinstance(config, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 4096 for v in config.values()):
+        raise SeqdrawError(f"{path}: bad metadata {key}={str(config)[:80]} (numbers 0..4096)")
     try:
-        reader = cls(config_cls(**meta[key]))
-    except (TypeError, ValueError) as e:
-        raise SeqdrawError(f"{path}: bad metadata {key}={meta[key]!r} ({e})") from None
+        reader = cls(config_cls(**config))
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise SeqdrawError(f"{path}: bad metadata {key}={str(config)[:80]} ({str(e)[:80]})") from None
     restore(path, reader, tensors_)
     reader.eval()
     return reader, meta
