@@ -105,5 +105,34 @@ def save_attention_plot(path, alphas: list[np.ndarray], numbers: list[str]) -> N
     plt.close(fig)
 
 
+BOOKKEEPING = {"step", "lr", "images_per_s", "images_seen", "wall_s", "stage", "epoch", "event", "lr_scale",
+               "grad_norm", "val_bound_nats"}
+
+
+def save_curves(path, rows: list[dict]) -> None:
+    """A run's curves against images seen: the validation bound, and each logged training term (the
+    bound's loss, recon and KL, and any added term), from metrics.jsonl's rows."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r for r in rows if "loss" in r and "images_seen" in r]
+    vals = [r for r in rows if "val_bound_nats" in r and "images_seen" in r]
+    terms = sorted({k for r in steps for k, v in r.items() if k not in BOOKKEEPING and isinstance(v, (int, float))})
+    fig, axes = plt.subplots(1, 1 + len(terms), figsize=(3.2 * (1 + len(terms)), 2.8), squeeze=False)
+    panels = [("validation bound (nats/image)", vals, "val_bound_nats")] + [(k, steps, k) for k in terms]
+    for ax, (title, rs, key) in zip(axes[0], panels):
+        ax.plot([r["images_seen"] / 1e6 for r in rs], [r[key] for r in rs], "o-" if rs is vals else "-",
+                ms=3, lw=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("images seen (millions)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
 def to_uint8(images: np.ndarray) -> np.ndarray:
     return (np.clip(images, 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -34,7 +34,7 @@ from seqdraw.files import atomic_path, check_output_folder, lock_folder, read_js
 from seqdraw.model import ConditionalDRAW, PRESETS, preset
 from seqdraw.model.discriminator import Discriminator
 from seqdraw.objectives import Weights, digit_pixel_weights, discriminator_loss, test_bound, total_loss
-from seqdraw.pictures import grid, save_png
+from seqdraw.pictures import grid, save_curves, save_png
 from seqdraw.readers import load_guide
 from seqdraw.settings import check_fields, from_dict, setting
 
@@ -207,6 +207,18 @@ class MetricsLog:
             self.tb = SummaryWriter(str(run / "tb"))
         except ImportError:
             self.tb = None
+
+    def rows(self) -> list[dict]:
+        """The log's lines as dicts (a damaged line is skipped)."""
+        out = []
+        for line in self.path.read_bytes().decode("utf-8", errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(row, dict):
+                out.append(row)
+        return out
 
     @staticmethod
     def _step(line: str) -> int | None:
@@ -555,6 +567,7 @@ class Trainer:
                        extra={**self.provenance(), "val_bound_nats": self.val})
         save_png(self.run / "samples" / f"stage{s + 1}-epoch{e + 1:03d}-step{self.state['step']:07d}.png",
                  sample_grid(self.model, self.config.max_len), scale=2)
+        save_curves(self.run / "curves.png", self.log.rows())
         if self.progress:
             print(f"stage {s + 1} epoch {e + 1} step {self.state['step']}: validation bound {self.val:.1f} nats/image "
                   f"({self.state['images_seen']} images seen, {seconds:.0f} s)", file=sys.stderr)

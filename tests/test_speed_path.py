@@ -85,6 +85,9 @@ def test_log_carries_windowed_rate_images_seen_and_mid_epoch_validation(tmp_path
     last = json.loads((tmp_path / "run" / "summary.json").read_text())["step"]
     assert [l["step"] for l in vals] == list(range(4, last, 4)) + [last]
     assert len(list((tmp_path / "run" / "samples").glob("*.png"))) == len(vals)
+    from PIL import Image
+    curves = Image.open(tmp_path / "run" / "curves.png")              # bound, loss, recon, kl panels
+    assert curves.format == "PNG" and curves.size[0] > 3 * curves.size[1]
 
 
 def test_claim_takes_free_cores_and_pins_to_them():
