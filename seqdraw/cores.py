@@ -8,7 +8,6 @@ crashed job never leaves a stale claim. The job then pins itself to the cores it
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import torch
 
 from seqdraw.errors import SeqdrawError
+from seqdraw.files import try_flock
 
 _held: list = []                 # (core, open file) whose locks this process holds: alive as long as it is
 _affinity: list[set[int]] = []   # the affinity before the first claim, restored on release
@@ -38,19 +38,9 @@ def _try_lock(core: int):
     folder = claim_folder()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        f = open(folder / f"cpu{core}.lock", "a+")
+        return try_flock(folder / f"cpu{core}.lock")[0]
     except OSError:
         return None
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.close()
-        return None
-    f.seek(0)
-    f.truncate()
-    f.write(f"{os.getpid()}\n")
-    f.flush()
-    return f
 
 
 def claim_cores(threads: int = 0) -> tuple[int, list[int], str | None]:

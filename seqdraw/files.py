@@ -196,34 +196,44 @@ def _check_npz_headers(path: Path) -> None:
 LOCK_NAME = ".lock"
 
 
-def lock_folder(folder: Path, what: str = "run", probe: bool = False):
-    """Hold an exclusive lock on `folder` (an flock on folder/.lock, which names the holder's pid), or
-    refuse in one line. The kernel drops the lock when its holder ends, however it ends: a lock is never
-    stale. Returns the open lock file; closing it releases the lock. probe=True only checks that no
-    one holds it, and writes nothing (None when there is no lock file)."""
+def try_flock(path: Path, probe: bool = False):
+    """An exclusive, non-blocking `flock` on the file at `path`: (open file, None) when taken, or
+    (None, the holder's pid as written in the file) when another process holds it. The kernel drops the
+    lock when its holder ends, however it ends, so a lock is never stale. The holder writes its pid
+    into the file; probe=True only tests the lock and writes nothing. An unopenable file is an OSError."""
     import fcntl
-    path = Path(folder) / LOCK_NAME
-    if probe and not path.is_file():
-        return None
-    try:
-        f = open(path, "r" if probe else "a+")
-    except OSError as e:
-        raise SeqdrawError(f"cannot lock {folder}: {e.strerror or e}") from None
+    f = open(path, "r" if probe else "a+")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         f.seek(0)
         holder = f.read(32).strip() or "unknown"
         f.close()
-        raise SeqdrawError(f"{folder} is in use by another seqdraw {what} (process {holder}): wait for it to end, "
-                           "or choose another folder") from None
+        return None, holder
     if probe:
         f.close()
-        return None
+        return None, None
     f.seek(0)
     f.truncate()
     f.write(f"{os.getpid()}\n")
     f.flush()
+    return f, None
+
+
+def lock_folder(folder: Path, what: str = "run", probe: bool = False):
+    """Hold the lock of `folder` (folder/.lock, `try_flock`), or refuse in one line naming the process
+    that holds it. Returns the open lock file; closing it releases the lock. probe=True only checks that
+    no one holds it (None; also when there is no lock file)."""
+    path = Path(folder) / LOCK_NAME
+    if probe and not path.is_file():
+        return None
+    try:
+        f, holder = try_flock(path, probe)
+    except OSError as e:
+        raise SeqdrawError(f"cannot lock {folder}: {e.strerror or e}") from None
+    if holder is not None:
+        raise SeqdrawError(f"{folder} is in use by another seqdraw {what} (process {holder}): wait for it to end, "
+                           "or choose another folder")
     return f
 
 
