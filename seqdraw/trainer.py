@@ -55,8 +55,8 @@ class TrainConfig:
     data: str = setting("synth", "synth (generated in memory), svhn:DIR, or DIR with train.npz and test.npz")
     out: str = setting("runs/seqdraw-cur", "the run folder")
     epochs: int = setting(10, "epochs per curriculum stage (per run when curriculum is none)", lo=1, hi=100_000)
-    batch_size: int = setting(256, "images per step (docs/performance.md: 256 learns per image as 64 did, and "
-                                   "runs faster)", lo=1, hi=65_536)
+    batch_size: int = setting(256, "images per step (docs/performance.md: speed, and the bound against images "
+                                   "seen at 256 and 64)", lo=1, hi=65_536)
     lr: float = setting(2e-3, "peak learning rate (Adam)", lo=0, lo_open=True, hi=10)
     warmup_steps: int = setting(200, "linear warm-up steps, then cosine decay to 10%", lo=1, hi=10_000_000)
     grad_clip: float = setting(10.0, "gradient norm clip", lo=0, lo_open=True)
