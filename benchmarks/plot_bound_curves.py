@@ -53,7 +53,7 @@ def main():
         path, _, label = spec.partition("=")
         run = Path(path)
         config = json.loads((run / "config.json").read_text())
-        label = label or run.name
+        label = label or f"{run.name} (batch {config['batch_size']}, {config['precision']})"
         floor = 0.0
         if args.floor and config.get("model", {}).get("likelihood", "bernoulli") == "bernoulli":
             floor = bernoulli_floor(Path(args.floor), config["max_len"], config["val_size"])
@@ -64,9 +64,9 @@ def main():
                            "reducible": round(r["val_bound_nats"] - floor, 2)})
         if rows:
             ax.plot([r["images_seen"] / 1e6 for r in rows], [r["val_bound_nats"] - floor for r in rows], "o-",
-                    ms=3, label=f"{label} (batch {config['batch_size']}, {config['precision']})")
+                    ms=3, label=label)
     ax.set_xlabel("images seen (millions)")
-    ax.set_ylabel("validation bound" + (" minus the Bernoulli floor" if args.floor else "") + ", nats per image")
+    ax.set_ylabel(("bound - Bernoulli floor" if args.floor else "validation bound") + " (nats/image)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
