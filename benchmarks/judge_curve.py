@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +21,11 @@ import torch
 from seqdraw.checkpoint import complete_checkpoints, load_model
 from seqdraw.data.labels import encode
 from seqdraw.evaluate.judges import load_judge, shipped_judge_paths
+from seqdraw.evaluate.metrics import wilson_interval
 from seqdraw.readers import read_correct
 from seqdraw.evaluate.report import random_strings
 
 FIELDS = ["checkpoint", "step", "images_seen", "length", "judge", "accuracy", "low", "high", "n"]
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def images_seen(run: Path, step: int) -> int | None:
@@ -55,7 +48,7 @@ def judge_checkpoint(path: Path, judges: dict, per_length: int, max_len: int) ->
         images = model.generate(torch.from_numpy(labels), torch.from_numpy(lengths), generator=g).images
         for name, reader in judges.items():
             correct = read_correct(reader, images, labels, lengths)
-            lo, hi = wilson(int(correct.sum()), len(correct))
+            lo, hi = wilson_interval(int(correct.sum()), len(correct))
             rows.append({"length": L, "judge": name, "accuracy": round(float(correct.mean()), 4),
                          "low": round(lo, 4), "high": round(hi, 4), "n": len(correct), "step": meta.get("step")})
     return rows
