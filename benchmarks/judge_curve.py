@@ -2,6 +2,7 @@
 learning curve (issue 39), appended to a CSV so that a lost run folder loses no point.
 
     python benchmarks/judge_curve.py RUN --csv docs/curves/NAME-judges.csv [--per-length 200] [--max-len 4]
+        [--every 1000]
 
 For each complete checkpoint of RUN (and best/, final/) not yet in the CSV: one prior sample of each of
 `--per-length` random seen strings per length (the strings `seqdraw evaluate` draws, seed 0,
@@ -60,6 +61,8 @@ def main():
     ap.add_argument("--csv", required=True)
     ap.add_argument("--per-length", type=int, default=200)
     ap.add_argument("--max-len", type=int, default=4)
+    ap.add_argument("--every", type=int, default=0,
+                    help="judge only checkpoints whose step is a multiple of this (and final/); 0: all")
     args = ap.parse_args()
     run, out = Path(args.run), Path(args.csv)
     done = set()
@@ -75,6 +78,8 @@ def main():
     for ckpt in targets:
         step = load_model(ckpt)[1].get("step")
         if (ckpt.name, str(step)) in done:
+            continue
+        if args.every and ckpt.name != "final" and (step is None or step % args.every):
             continue
         rows = judge_checkpoint(ckpt, judges, args.per_length, args.max_len)
         seen = images_seen(run, step) if step is not None else None

@@ -107,10 +107,16 @@ def cmd_data_svhn(args) -> None:
 # ---- seqdraw train ----------------------------------------------------------------------------------
 
 def parse_overrides(items: list[str] | None) -> dict:
-    """--set KEY=VALUE pairs, each parsed by its field's type; model.X goes into the model overrides."""
+    """--set KEY=VALUE pairs, each parsed by its field's type; model.X goes into the model overrides, and
+    an objective setting (guide_weight or objective.guide_weight) into the objective's."""
+    from dataclasses import fields
+
     from seqdraw.model import ModelConfig
+    from seqdraw.objectives import ObjectiveConfig
     from seqdraw.settings import parse_text
     from seqdraw.trainer import GONE, TrainConfig
+
+    objective_keys = {f.name for f in fields(ObjectiveConfig)}
 
     values: dict = {}
     for item in items or []:
@@ -124,6 +130,9 @@ def parse_overrides(items: list[str] | None) -> dict:
                 values.setdefault("model", {})[key[6:]] = parse_text(ModelConfig, key[6:], raw)
             elif key == "model":
                 raise SeqdrawError("use --set model.KEY=VALUE for each model setting")
+            elif key in objective_keys or key.startswith("objective."):
+                name = key.removeprefix("objective.")
+                values.setdefault("objective", {})[name] = parse_text(ObjectiveConfig, name, raw)
             else:
                 values[key] = parse_text(TrainConfig, key, raw)
         except SeqdrawError as e:
@@ -136,12 +145,19 @@ def train_config(args):
     --resume, with a new budget)."""
     from dataclasses import fields
 
-    from seqdraw.trainer import TrainConfig, resume_config
+    from seqdraw.objectives import ObjectiveConfig
+    from seqdraw.trainer import TrainConfig, nest_objective, resume_config
 
-    changes = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    def given(cls):
+        return {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None) is not None}
+
+    changes = given(TrainConfig)
     overrides = parse_overrides(args.set)
     model = overrides.pop("model", {})
+    objective = {**given(ObjectiveConfig), **overrides.pop("objective", {})}
     changes.update(overrides)
+    if objective:
+        changes["objective"] = objective
     if args.resume:
         if args.config:
             raise SeqdrawError("--resume uses the run's own config.json: drop --config")
@@ -155,6 +171,9 @@ def train_config(args):
         if not isinstance(values, dict):
             raise SeqdrawError(f"--config {args.config}: must be a JSON object of TrainConfig values")
     model = {**values.get("model", {}), **model} if isinstance(values.get("model", {}), dict) else values["model"]
+    values = nest_objective(values, f"--config {args.config}")
+    if "objective" in changes and isinstance(values.get("objective"), dict):
+        changes["objective"] = {**values["objective"], **changes["objective"]}
     return TrainConfig.from_dict({**values, **changes, "model": model},
                                  what=f"--config {args.config}" if args.config else "training config")
 
@@ -403,7 +422,9 @@ def build_parser(train_flags: bool = True) -> Parser:
     if train_flags:
         from seqdraw.settings import add_arguments
         from seqdraw.trainer import TrainConfig
+        from seqdraw.objectives import ObjectiveConfig
         add_arguments(t, TrainConfig)
+        add_arguments(t, ObjectiveConfig)
     t.add_argument("--config", help="a JSON file of TrainConfig values")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig value; model.X for the model")
     t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint "

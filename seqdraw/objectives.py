@@ -8,13 +8,13 @@ mean over many batches mean the same thing everywhere.
     style match    sliced Wasserstein distance between those samples and real images
     adversarial    a discriminator's verdict on those samples (its own loss: `discriminator_loss`)
 
-(docs/training.md gives each added term's reason and measured effect.)
-
-The guide is any callable guide(images [B, H, W], labels [B, 5] padded with -1, lengths [B]) -> [B]
-cross-entropy, so this module needs no reader class.
+(docs/training.md gives each added term's reason and measured effect.) `ObjectiveConfig` declares
+every knob of them once; adding a term means a field there and a function here. The guide is any
+callable, so this module needs no reader class.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -22,20 +22,74 @@ import torch
 import torch.nn.functional as F
 
 from seqdraw.data.labels import MAX_LEN
+from seqdraw.errors import SeqdrawError
+from seqdraw.model.discriminator import Discriminator
+from seqdraw.settings import check_fields, from_dict, setting
 
 Guide = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-class Weights(NamedTuple):
-    """How much each added term counts (0: off; all 0 and digit 1: the paper's eq. 18)."""
-    digit: float = 1.0
-    guide: float = 0.0
-    guide_style_temperature: float = 1.0
-    style: float = 0.0
-    style_pool: int = 4
-    style_directions: int = 64
-    guide_views: bool = False
-    adversarial: float = 0.0
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    """What training minimises: every knob of the added terms, declared once. All at their defaults (no
+    guide, no discriminator, digit weight 1) it is the paper's eq. 18."""
+    digit_weight: float = setting(1.0, "weight of pixels inside digit boxes in the reconstruction term "
+                                       "(1: the paper's bound)", lo=1, hi=1000)
+    guide: str = setting("", "a multidigit reader file: prior samples must read back as their labels")
+    guide_weight: float = setting(100.0, "nats of the bound per nat of the guide's cross-entropy",
+                                  lo=0, lo_open=True, hi=1e6)
+    guide_style_temperature: float = setting(1.0, "temperature of z_1 in the guide's samples", lo=0, hi=100)
+    style_match_weight: float = setting(0.0, "with a guide: nats per unit of sliced Wasserstein distance "
+                                             "between its samples and the batch's images (0: off)", lo=0, hi=1e6)
+    style_match_pool: int = setting(4, "pooling factor of the style match's resolution", lo=1, hi=32)
+    style_match_directions: int = setting(64, "random projections per step of the style match", lo=1, hi=100_000)
+    guide_views: bool = setting(False, "with a guide: it reads a random view of each sample (shift, scale, blur, "
+                                       "contrast), not the sample itself")
+    adversarial_weight: float = setting(0.0, "nats per nat of a discriminator's loss on prior samples (0: off; "
+                                             "VAE-GAN, docs/training.md)", lo=0, hi=1e6)
+    adversary_lr: float = setting(2e-4, "the discriminator's learning rate (Adam, betas 0.5, 0.999)",
+                                  lo=0, lo_open=True, hi=10)
+    adversary_width: int = setting(32, "channels of the discriminator's first convolution", lo=1, hi=1024)
+
+    def __post_init__(self):
+        check_fields(self)
+        if self.style_match_weight and not self.guide:
+            raise SeqdrawError("style_match_weight needs a guide: the images it compares are the guide's samples")
+        if self.guide_views and not self.guide:
+            raise SeqdrawError("guide_views needs a guide: the views are what the guide reads")
+        defaults = ObjectiveConfig.__dataclass_fields__
+        unused = [k for k in ("adversary_lr", "adversary_width") if getattr(self, k) != defaults[k].default]
+        if unused and not self.adversarial_weight:
+            raise SeqdrawError(f"{', '.join(unused)} set without adversarial_weight: there is no discriminator to train")
+
+    @classmethod
+    def from_dict(cls, d: dict, what: str = "objective") -> "ObjectiveConfig":
+        return from_dict(cls, d, what)
+
+
+class Batch(NamedTuple):
+    images: torch.Tensor                    # [B, H, W] in [0, 1]
+    labels: torch.Tensor                    # [B, L]
+    lengths: torch.Tensor                   # [B]
+    pixel_weights: torch.Tensor | None = None   # [B, H, W], digit_pixel_weights
+
+
+class Critics(NamedTuple):
+    """The networks the added terms consult: a frozen guide (any callable guide(images [B, H, W], labels
+    [B, 5] padded with -1, lengths [B]) -> [B] cross-entropy) and a discriminator that trains beside the
+    model (`trained_critics`)."""
+    guide: Guide | None = None
+    discriminator: torch.nn.Module | None = None
+
+
+def trained_critics(objective: ObjectiveConfig, height: int, width: int) -> dict[str, tuple]:
+    """The networks an objective trains beside the model, each with its optimiser: what the trainer steps
+    and checkpoints with the model ({} for the paper's objective)."""
+    if not objective.adversarial_weight:
+        return {}
+    adversary = Discriminator(objective.adversary_width, height, width)
+    return {"adversary": (adversary, torch.optim.Adam(adversary.parameters(), lr=objective.adversary_lr,
+                                                      betas=(0.5, 0.999)))}
 
 
 class Objective(NamedTuple):
@@ -118,32 +172,32 @@ def style_distance(drawn: torch.Tensor, real: torch.Tensor, pool: int, direction
     return (pa - pb).pow(2).mean(0).sum()
 
 
-def total_loss(model, images, labels, lengths, noise: torch.Generator, weights: Weights = Weights(),
-               pixel_weights: torch.Tensor | None = None, guide: Guide | None = None,
-               drawer=None, discriminator=None) -> Objective:
+def total_loss(model, batch: Batch, objective: ObjectiveConfig, critics: Critics, noise: torch.Generator,
+               drawer=None) -> Objective:
     """The summed training objective of one batch, its terms per image (for logging), and the prior
     samples the added terms judged.
 
     `model` runs the bound (it may be the DDP wrapper); `drawer` is the plain model that draws the
-    prior samples (default: model)."""
-    out = model(images, labels, lengths, generator=noise, pixel_weights=pixel_weights)   # eq. 18-19
+    prior samples (default: model). The guide's terms count only when critics.guide is given."""
+    images, labels, lengths = batch.images, batch.labels, batch.lengths
+    out = model(images, labels, lengths, generator=noise, pixel_weights=batch.pixel_weights)   # eq. 18-19
     terms = {"loss": out["loss"], "recon": out["recon"], "kl": out["kl"]}
     total = (out["recon"] + out["kl"]).sum()
-    guided = guide is not None and weights.guide
-    if not (guided or weights.adversarial):
+    guided = critics.guide is not None
+    if not (guided or objective.adversarial_weight):
         return Objective(total, terms, None)
-    drawn = prior_samples(drawer or model, labels, lengths, noise, weights.guide_style_temperature)
+    drawn = prior_samples(drawer or model, labels, lengths, noise, objective.guide_style_temperature)
     if guided:
-        seen = random_views(drawn, noise) if weights.guide_views else drawn
-        terms["guide"] = guide_cross_entropy(guide, seen, labels, lengths)
-        total = total + weights.guide * terms["guide"].sum()
-        if weights.style:
-            style = style_distance(drawn, images, weights.style_pool, weights.style_directions, noise)
+        seen = random_views(drawn, noise) if objective.guide_views else drawn
+        terms["guide"] = guide_cross_entropy(critics.guide, seen, labels, lengths)
+        total = total + objective.guide_weight * terms["guide"].sum()
+        if objective.style_match_weight:
+            style = style_distance(drawn, images, objective.style_match_pool, objective.style_match_directions, noise)
             terms["style"] = style.expand(len(labels))
-            total = total + weights.style * terms["style"].sum()
-    if weights.adversarial:
-        terms["adversarial"] = adversarial_loss(discriminator, drawn)
-        total = total + weights.adversarial * terms["adversarial"].sum()
+            total = total + objective.style_match_weight * terms["style"].sum()
+    if objective.adversarial_weight:
+        terms["adversarial"] = adversarial_loss(critics.discriminator, drawn)
+        total = total + objective.adversarial_weight * terms["adversarial"].sum()
     return Objective(total, terms, drawn)
 
 

@@ -60,6 +60,10 @@ def check_value(cls, f: dataclasses.Field, value):
         if not isinstance(value, dict):
             raise SeqdrawError(f"{f.name} must be a JSON object, got {value!r}")
         return value
+    elif dataclasses.is_dataclass(t):          # a nested settings dataclass checks its own fields
+        if not isinstance(value, t):
+            raise SeqdrawError(f"{f.name} must be a {t.__name__}, got {value!r}")
+        return value
     m = f.metadata
     if m.get("choices") and value not in m["choices"]:
         raise SeqdrawError(f"{f.name} must be {describe_range(f)}, got {value!r}")
@@ -119,9 +123,9 @@ def parse_text(cls, name: str, text: str):
 
 def add_arguments(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = ()) -> None:
     """One flag per field, --field-name, parsed by the field's type; None when not given, so a flag
-    only overrides what it names."""
+    only overrides what it names. A nested settings dataclass adds its own flags (add_arguments on it)."""
     for f in dataclasses.fields(cls):
-        if f.name in skip or kind(cls, f.name) is dict:
+        if f.name in skip or kind(cls, f.name) is dict or dataclasses.is_dataclass(kind(cls, f.name)):
             continue
 
         def parse(text, name=f.name):

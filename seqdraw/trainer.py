@@ -32,8 +32,8 @@ from seqdraw.data.shards import as_tensors, fingerprint, load_splits
 from seqdraw.errors import SeqdrawError
 from seqdraw.files import atomic_path, check_output_folder, lock_folder, read_json
 from seqdraw.model import ConditionalDRAW, PRESETS, preset
-from seqdraw.model.discriminator import Discriminator
-from seqdraw.objectives import Weights, digit_pixel_weights, discriminator_loss, test_bound, total_loss
+from seqdraw.objectives import (Batch, Critics, ObjectiveConfig, digit_pixel_weights, discriminator_loss, test_bound,
+                                total_loss, trained_critics)
 from seqdraw.pictures import grid, save_curves, save_png
 from seqdraw.readers import load_guide
 from seqdraw.settings import check_fields, from_dict, setting
@@ -83,35 +83,13 @@ class TrainConfig:
     max_steps: int = setting(0, "stop after this many steps in all (0: every stage and epoch)", lo=0)
     model: dict = setting({}, "ModelConfig overrides, e.g. {\"enc_size\": 256} (--set model.enc_size=256)")
     init: str = setting("", "start from these model weights (fine-tuning) instead of at random")
-    digit_weight: float = setting(1.0, "weight of pixels inside digit boxes in the reconstruction term "
-                                       "(1: the paper's bound)", lo=1, hi=1000)
-    guide: str = setting("", "a multidigit reader file: prior samples must read back as their labels")
-    guide_weight: float = setting(100.0, "nats of the bound per nat of the guide's cross-entropy",
-                                  lo=0, lo_open=True, hi=1e6)
-    guide_style_temperature: float = setting(1.0, "temperature of z_1 in the guide's samples", lo=0, hi=100)
-    style_match_weight: float = setting(0.0, "with a guide: nats per unit of sliced Wasserstein distance "
-                                             "between its samples and the batch's images (0: off)", lo=0, hi=1e6)
-    style_match_pool: int = setting(4, "pooling factor of the style match's resolution", lo=1, hi=32)
-    style_match_directions: int = setting(64, "random projections per step of the style match", lo=1, hi=100_000)
-    guide_views: bool = setting(False, "with a guide: it reads a random view of each sample (shift, scale, blur, "
-                                       "contrast), not the sample itself")
-    adversarial_weight: float = setting(0.0, "nats per nat of a discriminator's loss on prior samples (0: off; "
-                                             "VAE-GAN, docs/training.md)", lo=0, hi=1e6)
-    adversary_lr: float = setting(2e-4, "the discriminator's learning rate (Adam, betas 0.5, 0.999)",
-                                  lo=0, lo_open=True, hi=10)
-    adversary_width: int = setting(32, "channels of the discriminator's first convolution", lo=1, hi=1024)
+    objective: ObjectiveConfig = setting(ObjectiveConfig(), "what training minimises: the paper's bound and the "
+                                                            "added terms (seqdraw.objectives.ObjectiveConfig)")
 
     def __post_init__(self):
         check_fields(self)
         if not self.curriculum:
             self.curriculum = "replay" if self.preset == "seqdraw-cur" else "none"
-        if self.style_match_weight and not self.guide:
-            raise SeqdrawError("style_match_weight needs a guide: the images it compares are the guide's samples")
-        if self.guide_views and not self.guide:
-            raise SeqdrawError("guide_views needs a guide: the views are what the guide reads")
-        unused = [k for k in ("adversary_lr", "adversary_width") if getattr(self, k) != TrainConfig.__dataclass_fields__[k].default]
-        if unused and not self.adversarial_weight:
-            raise SeqdrawError(f"{', '.join(unused)} set without adversarial_weight: there is no discriminator to train")
         try:
             preset(self.preset, **self.model)
         except TypeError as e:
@@ -119,7 +97,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict, what: str = "training config") -> "TrainConfig":
-        return from_dict(cls, d, what, gone=GONE)
+        """From a dict whose objective settings are nested under "objective" or, as in the config.json of
+        runs before the objective had its own config, flat beside the others."""
+        d = nest_objective(d, what)
+        objective = ObjectiveConfig.from_dict(d.get("objective", {}), f"{what}: objective")
+        return from_dict(cls, {**d, "objective": objective}, what, gone=GONE)
 
     def stages(self) -> list[tuple[int, ...]]:
         """The lengths each stage trains on. paper: L=1, then L=2, ... (III-D); replay: L and shorter."""
@@ -129,10 +111,25 @@ class TrainConfig:
             return [(L,) for L in range(1, self.max_len + 1)]
         return [tuple(range(1, L + 1)) for L in range(1, self.max_len + 1)]
 
-    def weights(self, guided: bool) -> Weights:
-        return Weights(self.digit_weight, self.guide_weight if guided else 0.0, self.guide_style_temperature,
-                       self.style_match_weight, self.style_match_pool, self.style_match_directions,
-                       self.guide_views, self.adversarial_weight)
+
+def nest_objective(values, what: str = "training config"):
+    """A copy of a config dict with any flat objective setting (guide_weight=...) moved under
+    "objective": the form of config.json, table rows and --set before ObjectiveConfig. A setting given
+    both ways is refused."""
+    if not isinstance(values, dict):
+        return values
+    names = {f.name for f in dataclasses.fields(ObjectiveConfig)}
+    flat = {k: v for k, v in values.items() if k in names}
+    nested = values.get("objective", {})
+    if isinstance(nested, ObjectiveConfig):
+        nested = dataclasses.asdict(nested)
+    if not isinstance(nested, dict):
+        raise SeqdrawError(f"{what}: objective must be a JSON object, got {type(nested).__name__}")
+    both = sorted(set(flat) & set(nested))
+    if both:
+        raise SeqdrawError(f"{what}: {', '.join(both)} given both flat and under objective")
+    rest = {k: v for k, v in values.items() if k not in names}
+    return {**rest, "objective": {**nested, **flat}} if flat or "objective" in values else rest
 
 
 # ---- data ------------------------------------------------------------------------------------------
@@ -347,7 +344,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, data: tuple[dict, dict] | None = None, progress: bool = True,
                  resume: bool = False, overwrite: bool = False):
         self.config, self.resume = config, resume
-        self.guide = load_guide(config.guide) if config.guide else None
+        self.guide = load_guide(config.objective.guide) if config.objective.guide else None
         self.ddp = Distributed.from_env()
         self.progress = progress and self.ddp.main
         self.run = Path(config.out)
@@ -407,13 +404,13 @@ class Trainer:
         if c.compile:
             self.model.use_compiled(drawing=False)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=c.lr)
-        self.adversary = self.adversary_opt = None
-        if c.adversarial_weight:
-            if self.ddp.world > 1:
-                raise SeqdrawError("adversarial_weight trains a discriminator in one process only: run without torchrun")
-            mc = self.model.config
-            self.adversary = Discriminator(c.adversary_width, mc.height, mc.width).to(device)
-            self.adversary_opt = torch.optim.Adam(self.adversary.parameters(), lr=c.adversary_lr, betas=(0.5, 0.999))
+        mc = self.model.config
+        self.critics_trained = trained_critics(c.objective, mc.height, mc.width)
+        if self.critics_trained and self.ddp.world > 1:
+            raise SeqdrawError("adversarial_weight trains a discriminator in one process only: run without torchrun")
+        for net, _ in self.critics_trained.values():
+            net.to(device)
+        self.adversary, self.adversary_opt = self.critics_trained.get("adversary", (None, None))
         self.noise = torch.Generator(device=device).manual_seed(c.seed + 7919 * self.ddp.rank)
         self.state = {"step": 0, "stage": 0, "epoch": 0, "batch": 0, "best_val": None, "lr_scale": 1.0,
                       "images_seen": 0, "skipped_steps": 0}
@@ -458,8 +455,8 @@ class Trainer:
                             keep=self.config.keep, extra=self.provenance(), parts=self.parts())
 
     def parts(self) -> dict:
-        """What trains beside the model and must be checkpointed with it."""
-        return {"adversary": (self.adversary, self.adversary_opt)} if self.adversary is not None else {}
+        """What trains beside the model and must be checkpointed with it (objectives.trained_critics)."""
+        return self.critics_trained
 
     def load(self) -> None:
         """Restore the newest intact checkpoint: a damaged one is named in one line and the next older
@@ -498,15 +495,16 @@ class Trainer:
         images, labels, lengths = (t.to(device) for t in as_tensors(self.train_data, idx))
         labels = labels[:, : int(lengths.max())]
         pixel_weights = None
-        if c.digit_weight != 1:
-            pixel_weights = digit_pixel_weights(self.train_data["boxes"][idx], c.digit_weight, *images.shape[1:]).to(device)
+        if c.objective.digit_weight != 1:
+            pixel_weights = digit_pixel_weights(self.train_data["boxes"][idx], c.objective.digit_weight,
+                                                *images.shape[1:]).to(device)
         lr = lr_at(self.state["step"], self.total_steps, c) * self.state["lr_scale"]
         for group in self.opt.param_groups:
             group["lr"] = lr
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=c.precision == "bf16"):
-            result = total_loss(self.net, images, labels, lengths, self.noise, c.weights(self.guide is not None),
-                                pixel_weights, self.guide.loss_per_image if self.guide else None, self.model,
-                                self.adversary)
+            critics = Critics(self.guide.loss_per_image if self.guide else None, self.adversary)
+            result = total_loss(self.net, Batch(images, labels, lengths, pixel_weights), c.objective, critics,
+                                self.noise, drawer=self.model)
         objective, terms = result.total.float(), {k: v.float() for k, v in result.terms.items()}
         # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
         self.opt.zero_grad(set_to_none=True)
@@ -715,7 +713,10 @@ def resume_config(run: str, changes: dict) -> TrainConfig:
     values = read_json(path, "run config")
     if not isinstance(values, dict):
         raise SeqdrawError(f"{path}: corrupt (not a JSON object)")
-    refused = sorted(k for k, v in changes.items() if k not in RESUMABLE and values.get(k) != v)
+    values, changes = nest_objective(values, str(path)), nest_objective(changes, "changes")
+    started = {**dataclasses.asdict(ObjectiveConfig()), **values.get("objective", {})}
+    refused = sorted([k for k, v in changes.items() if k not in RESUMABLE + ("objective",) and values.get(k) != v] +
+                     [k for k, v in changes.get("objective", {}).items() if started.get(k) != v])
     if refused:
         raise SeqdrawError(f"cannot change {', '.join(refused)} when resuming (only {', '.join(RESUMABLE)}): "
                            "start a new run, with --init to begin from these weights")

@@ -12,7 +12,8 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.readers import load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.model.discriminator import Discriminator
-from seqdraw.objectives import Weights, adversarial_loss, discriminator_loss, random_views, total_loss
+from seqdraw.objectives import (Batch, Critics, ObjectiveConfig, adversarial_loss, discriminator_loss, random_views,
+                                total_loss)
 from seqdraw.trainer import Trainer, TrainConfig, train
 
 TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
@@ -34,7 +35,7 @@ def guide_path(data, tmp_path_factory):
 def config(tmp_path, **kw):
     base = dict(out=str(tmp_path / "run"), epochs=2, batch_size=16, max_len=2, val_size=8, warmup_steps=2,
                 checkpoint_every=2, log_every=1, lr=3e-2, model=TINY, compile=False, curriculum="none")
-    return TrainConfig(**{**base, **kw})
+    return TrainConfig.from_dict({**base, **kw})
 
 
 def batch():
@@ -57,8 +58,8 @@ def test_adversarial_term_reaches_prior_and_decoder_only():
     images, labels, lengths = batch()
     model = ConditionalDRAW(preset("seqdraw", **TINY))
     adversary = Discriminator(8)
-    result = total_loss(model, images, labels, lengths, torch.Generator().manual_seed(0),
-                        Weights(adversarial=10.0), discriminator=adversary)
+    result = total_loss(model, Batch(images, labels, lengths), ObjectiveConfig(adversarial_weight=10.0),
+                        Critics(discriminator=adversary), torch.Generator().manual_seed(0))
     assert result.drawn.shape == (4, 32, 64) and result.terms["adversarial"].shape == (4,)
     result.terms["adversarial"].sum().backward()
     assert model.prior.weight.grad.abs().sum() > 0 and model.decoder.weight_ih.grad.abs().sum() > 0
@@ -107,10 +108,11 @@ def test_guide_views_change_what_the_guide_reads(data, guide_path):
     images, labels, lengths = batch()
     guide = load_guide(guide_path)
     model = ConditionalDRAW(preset("seqdraw", **TINY))
-    plain = total_loss(model, images, labels, lengths, torch.Generator().manual_seed(0), Weights(guide=1.0),
-                       guide=guide.loss_per_image)
-    views = total_loss(model, images, labels, lengths, torch.Generator().manual_seed(0),
-                       Weights(guide=1.0, guide_views=True), guide=guide.loss_per_image)
+    plain = total_loss(model, Batch(images, labels, lengths), ObjectiveConfig(guide="g", guide_weight=1.0),
+                       Critics(guide.loss_per_image), torch.Generator().manual_seed(0))
+    views = total_loss(model, Batch(images, labels, lengths),
+                       ObjectiveConfig(guide="g", guide_weight=1.0, guide_views=True),
+                       Critics(guide.loss_per_image), torch.Generator().manual_seed(0))
     assert torch.equal(plain.drawn, views.drawn)                       # the same samples ...
     assert not torch.allclose(plain.terms["guide"], views.terms["guide"])   # ... read through other views
 
@@ -147,6 +149,6 @@ def test_resume_with_a_discriminator_is_exact(tmp_path, data, guide_path):
     c = config(tmp_path / "c")
     train(c, data=data, stop_after=3, progress=False)
     cfg = json.loads((tmp_path / "c" / "run" / "config.json").read_text())
-    cfg.update(adversarial_weight=10.0)
+    cfg["objective"]["adversarial_weight"] = 10.0
     with pytest.raises(SeqdrawError, match="no adversary state"):
-        train(TrainConfig(**cfg), resume=True, data=data, progress=False)
+        train(TrainConfig.from_dict(cfg), resume=True, data=data, progress=False)

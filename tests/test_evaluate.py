@@ -456,14 +456,15 @@ def test_reproduce_table2_recipe_objective_trains_with_the_guide(tiny_setup, tmp
     rows = json.loads((tmp_path / "t2" / "table2.json").read_text())["rows"]
     assert set(rows) == {f"{o}/{r}" for o in ("paper", "recipe") for r in ("seqdraw", "rnndraw")}
     used = json.loads((tmp_path / "t2" / "recipe" / "seqdraw" / "config.json").read_text())
-    assert used["guide"] == guide and used["style_match_weight"] == 100 and used["adversarial_weight"] == 30
+    terms = used["objective"]
+    assert terms["guide"] == guide and terms["style_match_weight"] == 100 and terms["adversarial_weight"] == 30
     assert used["model"]["likelihood"] == "logistic" and used["model"]["enc_size"] == TINY_MODEL["enc_size"]
-    assert json.loads((tmp_path / "t2" / "paper" / "seqdraw" / "config.json").read_text())["guide"] == ""
+    assert json.loads((tmp_path / "t2" / "paper" / "seqdraw" / "config.json").read_text())["objective"]["guide"] == ""
     # a guide given with --set (any objective) guides the row too
     reproduce_table2(str(root), tmp_path / "t4", max_steps=1, max_len=2, per_length=2, rows=["seqdraw"], progress=False,
                      judges=[str(root / "ctc" / "classifier.safetensors")],
                      overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_MODEL, "guide": guide})
-    assert json.loads((tmp_path / "t4" / "paper" / "seqdraw" / "config.json").read_text())["guide"] == guide
+    assert json.loads((tmp_path / "t4" / "paper" / "seqdraw" / "config.json").read_text())["objective"]["guide"] == guide
     # the guide is never a judge: judging the recipe row with it is refused
     with pytest.raises(SeqdrawError, match="guided"):
         reproduce_table2(str(root), tmp_path / "t3", max_steps=1, max_len=2, per_length=2, rows=["seqdraw"],

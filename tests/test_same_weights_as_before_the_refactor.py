@@ -40,7 +40,7 @@ def data():
 @pytest.mark.parametrize("name", list(RUNS))
 def test_same_seed_same_weights_as_before_the_refactor(tmp_path, data, name):
     kw = RUNS[name]
-    config = TrainConfig(**{**dict(out=str(tmp_path / name), epochs=2, batch_size=16, max_len=3, val_size=16,
+    config = TrainConfig.from_dict({**dict(out=str(tmp_path / name), epochs=2, batch_size=16, max_len=3, val_size=16,
                                    warmup_steps=2, checkpoint_every=3, log_every=1, lr=3e-2, model=TINY,
                                    compile=False, seed=3, precision="fp32"), **kw})
     train(config, data=data, progress=False)

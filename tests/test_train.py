@@ -14,7 +14,7 @@ from seqdraw.data.shards import fingerprint
 from seqdraw.evaluate.judges import load_judge
 from seqdraw.readers import load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
-from seqdraw.objectives import digit_pixel_weights as pixel_weights, guide_cross_entropy, prior_samples, style_distance
+from seqdraw.objectives import ObjectiveConfig, digit_pixel_weights as pixel_weights, guide_cross_entropy, prior_samples, style_distance
 from seqdraw.trainer import TrainConfig, batch_plan, train
 
 TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
@@ -29,7 +29,7 @@ def data():
 def config(tmp_path, **kw):
     base = dict(out=str(tmp_path / "run"), epochs=2, batch_size=16, max_len=3, val_size=16, warmup_steps=2,
                 checkpoint_every=3, log_every=1, lr=3e-2, model=TINY, compile=False)
-    return TrainConfig(**{**base, **kw})
+    return TrainConfig.from_dict({**base, **kw})
 
 
 def test_loss_goes_down(tmp_path, data):
@@ -327,8 +327,9 @@ def test_every_train_config_field_is_a_flag():
 
     from seqdraw.cli import build_parser, train_config
     samples = {bool: "false", int: "7", float: "0.5", str: "seqdraw"}
-    for f in dataclasses.fields(TrainConfig):
-        if f.name == "model":
+    objective_fields = [(f, "objective") for f in dataclasses.fields(ObjectiveConfig)]
+    for f, part in [(f, None) for f in dataclasses.fields(TrainConfig)] + objective_fields:
+        if f.name in ("model", "objective"):
             continue
         t = type(f.default)
         text = {"preset": "rnndraw", "curriculum": "paper", "device": "cpu", "precision": "bf16", "max_len": "2", "replay": "0.5",
@@ -337,10 +338,14 @@ def test_every_train_config_field_is_a_flag():
         assert getattr(args, f.name) == {bool: lambda s: s == "true", int: int, float: float, str: str}[t](text), f.name
         # these need another flag: a guide, or a discriminator
         if f.name not in ("guide", "style_match_weight", "guide_views", "adversary_lr", "adversary_width"):
-            assert getattr(train_config(args), f.name) == getattr(args, f.name), f.name
+            built = train_config(args)
+            assert getattr(built.objective if part else built, f.name) == getattr(args, f.name), f.name
     args = build_parser().parse_args(["train", "--set", "model.enc_size=32", "--set", "lr=0.25"])
     cfg = train_config(args)
     assert cfg.model == {"enc_size": 32} and cfg.lr == 0.25
+    for flag in ("guide_weight=3", "objective.guide_weight=3"):        # an objective setting by either name
+        args = build_parser().parse_args(["train", "--set", flag, "--set", "guide=g.safetensors"])
+        assert train_config(args).objective.guide_weight == 3.0
 
 
 @pytest.mark.slow
@@ -358,3 +363,27 @@ def test_readme_ddp_command_runs_with_its_defaults(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
     assert json.loads((tmp_path / "ddp" / "summary.json").read_text())["step"] == 3
+
+
+def test_objective_settings_nest_and_old_flat_configs_still_resume(tmp_path, data):
+    """ObjectiveConfig holds every knob of the added terms; a run folder written before it (objective
+    settings flat in config.json) resumes unchanged, and an objective change on resume is refused."""
+    from seqdraw.trainer import nest_objective, resume_config
+
+    cfg = config(tmp_path, curriculum="none", epochs=1, digit_weight=2.0)
+    assert cfg.objective == ObjectiveConfig(digit_weight=2.0)
+    train(cfg, data=data, stop_after=3, progress=False)
+    path = tmp_path / "run" / "config.json"
+    saved = json.loads(path.read_text())
+    assert saved["objective"]["digit_weight"] == 2.0 and "digit_weight" not in saved
+    flat = {k: v for k, v in saved.items() if k != "objective"} | saved["objective"]      # the old form
+    path.write_text(json.dumps(flat))
+    resumed = resume_config(str(tmp_path / "run"), {"max_steps": 6})
+    assert resumed.objective == cfg.objective and resumed.max_steps == 6
+    train(resumed, resume=True, data=data, progress=False)
+    with pytest.raises(SeqdrawError, match="cannot change digit_weight"):
+        resume_config(str(tmp_path / "run"), {"objective": {"digit_weight": 3.0}})
+    with pytest.raises(SeqdrawError, match="both flat and under objective"):
+        nest_objective({"guide_weight": 1.0, "objective": {"guide_weight": 2.0}})
+    with pytest.raises(SeqdrawError, match="objective must be a JSON object"):
+        TrainConfig.from_dict({"objective": [1]})

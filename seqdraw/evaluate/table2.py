@@ -36,7 +36,7 @@ from seqdraw.evaluate.report import PAPER_TABLE2, generate_for
 from seqdraw.files import atomic_path
 from seqdraw.objectives import test_bound
 from seqdraw.pictures import grid, process_strips, save_png, to_uint8
-from seqdraw.trainer import TrainConfig, batch_plan, resume_config, train
+from seqdraw.trainer import TrainConfig, batch_plan, nest_objective, resume_config, train
 
 # key: (name in the table, preset, TrainConfig changes)
 ROWS = {
@@ -48,7 +48,8 @@ ROWS = {
                                                                      "model": {"label_attention": "scheduled"}}),
 }
 # the shipped model's training terms (docs/model-card.md) from the first step; `guide` comes from --guide
-OBJECTIVES = {"paper": {}, "recipe": {"guide_weight": 100.0, "style_match_weight": 100.0, "adversarial_weight": 30.0,
+OBJECTIVES = {"paper": {}, "recipe": {"objective": {"guide_weight": 100.0, "style_match_weight": 100.0,
+                                                    "adversarial_weight": 30.0},
                                       "model": {"likelihood": "logistic"}}}
 FIGURE_NUMBERS = {"seqdraw-cur": ("7", "68", "157"), "rnndraw": ("334",)}    # the paper's figures 3-6
 
@@ -58,10 +59,12 @@ def row_config(row: str, objective: str, folder: Path, run: Path, max_steps: int
     _, preset_name, changes = ROWS[row]
     terms = OBJECTIVES[objective]
     model = {**overrides.get("model", {}), **terms.get("model", {}), **changes.get("model", {})}
-    values = {"preset": preset_name, "data": str(folder), "out": str(run), "max_steps": max_steps,
-              "max_len": max_len, "seed": seed, **overrides, **changes, **terms, "model": model}
+    overrides = nest_objective(overrides)
+    objective_values = {**overrides.get("objective", {}), **terms.get("objective", {})}
     if objective == "recipe":
-        values["guide"] = guide
+        objective_values["guide"] = guide
+    values = {"preset": preset_name, "data": str(folder), "out": str(run), "max_steps": max_steps,
+              "max_len": max_len, "seed": seed, **overrides, **changes, "model": model, "objective": objective_values}
     return TrainConfig.from_dict(values)
 
 

@@ -21,7 +21,7 @@ runs = {
 for name, kw in runs.items():
     base = dict(out=str(out / name), epochs=2, batch_size=16, max_len=3, val_size=16, warmup_steps=2,
                 checkpoint_every=3, log_every=1, lr=3e-2, model=TINY, compile=False, seed=3)
-    train(TrainConfig(**{**base, **kw}), data=data, progress=False)
+    train(TrainConfig.from_dict({**base, **kw}), data=data, progress=False)
     t, _ = load_weights(out / name / "final")
     save_file(t, str(out / f"{name}.safetensors"))
     print(name, len(t))
