@@ -26,7 +26,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from seqdraw.checkpoint import weights_digest
-from seqdraw.data.labels import MAX_LEN, PAD, parse_number
+from seqdraw.data.labels import MAX_LEN, PAD, encode, parse_number
 from seqdraw.data.shards import ARRAYS
 from seqdraw.data.synth import SynthConfig
 from seqdraw.errors import SeqdrawError
@@ -74,17 +74,15 @@ def shard_strings(seed: int, shard: int, size: int, length_probs, strings: list[
 
 
 def draw_shard(drawer: Drawer, strings: list[str], seed: int, shard: int, temperature, style_temperature) -> np.ndarray:
-    """uint8 [n, 32, 64]: each string drawn once, numbers of one length together."""
-    out = np.zeros((len(strings), drawer.model.config.height, drawer.model.config.width), np.uint8)
-    by_length: dict[int, list[int]] = {}
-    for i, s in enumerate(strings):
-        by_length.setdefault(len(s), []).append(i)
-    for L, rows in sorted(by_length.items()):
-        g = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, shard, L]).generate_state(1)[0]))
-        labels = torch.tensor([[int(d) for d in strings[i]] for i in rows])
-        images = drawer.draw_labels(labels, g, temperature, style_temperature)
-        out[rows] = (images * 255 + 0.5).astype(np.uint8)
-    return out
+    """uint8 [n, 32, 64]: each string drawn once, numbers of one length together, each length with its
+    own noise (so a shard's images do not depend on which other lengths it holds)."""
+    labels, lengths = encode(strings)
+
+    def noise(L: int) -> torch.Generator:
+        return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, shard, L]).generate_state(1)[0]))
+
+    images = drawer.draw_rows(labels, lengths, noise, temperature, style_temperature)
+    return (images * 255 + 0.5).astype(np.uint8)
 
 
 def request_of(drawer: Drawer, n, fmt, seed, length_probs, strings, temperature, style_temperature,

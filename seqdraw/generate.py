@@ -19,6 +19,7 @@ import torch
 from seqdraw.checkpoint import load_model
 from seqdraw.data.labels import MAX_LEN, parse_number
 from seqdraw.errors import SeqdrawError
+from seqdraw.model.sampling import draw_by_length
 
 DEFAULT_MODEL = "seqdraw.safetensors"     # shipped inside the package, in seqdraw/weights/
 
@@ -85,25 +86,28 @@ class Drawer:
     def check_number(self, number: str) -> str:
         return parse_number(number, self.max_len)
 
-    def _draw(self, labels: torch.Tensor, generator, temperature, style_temperature, process: bool = False):
-        """Drawings of rows of labels of one length [N, L], in batches of BATCH (memory stays flat)."""
-        lengths = torch.full((BATCH,), labels.shape[1])
+    def _draw(self, labels, lengths, noise, temperature, style_temperature, process: bool = False):
+        """(row indices, Drawing) per batch of BATCH rows of one length (model.sampling.draw_by_length);
+        pictures leave as fp32 whatever the arithmetic."""
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            drawings = [self.model.generate(labels[i: i + BATCH], lengths[: len(labels[i: i + BATCH])],
-                                            generator=generator, process=process, temperature=temperature,
-                                            style_temperature=style_temperature, pad_to=self.pad_to)
-                        for i in range(0, len(labels), BATCH)]
-        for d in drawings:                      # pictures leave as fp32 whatever the arithmetic
+            parts = list(draw_by_length(self.model, labels, lengths, noise, BATCH, process=process,
+                                        temperature=temperature, style_temperature=style_temperature,
+                                        pad_to=self.pad_to))
+        for _, d in parts:
             for field in ("images", "canvases", "write_where", "alpha"):
                 if getattr(d, field) is not None:
                     setattr(d, field, getattr(d, field).float())
-        return drawings
+        return parts
 
-    def draw_labels(self, labels: torch.Tensor, generator, temperature=None, style_temperature=None) -> np.ndarray:
-        """float32 [N, H, W] for label rows of one length [N, L] (what dataset export uses)."""
+    def draw_rows(self, labels, lengths, noise, temperature=None, style_temperature=None) -> np.ndarray:
+        """float32 [N, H, W], one sample per label row [N, >= L] of lengths [N] (what dataset export
+        uses); `noise` is a generator, or a function from a length to its generator."""
         temperature = self.temperature if temperature is None else temperature
         style_temperature = self.style_temperature if style_temperature is None else style_temperature
-        return np.concatenate([d.images.numpy() for d in self._draw(labels, generator, temperature, style_temperature)])
+        out = np.zeros((len(labels), self.model.config.height, self.model.config.width), np.float32)
+        for rows, d in self._draw(labels, lengths, noise, temperature, style_temperature):
+            out[rows] = d.images.numpy()
+        return out
 
     def generate(self, number: str, n: int = 8, seed: int = 0, process: bool = False,
                  temperature: float | None = None, style_temperature: float | None = None):
@@ -115,8 +119,9 @@ class Drawer:
             "style_temperature", self.style_temperature if style_temperature is None else style_temperature)
         if not 0 <= seed < 2**64:           # what torch.Generator takes: `seqdraw generate` adds i for number i
             raise SeqdrawError(f"seed must be between 0 and 2^64 - 1, got {str(seed)[:40]}")
-        labels = torch.tensor([[int(d) for d in number]] * n)
-        parts = self._draw(labels, torch.Generator().manual_seed(seed), temperature, style_temperature, process)
+        labels = np.array([[int(d) for d in number]] * n)
+        parts = [d for _, d in self._draw(labels, np.full(n, len(number)), torch.Generator().manual_seed(seed),
+                                          temperature, style_temperature, process)]
         images = np.concatenate([d.images.numpy() for d in parts])
         if not process:
             return images

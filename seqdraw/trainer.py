@@ -32,6 +32,7 @@ from seqdraw.data.shards import as_tensors, fingerprint, load_splits
 from seqdraw.errors import SeqdrawError
 from seqdraw.files import atomic_path, check_output_folder, lock_folder, read_json
 from seqdraw.model import ConditionalDRAW, PRESETS, preset
+from seqdraw.model.sampling import sample_by_length
 from seqdraw.objectives import (Batch, Critics, ObjectiveConfig, digit_pixel_weights, discriminator_loss, test_bound,
                                 total_loss, trained_critics)
 from seqdraw.pictures import grid, save_curves, save_png
@@ -177,12 +178,10 @@ def sample_grid(model, max_len: int, n: int = 8) -> np.ndarray:
     numbers = [s for s in SAMPLE_NUMBERS if len(s) <= max_len]
     labels, lengths = encode([s for s in numbers for _ in range(n)])
     model.eval()
-    device = model.h0_dec.device
     with model.eager():                 # compiling a graph per length would take minutes for 40 images
-        images = model.generate(torch.from_numpy(labels).to(device), torch.from_numpy(lengths).to(device),
-                                generator=torch.Generator(device=device).manual_seed(0)).images
+        images = sample_by_length(model, labels, lengths, torch.Generator(device=model.h0_dec.device).manual_seed(0))
     model.train()
-    return grid((images.cpu().numpy() * 255 + 0.5).astype(np.uint8), cols=n)
+    return grid((images * 255 + 0.5).astype(np.uint8), cols=n)
 
 
 # ---- bookkeeping ------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from seqdraw.evaluate.metrics import (accuracy_with_interval, bootstrap_interval
                                       nearest_distances, stroke_maps, unit_images)
 from seqdraw.readers import read_correct
 from seqdraw.files import atomic_path
+from seqdraw.model.sampling import reconstruct_by_length, sample_by_length, seeded
 from seqdraw.objectives import test_bound
 from seqdraw.generate import stored_style_temperature, stored_temperature
 from seqdraw.pictures import grid, save_png, to_uint8
@@ -44,41 +45,6 @@ VARIETY_SEED = 99_991                 # the renderer's seed for the data side of
 
 
 # ---- drawing ---------------------------------------------------------------------------------------
-
-@torch.no_grad()
-def generate_for(model, labels: np.ndarray, lengths: np.ndarray, seed: int, batch: int = 256,
-                 progress: bool = True, temperature: float = 1.0,
-                 style_temperature: float | None = None) -> np.ndarray:
-    """One prior sample per label row, batched by length so each batch draws only k L steps."""
-    out = np.zeros((len(labels), model.config.height, model.config.width), np.float32)
-    g = torch.Generator().manual_seed(seed)
-    bar = tqdm(total=len(labels), desc="generating", unit="img", disable=not progress, leave=False)
-    for L in np.unique(lengths):
-        idx = np.flatnonzero(lengths == L)
-        for i in range(0, len(idx), batch):
-            j = idx[i: i + batch]
-            lab = torch.from_numpy(labels[j, :L].astype(np.int64))
-            out[j] = model.generate(lab, torch.full((len(j),), int(L)), generator=g, temperature=temperature,
-                                    style_temperature=style_temperature).images.numpy()
-            bar.update(len(j))
-    bar.close()
-    return out
-
-
-@torch.no_grad()
-def reconstruct(model, images: np.ndarray, labels: np.ndarray, lengths: np.ndarray, seed: int) -> np.ndarray:
-    """The posterior's reconstructions (z from the encoder, which sees the image), and nothing else."""
-    g = torch.Generator().manual_seed(seed)
-    out = np.zeros(images.shape, np.float32)
-    for L in np.unique(lengths):
-        idx = np.flatnonzero(lengths == L)
-        for i in range(0, len(idx), 256):
-            j = idx[i: i + 256]
-            x = torch.from_numpy(images[j]).float() / 255
-            lab = torch.from_numpy(labels[j, :L].astype(np.int64))
-            out[j] = torch.sigmoid(model(x, lab, torch.full((len(j),), int(L)), generator=g)["logits"]).numpy()
-    return out
-
 
 @torch.no_grad()
 # ---- the strings to draw ------------------------------------------------------------------------------
@@ -159,7 +125,7 @@ def legibility(model, judges, max_len: int, per_length: int, seed: int, temperat
             strings += random_strings(L, per_length, True, rng)
     labels, lengths = encode(strings)
     held = heldout_mask(labels, lengths)
-    images = generate_for(model, labels, lengths, seed, progress=progress, temperature=temperature,
+    images = sample_by_length(model, labels, lengths, seeded(seed), progress=progress, temperature=temperature,
                           style_temperature=style_temperature)
     out = {name: by_length_and_split(read_correct(j, images, labels, lengths), lengths, held)
            for name, j in judges.items()}
@@ -188,7 +154,7 @@ def variety(model, test: dict, renderer, max_len: int, strings_per_length: int, 
             real = data_images_of(s, samples, test, test_strings, renderer,
                                   VARIETY_SEED + len(all_gen) + len(gen_spread))
             labels, lengths = encode([s] * samples)
-            drawn = generate_for(model, labels, lengths, int(rng.integers(1 << 30)), progress=False,
+            drawn = sample_by_length(model, labels, lengths, seeded(int(rng.integers(1 << 30))), progress=False,
                                  temperature=temperature, style_temperature=style_temperature)
             gen_spread.append(mean_pairwise_distance(stroke_maps(drawn)))
             data_spread.append(mean_pairwise_distance(stroke_maps(real.astype(np.float32) / 255)))
@@ -280,7 +246,8 @@ def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_l
 
     say("reconstructions: the posterior's, read by each judge")
     rec_rows = balanced_rows(test_lengths, max_len, reconstructions * max_len, rng)
-    rec = reconstruct(model, test["images"][rec_rows], test["labels"][rec_rows], test_lengths[rec_rows], seed)
+    rec = reconstruct_by_length(model, test["images"][rec_rows], test["labels"][rec_rows], test_lengths[rec_rows],
+                                seeded(seed))
     recon = {name: by_length_and_split(read_correct(j, rec, test["labels"][rec_rows], test_lengths[rec_rows]),
                                        test_lengths[rec_rows], held_test[rec_rows]) for name, j in readers.items()}
     bound = test_bound(model, test, max_len, reconstructions, seed)
@@ -290,7 +257,7 @@ def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_l
 
     say("realism: a k-fold critic, generated vs data and data vs data")
     rows = balanced_rows(test_lengths, max_len, critic_images, rng)
-    drawn = generate_for(model, test["labels"][rows].astype(np.int64), test_lengths[rows], seed + 2,
+    drawn = sample_by_length(model, test["labels"][rows].astype(np.int64), test_lengths[rows], seeded(seed + 2),
                          progress=progress, temperature=temperature, style_temperature=style_temperature)
     realism = critic_auc(drawn, test["images"][rows], steps=critic_steps, seed=seed)
     if train is not None:
@@ -365,7 +332,7 @@ def usefulness_figures(model, train, test, folder: Path, n: int, real_crops, see
     max_len = int(test["lengths"].max())
     keep = np.flatnonzero(train["lengths"] <= max_len)[:n]
     sub = {k: v[keep] for k, v in train.items()}
-    drawn = generate_for(model, sub["labels"].astype(np.int64), sub["lengths"].astype(np.int64), seed + 3,
+    drawn = sample_by_length(model, sub["labels"].astype(np.int64), sub["lengths"].astype(np.int64), seeded(seed + 3),
                          progress=progress, temperature=temperature, style_temperature=style_temperature)
     out = {"numbers": numbers_usefulness(to_uint8(drawn), sub, test, seed=seed, progress=progress)}
     if real_crops:
@@ -374,7 +341,7 @@ def usefulness_figures(model, train, test, folder: Path, n: int, real_crops, see
         digits = train["labels"][ones, 0].astype(np.int64)
         labels = np.full((len(ones), 5), -1, np.int64)
         labels[:, 0] = digits
-        one_drawn = generate_for(model, labels, np.ones(len(ones), np.int64), seed + 4, progress=progress,
+        one_drawn = sample_by_length(model, labels, np.ones(len(ones), np.int64), seeded(seed + 4), progress=progress,
                                  temperature=temperature, style_temperature=style_temperature)
         window = digit_window(train["boxes"], train["lengths"])
         out["digits_real_svhn"] = digits_usefulness(to_uint8(one_drawn), train["images"][ones], digits, window,

@@ -32,7 +32,8 @@ from seqdraw.evaluate.attention import drawing_process
 from seqdraw.evaluate.judges import judge_name, load_judge, shipped_judge_paths
 from seqdraw.evaluate.metrics import accuracy_with_interval
 from seqdraw.readers import load_guide, read_correct
-from seqdraw.evaluate.report import PAPER_TABLE2, generate_for
+from seqdraw.evaluate.report import PAPER_TABLE2
+from seqdraw.model.sampling import reconstruct_by_length, sample_by_length, seeded
 from seqdraw.files import atomic_path
 from seqdraw.objectives import test_bound
 from seqdraw.pictures import grid, process_strips, save_png, to_uint8
@@ -225,16 +226,8 @@ def judge_row(model_path: Path, test: dict, judge_paths: list[Path], max_len: in
     rows = test_rows(test, max_len, per_length)
     images, labels = test["images"][rows], test["labels"][rows].astype(np.int64)
     lengths = test["lengths"][rows].astype(np.int64)
-    g = torch.Generator().manual_seed(seed)
-    recon = np.zeros(images.shape, np.float32)
-    for L in range(1, max_len + 1):
-        idx = np.flatnonzero(lengths == L)
-        for i in range(0, len(idx), 256):
-            j = idx[i: i + 256]
-            x = torch.from_numpy(images[j]).float() / 255
-            out = model(x, torch.from_numpy(labels[j, :L]), torch.full((len(j),), L), generator=g)
-            recon[j] = torch.sigmoid(out["logits"]).numpy()
-    samples = generate_for(model, labels, lengths, seed + 1, progress=progress)
+    recon = reconstruct_by_length(model, images, labels, lengths, seeded(seed))
+    samples = sample_by_length(model, labels, lengths, seeded(seed + 1), progress=progress)
     result = {"reconstructions": {}, "samples": {}, "strings_per_length": per_length_counts(lengths)}
     for name, reader in readers.items():
         result["reconstructions"][name] = per_length_accuracy(read_correct(reader, recon, labels, lengths), lengths)
