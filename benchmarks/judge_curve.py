@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqdraw.checkpoint import complete_checkpoints, load_model
+from seqdraw.checkpoint import complete_checkpoints
+from seqdraw.model.pretrained import load_model
 from seqdraw.data.labels import encode
 from seqdraw.evaluate.judges import load_judge, shipped_judge_paths
 from seqdraw.evaluate.metrics import wilson_interval

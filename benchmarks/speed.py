@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqdraw.checkpoint import load_model
+from seqdraw.model.pretrained import load_model
 from seqdraw.data.synth import SVHN_LENGTH_PROBS
 from seqdraw.model import ConditionalDRAW, preset
 

@@ -9,7 +9,7 @@ The weights are unchanged; the metadata gains the exact commands, and keeps what
 import argparse
 from pathlib import Path
 
-from seqdraw.checkpoint import save_weights
+from seqdraw.model.pretrained import save_weights
 from seqdraw.readers import load_reader
 
 

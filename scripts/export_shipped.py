@@ -8,7 +8,7 @@ when no --model is given).
 import argparse
 from pathlib import Path
 
-from seqdraw.checkpoint import load_model, load_weights, save_model, weights_digest
+from seqdraw.model.pretrained import load_model, load_weights, save_model, weights_digest
 from seqdraw.generate import default_model_path
 
 

@@ -233,7 +233,7 @@ def cmd_generate(args) -> None:
     results = [drawer.generate(n, n=args.n, seed=args.seed + i, process=want_process, temperature=args.temperature,
                                style_temperature=args.style_temperature)
                for i, n in enumerate(numbers)]
-    images = np.concatenate([r.images if want_process else r for r in results])
+    images = np.concatenate([r.images for r in results])
     save_png(args.out, grid(to_uint8(images), cols=args.n), scale=args.scale)
     print(f"{len(numbers)} number(s) x {args.n} samples -> {args.out}")
     if args.process:

@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from seqdraw.checkpoint import weights_digest
+from seqdraw.model.pretrained import weights_digest
 from seqdraw.data.labels import MAX_LEN, PAD, encode, parse_number
 from seqdraw.data.shards import ARRAYS
 from seqdraw.data.synth import SynthConfig

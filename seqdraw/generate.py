@@ -1,10 +1,10 @@
-"""Generation: ask for a number, get images (and, on request, the drawing process).
+"""Generation: ask for a number, get a `Generated`: its images and, on request, the drawing process.
 
     import seqdraw
     model = seqdraw.load()                       # the shipped model, or seqdraw.load("runs/x/final")
-    images = model.generate("157", n=8, seed=0)  # float32 [8, 32, 64] in [0, 1]
-    images = model.generate("157", temperature=1.0)   # the paper's sampling (default: the model's own)
-    images = model.generate("157", style_temperature=2.0)   # a wider spread of styles (z_1 only)
+    images = model.generate("157", n=8, seed=0).images  # float32 [8, 32, 64] in [0, 1]
+    images = model.generate("157", temperature=1.0).images   # the paper's sampling (default: the model's own)
+    images = model.generate("157", style_temperature=2.0).images   # a wider spread of styles (z_1 only)
     drawing = model.generate("157", n=2, seed=0, process=True)   # + canvases, write boxes, attention
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqdraw.checkpoint import load_model
+from seqdraw.model import ConditionalDRAW
 from seqdraw.data.labels import MAX_LEN, parse_number
 from seqdraw.errors import SeqdrawError
 from seqdraw.model.sampling import draw_by_length
@@ -25,14 +25,15 @@ DEFAULT_MODEL = "seqdraw.safetensors"     # shipped inside the package, in seqdr
 
 
 @dataclass
-class Process:
-    """The drawing of n samples of one number, as NumPy arrays."""
+class Generated:
+    """What `generate` returns whatever its flags: n samples of one number, as NumPy arrays. The
+    process fields are None unless it was asked for (process=True)."""
     number: str
-    images: np.ndarray          # [n, 32, 64] final images in [0, 1]
-    canvases: np.ndarray        # [n, T + 1, 32, 64] sigmoid(c_t), t = 0..T
-    write_where: np.ndarray     # [n, T, 3] write centre gx, gy (1-indexed pixels) and stride delta
-    alpha: np.ndarray | None    # [n, T, L] label attention weights (seqDRAW), None for rnnDRAW
+    images: np.ndarray                          # [n, 32, 64] final images in [0, 1]
     write_n: int
+    canvases: np.ndarray | None = None          # [n, T + 1, 32, 64] sigmoid(c_t), t = 0..T
+    write_where: np.ndarray | None = None       # [n, T, 3] write centre gx, gy (1-indexed pixels) and stride delta
+    alpha: np.ndarray | None = None             # [n, T, L] label attention weights (seqDRAW; None for rnnDRAW)
 
 
 def stored_temperature(meta: dict) -> float:
@@ -72,8 +73,8 @@ class Drawer:
         if precision not in ("fp32", "bf16"):
             raise SeqdrawError(f"precision must be fp32 or bf16, got {precision!r}")
         self.precision = precision              # bf16: drawing under bf16 autocast (docs/performance.md)
-        self.model, self.meta = load_model(path)
-        self.model.eval()
+        self.model = ConditionalDRAW.from_pretrained(path)
+        self.meta = self.model.metadata
         # compiled: one whole-drawing graph per length at batch BATCH (short batches are padded), no
         # Python between steps; each graph takes about 70 s to compile (docs/performance.md)
         self.pad_to = BATCH if compile else None
@@ -110,7 +111,7 @@ class Drawer:
         return out
 
     def generate(self, number: str, n: int = 8, seed: int = 0, process: bool = False,
-                 temperature: float | None = None, style_temperature: float | None = None):
+                 temperature: float | None = None, style_temperature: float | None = None) -> Generated:
         number = self.check_number(str(number))
         if not isinstance(n, int) or n < 1:
             raise SeqdrawError(f"n must be a positive integer, got {n!r}")
@@ -124,10 +125,10 @@ class Drawer:
                                           temperature, style_temperature, process)]
         images = np.concatenate([d.images.numpy() for d in parts])
         if not process:
-            return images
+            return Generated(number, images, self.model.config.write_n)
         cat = lambda name: np.concatenate([getattr(d, name).numpy() for d in parts])  # noqa: E731
-        return Process(number, images, cat("canvases"), cat("write_where"),
-                       None if parts[0].alpha is None else cat("alpha"), self.model.config.write_n)
+        return Generated(number, images, self.model.config.write_n, cat("canvases"), cat("write_where"),
+                         None if parts[0].alpha is None else cat("alpha"))
 
 
 def load(path: str | Path | None = None, precision: str = "fp32", compile: bool = False) -> Drawer:

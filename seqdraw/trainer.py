@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from seqdraw.checkpoint import (check_provenance, clean_temporary_files, complete_checkpoints, latest_checkpoint,
-                                load_checkpoint, load_weights, restore, save_checkpoint, save_model, weights_digest)
+from seqdraw.checkpoint import (clean_temporary_files, complete_checkpoints, latest_checkpoint, load_checkpoint,
+                                save_checkpoint)
+from seqdraw.model.pretrained import check_provenance, load_weights, restore, save_model, weights_digest
 from seqdraw.cores import allowed_cores, claim_cores, release_cores
 from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.labels import MAX_LEN, encode

@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from seqdraw.checkpoint import latest_checkpoint, load_model
+from seqdraw.checkpoint import latest_checkpoint
+from seqdraw.model.pretrained import load_model
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
 from seqdraw.readers import load_guide, train_reader

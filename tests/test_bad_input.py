@@ -12,7 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 from safetensors.torch import save_file
 
-from seqdraw.checkpoint import save_model
+from seqdraw.model.pretrained import save_model
 from seqdraw.cli import main, parse_overrides
 from seqdraw.data.labels import parse_number
 from seqdraw.data.synth import SynthConfig, write_dataset
@@ -78,7 +78,7 @@ def w(tmp_path_factory):
     p["cfg_binary"] = root / "cfg_binary.json"
     p["cfg_binary"].write_bytes(bytes(range(256)) * 4)
     good = ConditionalDRAW(preset("seqdraw", **TINY)).state_dict()
-    from seqdraw.checkpoint import write_safetensors
+    from seqdraw.model.pretrained import write_safetensors
     meta = {"model_config": json.dumps(ConditionalDRAW(preset("seqdraw", **TINY)).config.to_dict()), "max_len": "3"}
     nan = {k: v.clone() for k, v in good.items()}
     nan["write_patch.weight"][0, 0] = float("nan")

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from seqdraw import __version__
-from seqdraw.cli import build_parser, main
+from seqdraw.cli import main
 
 COMMANDS = [["data", "synth"], ["data", "svhn"], ["train"], ["generate"], ["classifier", "train"],
             ["classifier", "eval"], ["evaluate"], ["export"], ["demo"], ["reproduce", "table2"]]
@@ -49,7 +49,7 @@ def test_a_huge_input_is_named_not_echoed(capsys):
 
 
 def test_a_run_folder_given_as_a_model_names_final_and_best(tmp_path, capsys):
-    from seqdraw.checkpoint import save_model
+    from seqdraw.model.pretrained import save_model
     from seqdraw.model import ConditionalDRAW, preset
     tiny = dict(enc_size=8, dec_size=8, z_size=2, attention_size=4, steps_per_digit=1, read_n=2, write_n=2)
     for d in ("final", "best"):
@@ -60,7 +60,7 @@ def test_a_run_folder_given_as_a_model_names_final_and_best(tmp_path, capsys):
 
 def test_the_largest_seed_draws_several_numbers(tmp_path, capsys):
     """seed + i for the i-th number must not be refused at the top of the seed range (issue 36)."""
-    from seqdraw.checkpoint import save_model
+    from seqdraw.model.pretrained import save_model
     from seqdraw.model import ConditionalDRAW, preset
     tiny = dict(enc_size=8, dec_size=8, z_size=2, attention_size=4, steps_per_digit=1, read_n=2, write_n=2)
     save_model(tmp_path / "m.safetensors", ConditionalDRAW(preset("seqdraw", **tiny)), extra={"max_len": 3})

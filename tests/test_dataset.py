@@ -7,7 +7,7 @@ import torch
 
 import seqdraw.dataset as dataset
 from conftest import one_line_error
-from seqdraw.checkpoint import save_model
+from seqdraw.model.pretrained import save_model
 from seqdraw.cli import main
 from seqdraw.data.shards import load_splits
 from seqdraw.errors import SeqdrawError

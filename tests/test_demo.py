@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from seqdraw.checkpoint import save_model
+from seqdraw.model.pretrained import save_model
 from seqdraw.data.labels import parse_number
 from seqdraw.errors import SeqdrawError
 from seqdraw.model import ConditionalDRAW, preset

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import one_line_error
-from seqdraw.checkpoint import save_model
+from seqdraw.model.pretrained import save_model
 from seqdraw.cli import main
 from seqdraw.generate import Drawer
 from seqdraw.model import ConditionalDRAW, preset
@@ -40,7 +40,7 @@ def test_onnx_runtime_draws_the_same_pixels(tmp_path, name, attention, capsys):
         tau[0] = 1.5
         images = session.run(None, {"labels": np.array([[int(d) for d in number]] * 4, np.int64),
                                     "eps": eps.numpy(), "tau": tau})[0]
-        expect = drawer.generate(number, n=4, seed=5, temperature=0.8, style_temperature=1.5)
+        expect = drawer.generate(number, n=4, seed=5, temperature=0.8, style_temperature=1.5).images
         assert images.shape == (4, 32, 64)
         np.testing.assert_allclose(images, expect, atol=1e-4, rtol=0)
     assert main(["export", "--onnx", str(out), "--model", str(model_path)]) == 2      # never overwritten silently

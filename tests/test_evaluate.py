@@ -11,9 +11,9 @@ from seqdraw.cli import main
 from seqdraw.data.synth import SynthConfig, generate
 from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.critic import critic_auc
-from seqdraw.evaluate.metrics import (accuracy_by_length, mean_pairwise_distance, nearest_distances, roc_auc,
+from seqdraw.evaluate.metrics import (mean_pairwise_distance, nearest_distances, roc_auc,
                                       stroke_maps, unit_images, wilson_interval)
-from seqdraw.readers import load_reader, reader_accuracy, train_reader
+from seqdraw.readers import accuracy_by_length, load_reader, reader_accuracy, train_reader
 from seqdraw.evaluate.report import memorisation
 
 
@@ -156,7 +156,7 @@ FAST = ["--per-length", "6", "--critic-images", "40", "--critic-steps", "10", "-
 
 
 def tiny_model(path, **meta):
-    from seqdraw.checkpoint import save_model
+    from seqdraw.model.pretrained import save_model
     from seqdraw.model import ConditionalDRAW, preset
     torch.manual_seed(0)
     save_model(path, ConditionalDRAW(preset("seqdraw", **TINY_MODEL)), extra={"max_len": 3, **meta})
@@ -257,7 +257,7 @@ def test_evaluate_refusals(tiny_setup, tmp_path, capsys):
     assert main(base + ["--model", str(root / "model.safetensors"), "--judge", str(tmp_path / "none.st")]) == 2
     assert "no such judge" in one_line_error(capsys.readouterr().err)
 
-    from seqdraw.checkpoint import save_model
+    from seqdraw.model.pretrained import save_model
     from seqdraw.model import ConditionalDRAW, preset
     save_model(tmp_path / "wide.safetensors", ConditionalDRAW(preset("seqdraw", width=32, **TINY_MODEL)),
                extra={"max_len": 3})
@@ -365,13 +365,13 @@ def test_budget_reaches_every_curriculum_stage():
 
 
 def test_shipped_judges_never_guided_the_shipped_model_and_read_its_samples():
-    from seqdraw.checkpoint import load_model
+    from seqdraw.model.pretrained import load_model
     from seqdraw.evaluate.judges import load_judge, shipped_judge_paths
     from seqdraw.generate import default_model_path
     if not (all(p.exists() for p in shipped_judge_paths()) and default_model_path().exists()):
         pytest.skip("no shipped weights in this checkout")
     _, meta = load_model(default_model_path())
-    images = torch.from_numpy(seqdraw.load().generate("2024", n=8, seed=0))
+    images = torch.from_numpy(seqdraw.load().generate("2024", n=8, seed=0).images)
     for path in shipped_judge_paths():
         judge, judge_meta = load_judge(path, meta)                     # refused if related to the model
         assert judge_meta["trained_on"]

@@ -28,7 +28,7 @@ def test_wrong_image_size_is_one_line(tmp_path, capsys):
     save_shard(tmp_path / "bad.npz", shard(h=28, w=28))
     with pytest.raises(SeqdrawError, match=r"uint8 \[N, 32, 64\]"):
         load_shard(tmp_path / "bad.npz")
-    from seqdraw.checkpoint import save_weights
+    from seqdraw.model.pretrained import save_weights
     from seqdraw.readers.classifier import ClassifierConfig, MultiDigitClassifier
     save_weights(tmp_path / "c.safetensors", MultiDigitClassifier(ClassifierConfig(width=4, hidden=8)),
                  {"classifier_config": {"width": 4, "hidden": 8, "dropout": 0.3}})

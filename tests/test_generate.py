@@ -7,7 +7,7 @@ from PIL import Image
 
 import seqdraw
 from conftest import one_line_error
-from seqdraw.checkpoint import load_model, save_model
+from seqdraw.model.pretrained import load_model, save_model
 from seqdraw.cli import main
 from seqdraw.errors import SeqdrawError
 from seqdraw.model import ConditionalDRAW, preset
@@ -32,10 +32,11 @@ def exit_code(argv):
 
 def test_api_generate_and_seed(model_path):
     m = seqdraw.load(model_path)
-    a = m.generate("157", n=3, seed=0)
+    a = m.generate("157", n=3, seed=0).images
     assert a.shape == (3, 32, 64) and a.dtype == np.float32 and 0 <= a.min() and a.max() <= 1
-    assert np.array_equal(a, m.generate("157", n=3, seed=0))
-    assert not np.array_equal(a, m.generate("157", n=3, seed=1))
+    assert np.array_equal(a, m.generate("157", n=3, seed=0).images)
+    assert not np.array_equal(a, m.generate("157", n=3, seed=1).images)
+    assert m.generate("157", n=1).canvases is None          # one result type; the process only when asked
     p = m.generate("68", n=2, seed=0, process=True)
     assert p.canvases.shape == (2, 3 * 2 + 1, 32, 64) and p.alpha.shape == (2, 6, 2)
     np.testing.assert_allclose(p.canvases[:, -1], p.images, atol=1e-6)
@@ -47,9 +48,9 @@ def test_stored_temperatures_are_the_defaults(model_path, tmp_path):
     save_model(path, model, extra={**meta, "temperature": 0.5, "style_temperature": 2.0})
     styled, plain = seqdraw.load(path), seqdraw.load(model_path)
     assert (styled.temperature, styled.style_temperature) == (0.5, 2.0) and plain.style_temperature is None
-    a = styled.generate("42", n=2, seed=0)
-    np.testing.assert_array_equal(a, plain.generate("42", n=2, seed=0, temperature=0.5, style_temperature=2.0))
-    assert not np.array_equal(a, plain.generate("42", n=2, seed=0, temperature=0.5))
+    a = styled.generate("42", n=2, seed=0).images
+    np.testing.assert_array_equal(a, plain.generate("42", n=2, seed=0, temperature=0.5, style_temperature=2.0).images)
+    assert not np.array_equal(a, plain.generate("42", n=2, seed=0, temperature=0.5).images)
 
 
 @pytest.mark.parametrize("bad", ["12a", "", " ", "-5", "12345", "1.5"])
@@ -112,7 +113,7 @@ def test_shipped_model_works_with_no_model_argument(tmp_path, capsys):
     from seqdraw.generate import default_model_path
     if not default_model_path().exists():
         pytest.skip("no shipped weights in this checkout")
-    images = seqdraw.load().generate("2024", n=2, seed=0)
+    images = seqdraw.load().generate("2024", n=2, seed=0).images
     assert images.shape == (2, 32, 64) and images.std() > 0.01
     assert exit_code(["generate", "2024", "--n", "2", "--out", str(tmp_path / "x.png")]) == 0
     assert exit_code(["generate", "12345", "--out", str(tmp_path / "y.png")]) == 2     # trained for 1-4 digits
@@ -138,8 +139,8 @@ def test_generate_and_help_load_only_what_they_need(tmp_path):
 
 
 def test_bf16_drawing_is_close_to_fp32(model_path):
-    fp32 = seqdraw.load(model_path).generate("157", n=6, seed=2)
-    bf16 = seqdraw.load(model_path, precision="bf16").generate("157", n=6, seed=2)
+    fp32 = seqdraw.load(model_path).generate("157", n=6, seed=2).images
+    bf16 = seqdraw.load(model_path, precision="bf16").generate("157", n=6, seed=2).images
     assert bf16.dtype == np.float32 and bf16.shape == fp32.shape
     assert 0 < np.abs(bf16 - fp32).mean() < 0.05                 # other arithmetic, the same pictures
     with pytest.raises(SeqdrawError, match="precision"):
@@ -166,7 +167,7 @@ def test_compiled_generate_matches_eager(model_path):
     eager, compiled = seqdraw.load(model_path), seqdraw.load(model_path, compile=True)
     assert compiled.pad_to is not None and eager.pad_to is None
     for n in (3, 5):                                       # two batch sizes, one padded graph
-        np.testing.assert_allclose(compiled.generate("68", n=n, seed=1), eager.generate("68", n=n, seed=1),
+        np.testing.assert_allclose(compiled.generate("68", n=n, seed=1).images, eager.generate("68", n=n, seed=1).images,
                                    atol=1e-5)
 
 

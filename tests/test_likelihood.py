@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqdraw.checkpoint import load_model, save_model
+from seqdraw.model.pretrained import load_model, save_model
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.model.likelihood import bernoulli_nll, discretised_logistic_nll
 

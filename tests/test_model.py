@@ -229,7 +229,7 @@ def expected_parameters(c) -> int:
 
 
 def test_scheduled_attention_has_no_attention_weights_and_loads_old_files(tmp_path):
-    from seqdraw.checkpoint import load_model, save_weights
+    from seqdraw.model.pretrained import load_model, save_weights
     learned = ConditionalDRAW(preset("seqdraw-cur"))
     scheduled = ConditionalDRAW(preset("seqdraw-cur", label_attention="scheduled"))
     assert scheduled.num_parameters() == learned.num_parameters() - 27_008 == expected_parameters(scheduled.config)
@@ -300,3 +300,31 @@ def test_every_parameter_gets_a_gradient_from_the_bound(name, attention):
     missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert missing == []
     assert (attention == "scheduled") == (model.labels is None)
+
+
+def test_from_pretrained_and_save_pretrained_round_trip(tmp_path):
+    """diffusers-style: save_pretrained writes one safetensors file (a folder gets model.safetensors),
+    from_pretrained reads it back in eval mode with its metadata; nothing is replaced without overwrite."""
+    import seqdraw
+    from seqdraw.errors import SeqdrawError
+
+    torch.manual_seed(0)
+    model = ConditionalDRAW(preset("seqdraw", enc_size=16, dec_size=16, z_size=4, attention_size=8, steps_per_digit=2))
+    written = model.save_pretrained(tmp_path / "run" / "final", metadata={"max_len": 3})
+    assert written == tmp_path / "run" / "final" / "model.safetensors" and written.is_file()
+    loaded = seqdraw.ConditionalDRAW.from_pretrained(tmp_path / "run" / "final")
+    assert not loaded.training and loaded.metadata["max_len"] == 3 and loaded.config == model.config
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, loaded.state_dict()[k]), k
+    labels, lengths = torch.tensor([[1, 5, 7]]), torch.tensor([3])
+    a = model.generate(labels, lengths, generator=torch.Generator().manual_seed(0)).images
+    b = loaded.to("cpu").generate(labels, lengths, generator=torch.Generator().manual_seed(0)).images
+    assert torch.equal(a, b)
+    with pytest.raises(SeqdrawError, match="exists: pass overwrite=True"):
+        loaded.save_pretrained(written)
+    before = written.read_bytes()
+    loaded.save_pretrained(written, metadata={"temperature": 0.8}, overwrite=True)   # metadata carried over
+    again = ConditionalDRAW.from_pretrained(written)
+    assert again.metadata["max_len"] == 3 and again.metadata["temperature"] == 0.8 and written.read_bytes() != before
+    with pytest.raises(SeqdrawError, match="no such model file"):
+        ConditionalDRAW.from_pretrained(tmp_path / "missing.safetensors")

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from conftest import one_line_error
-from seqdraw.checkpoint import latest_checkpoint, load_weights
+from seqdraw.checkpoint import latest_checkpoint
+from seqdraw.model.pretrained import load_weights
 from seqdraw.cli import main
 from seqdraw.data.shards import load_splits
 from seqdraw.data.synth import SynthConfig, write_dataset

@@ -3,7 +3,6 @@ trained lengths, and strict JSON in summary.json."""
 import json
 import math
 
-import numpy as np
 import pytest
 
 from conftest import one_line_error
@@ -83,7 +82,8 @@ def test_resume_falls_back_past_a_damaged_newest_checkpoint(tmp_path, capsys, mo
     ends in exactly the weights of an uninterrupted run."""
     import torch
 
-    from seqdraw.checkpoint import complete_checkpoints, load_model
+    from seqdraw.checkpoint import complete_checkpoints
+    from seqdraw.model.pretrained import load_model
     from seqdraw.trainer import train
 
     monkeypatch.setenv("SEQDRAW_CORES_DIR", str(tmp_path / "cores"))

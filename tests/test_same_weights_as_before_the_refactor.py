@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from seqdraw.checkpoint import load_weights
+from seqdraw.model.pretrained import load_weights
 from seqdraw.trainer import TrainConfig, train
 
 REFERENCE = Path(__file__).parent / "reference"

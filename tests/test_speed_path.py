@@ -11,7 +11,7 @@ import torch
 
 from conftest import one_line_error
 from seqdraw import cores
-from seqdraw.checkpoint import load_model
+from seqdraw.model.pretrained import load_model
 from seqdraw.cli import main
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError

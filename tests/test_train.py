@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from conftest import one_line_error
-from seqdraw.checkpoint import complete_checkpoints, latest_checkpoint, load_model, load_weights, weights_digest
+from seqdraw.checkpoint import complete_checkpoints, latest_checkpoint
+from seqdraw.model.pretrained import load_model, load_weights, weights_digest
 from seqdraw.cli import main
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError

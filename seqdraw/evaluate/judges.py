@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqdraw.checkpoint import weights_digest
+from seqdraw.model.pretrained import weights_digest
 from seqdraw.errors import SeqdrawError
 from seqdraw.readers import load_reader
 

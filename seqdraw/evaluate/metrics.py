@@ -3,11 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqdraw.data.labels import MAX_LEN
-from seqdraw.readers import accuracy_by_length  # noqa: F401  (the yardstick reports it)
-
-
-
 
 # ---- the yardstick's statistics (docs/evaluation.md) ----------------------------------------------
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from seqdraw.checkpoint import load_model
+from seqdraw.model.pretrained import load_model
 from seqdraw.data.heldout import HELDOUT_LENGTHS, heldout_mask, heldout_strings, is_heldout, strings_of
 from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import data_folder, fingerprint, load_shard

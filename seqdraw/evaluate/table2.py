@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqdraw.checkpoint import latest_checkpoint, load_model
+from seqdraw.checkpoint import latest_checkpoint
+from seqdraw.model.pretrained import load_model
 from seqdraw.data.shards import data_folder, fingerprint, load_splits
 from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.attention import drawing_process

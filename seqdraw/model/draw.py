@@ -12,6 +12,7 @@ import math
 import shutil
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -329,3 +330,20 @@ class ConditionalDRAW(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    # ---- model files (seqdraw/model/pretrained.py: the format lives beside the paper's network) ------
+    @classmethod
+    def from_pretrained(cls, path) -> "ConditionalDRAW":
+        """The model in a .safetensors file (or a folder's model.safetensors, e.g. RUN/final), in eval
+        mode; the file's other metadata (max_len, temperature, provenance) is `model.metadata`.
+        Loading executes no code."""
+        from seqdraw.model.pretrained import load_model
+        model, meta = load_model(path)
+        model.metadata = meta
+        return model.eval()
+
+    def save_pretrained(self, path, metadata: dict | None = None, overwrite: bool = False) -> Path:
+        """Write the weights and config to `path` (a .safetensors file, or a folder that gets
+        model.safetensors), atomically; an existing file is replaced only with overwrite=True."""
+        from seqdraw.model.pretrained import save_pretrained
+        return save_pretrained(self, path, {**getattr(self, "metadata", {}), **(metadata or {})}, overwrite)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from seqdraw.checkpoint import load_weights, restore, save_weights
+from seqdraw.model.pretrained import load_weights, restore, save_weights
 from seqdraw.data.heldout import strings_of
 from seqdraw.data.labels import MAX_LEN
 from seqdraw.data.shards import as_tensors, fingerprint

@@ -5,7 +5,7 @@ from safetensors.torch import save_file
 from seqdraw.data.synth import generate
 from seqdraw.readers import build_reader, save_reader
 from seqdraw.trainer import TrainConfig, train
-from seqdraw.checkpoint import load_weights
+from seqdraw.model.pretrained import load_weights
 out = Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
 data = generate(96, seed=0), generate(16, seed=1)
 TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2, "read_n": 4, "write_n": 4}
