@@ -7,10 +7,7 @@ each sample alone.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import shutil
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -59,13 +56,6 @@ class InferenceState(NamedTuple):
     c_dec: torch.Tensor
     canvas: torch.Tensor                    # c_t, logits
     kl: torch.Tensor                        # [B] KL summed over the steps so far
-
-
-def raise_recompile_limit(n: int) -> None:
-    """Dynamo's per-function graph limit is `recompile_limit` in recent torch, `cache_size_limit` before."""
-    config = torch._dynamo.config
-    name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
-    setattr(config, name, max(getattr(config, name), n))
 
 
 class ConditionalDRAW(nn.Module):
@@ -223,44 +213,16 @@ class ConditionalDRAW(nn.Module):
         return Drawing(torch.sigmoid(state.canvas), torch.stack(canvases, 1), torch.stack(wheres, 1),
                        torch.stack(alphas, 1) if alphas else None)
 
+    # ---- compiling (seqdraw/model/compiled.py: the plumbing stays out of the paper's reading) --------
     def use_compiled(self, drawing: bool = True, **kwargs) -> "ConditionalDRAW":
-        """Swap in torch.compile'd forms: the inference step (the pass's length varies with the batch),
-        and, unless drawing=False, generation as one whole drawing of T steps (one graph per T, so
-        drawing one number runs no Python between steps). Training keeps the drawing eager: with
-        gradients, one whole-drawing graph per length takes minutes of C++ compiling each. The eager
-        functions stay the reference. Without a C++ compiler (torch.compile's CPU backend needs one)
-        the model stays eager."""
-        if not torch.cuda.is_available() and not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
-            warnings.warn("torch.compile needs a C++ compiler on the CPU and none was found: running eager")
-            return self
-        # one drawing graph per (T, grad mode) and step variants per grad mode; with fullgraph=True,
-        # reaching the limit is an error, not a fallback
-        raise_recompile_limit(64)
-        self.step = torch.compile(self.train_step, dynamic=True, **kwargs)
-        if not drawing:
-            # the eager drawing loop over a compiled step: one small graph per grad mode, seconds to compile
-            self.sample_step = torch.compile(self.sample_step, dynamic=True, **kwargs)
-            return self
-        # at batch 1 a step is ~10 small kernels: a C++ wrapper calls them without Python in between
-        options = {"cpp_wrapper": True, **kwargs.pop("options", {})}
-        # Dynamo cannot trace nn.LSTM: rnnDRAW's label encoder runs eager once per drawing, between graphs
-        whole = self.config.label_encoder != "rnn"
-        self.drawing = torch.compile(self.drawing_loop, fullgraph=whole, options=options, **kwargs)
-        return self
+        """Swap in torch.compile'd forms of `step`, `sample_step` and `drawing` (model.compiled)."""
+        from seqdraw.model.compiled import use_compiled
+        return use_compiled(self, drawing, **kwargs)
 
-    @contextlib.contextmanager
     def eager(self):
-        """The eager step and drawing within the block, whatever `use_compiled` swapped in: a few
-        validation batches or a sample grid are not worth compiling a graph per grad mode and length."""
-        step, drawing = self.step, self.drawing
-        compiled_sample_step = self.__dict__.pop("sample_step", None)     # the method, when compiled over
-        self.step, self.drawing = self.train_step, self.drawing_loop
-        try:
-            yield self
-        finally:
-            self.step, self.drawing = step, drawing
-            if compiled_sample_step is not None:
-                self.sample_step = compiled_sample_step
+        """A context in which the eager step and drawing run, whatever `use_compiled` swapped in."""
+        from seqdraw.model.compiled import eager
+        return eager(self)
 
     # ---- generation: sampling from the learned prior ----------------------------------------------
     def sample_step(self, eps, live, temperature, h_dec, c_dec, canvas, context: LabelContext):
