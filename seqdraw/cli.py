@@ -329,7 +329,7 @@ def cmd_evaluate(args) -> None:
 def cmd_reproduce_table2(args) -> None:
     import shutil
 
-    from seqdraw.evaluate.table2 import ROWS, reproduce_table2
+    from seqdraw.experiments.table2 import ROWS, reproduce_table2
     from seqdraw.files import check_output_folder
 
     overrides = parse_overrides(args.set)

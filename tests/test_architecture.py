@@ -15,6 +15,7 @@ LAYERS = [
     ("trainer",),
     ("generate", "deploy", "dataset", "demo"),
     ("evaluate",),
+    ("experiments",),                                # Table II: trains and judges rows
     ("cli", "__init__", "__main__"),
 ]
 

@@ -327,13 +327,13 @@ def test_reproduce_table2_rows_share_one_budget_and_continue(tiny_setup, capsys)
 
 
 def test_reproduce_table2_resumes_an_unfinished_row(tiny_setup, capsys):
-    from seqdraw.evaluate.table2 import reproduce_table2
+    from seqdraw.experiments.table2 import reproduce_table2
     root = tiny_setup
     out = root / "t2-resume"
     common = dict(max_steps=4, max_len=2, judges=[str(root / "multidigit" / "classifier.safetensors")],
                   per_length=3, overrides={"val_size": 8, "batch_size": 16, "compile": False, "checkpoint_every": 1,
                                            "model": TINY_MODEL}, progress=False)
-    from seqdraw.evaluate import table2
+    from seqdraw.experiments import table2
     real_train = table2.train
     calls = []
 
@@ -354,7 +354,7 @@ def test_reproduce_table2_resumes_an_unfinished_row(tiny_setup, capsys):
 
 
 def test_budget_reaches_every_curriculum_stage():
-    from seqdraw.evaluate.table2 import epochs_for_budget
+    from seqdraw.experiments.table2 import epochs_for_budget
     from seqdraw.trainer import TrainConfig, batch_plan
     lengths = np.repeat([1, 2, 3], 640)
     for curriculum in ("none", "paper", "replay"):
@@ -420,7 +420,7 @@ def test_a_row_being_trained_by_another_process_is_skipped(tiny_setup, tmp_path,
     import subprocess
     import sys
 
-    from seqdraw.evaluate.table2 import reproduce_table2
+    from seqdraw.experiments.table2 import reproduce_table2
     root = tiny_setup
     out = tmp_path / "t2"
     run = lambda: reproduce_table2(str(root), out, max_steps=1, max_len=2, per_length=2, rows=["seqdraw"],  # noqa: E731
@@ -443,7 +443,7 @@ def test_a_row_being_trained_by_another_process_is_skipped(tiny_setup, tmp_path,
 
 def test_reproduce_table2_recipe_objective_trains_with_the_guide(tiny_setup, tmp_path):
     from seqdraw.data.shards import load_shard
-    from seqdraw.evaluate.table2 import reproduce_table2
+    from seqdraw.experiments.table2 import reproduce_table2
     root = tiny_setup
     cfg = SynthConfig(length_probs=(1, 1))
     train_reader(generate(64, seed=11, config=cfg), load_shard(root / "test.npz"), tmp_path / "guide", "multidigit",
