@@ -1,4 +1,4 @@
-"""`seqdraw generate --random N --out DIR`: a labelled data set drawn by a model, for training readers.
+"""`seqdraw data generated --n N --out DIR`: a labelled data set drawn by a model, for training readers.
 
     DIR/train/, DIR/test/     imagefolder: NNNNNNNN.png and metadata.jsonl ({"file_name", "text"}),
                               the layout common dataset loaders read directly

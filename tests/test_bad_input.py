@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from safetensors.torch import save_file
 
 from seqdraw.model.pretrained import save_model
-from seqdraw.cli import main, parse_overrides
+from seqdraw.cli import main
+from seqdraw.cli.train import parse_overrides
 from seqdraw.data.labels import parse_number
 from seqdraw.data.synth import SynthConfig, write_dataset
 from seqdraw.errors import SeqdrawError
@@ -182,7 +183,7 @@ CASES = {
     "generate model with integer weights": ["generate", "7", "--model", "{m_int}", "--out", "{out}/x.png"],
     "export model with NaN weights": ["export", "--onnx", "{out}/onnx", "--model", "{m_nan}"],
     "train init with NaN weights": TRAIN + ["--init", "{m_nan}"],
-    "generate lengths weights 1e308": ["generate", "--random", "4", "--lengths", "1e308,1e308", "--model", "{model}",
+    "generate lengths weights 1e308": ["data", "generated", "--n", "4", "--lengths", "1e308,1e308", "--model", "{model}",
                                        "--out", "{out}/d"],
     "synth lengths weights 1e308": ["data", "synth", "--n", "10", "--lengths", "1e308,1e308", "--out", "{out}/d"],
     # ---- generate: what is at --out is never replaced unasked (issue 36)
@@ -330,7 +331,7 @@ CASES = {
     "config null": TRAIN + ["--config", "{cfg_null}"],
     "config corrupt": TRAIN + ["--config", "{cfg_corrupt}"],
     "config nested too deeply": TRAIN + ["--config", "{cfg_deep}"],
-    "strings endless": ["generate", "--random", "4", "--strings", "/dev/zero", "--model", "{model}", "--out", "{out}/d"],
+    "strings endless": ["data", "generated", "--n", "4", "--strings", "/dev/zero", "--model", "{model}", "--out", "{out}/d"],
     "config endless": TRAIN + ["--config", "/dev/zero"],
     "config binary": TRAIN + ["--config", "{cfg_binary}"],
     "config unknown key": TRAIN + ["--config", "{cfg_unknown}"],
@@ -395,23 +396,23 @@ CASES = {
     "generate attention under a file": GEN + ["--attention", "{file}/a.png"],
     "generate attention without attention": ["generate", "12", "--model", "{rnn}", "--out", "{out}/o.png",
                                              "--attention", "{out}/a.png"],
-    "dataset numbers and random": ["generate", "12", "--random", "10", "--model", "{model}", "--out", "{out}/d"],
-    "dataset out is a png": ["generate", "--random", "10", "--model", "{model}", "--out", "{out}/d.png"],
-    "dataset no out": ["generate", "--random", "10", "--model", "{model}"],
-    "dataset random zero": ["generate", "--random", "0", "--model", "{model}", "--out", "{out}/d"],
-    "dataset random text": ["generate", "--random", "many", "--model", "{model}", "--out", "{out}/d"],
-    "dataset lengths beyond the model": ["generate", "--random", "10", "--lengths", "uniform:5", "--model", "{model}",
+    "generate --random: now data generated": ["generate", "12", "--random", "10", "--model", "{model}", "--out", "{out}/d"],
+    "dataset out is a png": ["data", "generated", "--n", "10", "--model", "{model}", "--out", "{out}/d.png"],
+    "dataset no out": ["data", "generated", "--n", "10", "--model", "{model}"],
+    "dataset n zero": ["data", "generated", "--n", "0", "--model", "{model}", "--out", "{out}/d"],
+    "dataset n text": ["data", "generated", "--n", "many", "--model", "{model}", "--out", "{out}/d"],
+    "dataset lengths beyond the model": ["data", "generated", "--n", "10", "--lengths", "uniform:5", "--model", "{model}",
                                          "--out", "{out}/d"],
-    "dataset strings without random": ["generate", "--strings", "{file}", "--model", "{model}", "--out", "{out}/d"],
-    "dataset strings missing": ["generate", "--random", "10", "--strings", "{root}/none.txt", "--model", "{model}",
+    "generate --strings: now data generated": ["generate", "--strings", "{file}", "--model", "{model}", "--out", "{out}/d"],
+    "dataset strings missing": ["data", "generated", "--n", "10", "--strings", "{root}/none.txt", "--model", "{model}",
                                 "--out", "{out}/d"],
-    "dataset strings not digits": ["generate", "--random", "10", "--strings", "{file}", "--model", "{model}",
+    "dataset strings not digits": ["data", "generated", "--n", "10", "--strings", "{file}", "--model", "{model}",
                                    "--out", "{out}/d"],
-    "dataset out exists": ["generate", "--random", "10", "--model", "{model}", "--out", "{full_dir}"],
-    "dataset format bogus": ["generate", "--random", "10", "--model", "{model}", "--out", "{out}/d", "--format", "csv"],
-    "dataset test fraction 1": ["generate", "--random", "10", "--model", "{model}", "--out", "{out}/d",
+    "dataset out exists": ["data", "generated", "--n", "10", "--model", "{model}", "--out", "{full_dir}"],
+    "dataset format bogus": ["data", "generated", "--n", "10", "--model", "{model}", "--out", "{out}/d", "--format", "csv"],
+    "dataset test fraction 1": ["data", "generated", "--n", "10", "--model", "{model}", "--out", "{out}/d",
                                 "--test-fraction", "1"],
-    "dataset with process": ["generate", "--random", "10", "--model", "{model}", "--out", "{out}/d",
+    "dataset with process": ["data", "generated", "--n", "10", "--model", "{model}", "--out", "{out}/d",
                              "--process", "{out}/p.png"],
     "export no folder": ["export", "--model", "{model}"],
     "export onnx is a file": ["export", "--onnx", "{file}", "--model", "{model}"],

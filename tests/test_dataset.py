@@ -1,4 +1,4 @@
-"""seqdraw generate --random: a labelled data set, reproducible by seed, resumable, in two formats."""
+"""seqdraw data generated: a labelled data set, reproducible by seed, resumable, in two formats."""
 import json
 
 import numpy as np
@@ -30,7 +30,7 @@ def small_shards(monkeypatch):
 
 
 def export(model_path, out, *extra):
-    return main(["generate", "--random", "50", "--model", str(model_path), "--out", str(out), "--seed", "3",
+    return main(["data", "generated", "--n", "50", "--model", str(model_path), "--out", str(out), "--seed", "3",
                  "--lengths", "1,1,1", *extra])
 
 
@@ -45,7 +45,7 @@ def test_npz_export_is_a_data_set_readers_train_on(model_path, tmp_path):
     # the same seed gives the same bytes; another seed other images
     assert export(model_path, tmp_path / "b", "--format", "npz") == 0
     assert (tmp_path / "a" / "train.npz").read_bytes() == (tmp_path / "b" / "train.npz").read_bytes()
-    assert main(["generate", "--random", "50", "--model", str(model_path), "--out", str(tmp_path / "c"),
+    assert main(["data", "generated", "--n", "50", "--model", str(model_path), "--out", str(tmp_path / "c"),
                  "--seed", "4", "--lengths", "1,1,1", "--format", "npz"]) == 0
     assert not np.array_equal(load_splits(str(tmp_path / "c"))[0]["images"], train["images"])
 
@@ -85,13 +85,13 @@ def test_an_interrupted_export_resumes_without_rewriting_finished_shards(model_p
 def test_strings_file(model_path, tmp_path, capsys):
     strings = tmp_path / "s.txt"
     strings.write_text("7\n\n157\n42\n")
-    assert main(["generate", "--random", "20", "--strings", str(strings), "--model", str(model_path),
+    assert main(["data", "generated", "--n", "20", "--strings", str(strings), "--model", str(model_path),
                  "--out", str(tmp_path / "s"), "--format", "npz"]) == 0
     train, _ = load_splits(str(tmp_path / "s"))
     texts = {"".join(map(str, r[:L])) for r, L in zip(train["labels"], train["lengths"])}
     assert texts <= {"7", "157", "42"} and len(texts) >= 2
     strings.write_text("7\n12a\n")
-    assert main(["generate", "--random", "20", "--strings", str(strings), "--model", str(model_path),
+    assert main(["data", "generated", "--n", "20", "--strings", str(strings), "--model", str(model_path),
                  "--out", str(tmp_path / "t")]) == 2
     assert "line 2" in one_line_error(capsys.readouterr().err)
 
@@ -123,11 +123,11 @@ def test_overwrite_keeps_the_old_set_until_the_new_one_is_whole(model_path, tmp_
             raise SeqdrawError("cannot write parts/000001.npz: No space left on device")   # as save_npz says it
         return real(*a)
     monkeypatch.setattr(dataset, "draw_shard", failing)
-    assert main(["generate", "--random", "50", "--model", str(model_path), "--out", str(tmp_path / "a"),
+    assert main(["data", "generated", "--n", "50", "--model", str(model_path), "--out", str(tmp_path / "a"),
                  "--seed", "4", "--lengths", "1,1,1", "--overwrite"]) != 0
     assert _files(tmp_path / "a") == old
     monkeypatch.setattr(dataset, "draw_shard", real)
-    assert main(["generate", "--random", "50", "--model", str(model_path), "--out", str(tmp_path / "a"),
+    assert main(["data", "generated", "--n", "50", "--model", str(model_path), "--out", str(tmp_path / "a"),
                  "--seed", "4", "--lengths", "1,1,1", "--overwrite"]) == 0
     assert _files(tmp_path / "a") != old
     assert json.loads((tmp_path / "a" / "export.json").read_text())["seed"] == 4

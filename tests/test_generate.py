@@ -177,8 +177,8 @@ def test_cli_compile_flag_reaches_the_drawer(model_path, tmp_path, monkeypatch, 
     import seqdraw.generate
     asked, real_load = [], seqdraw.generate.load
     monkeypatch.setattr(seqdraw.generate, "load", lambda *a: asked.append(a[2]) or real_load(*a[:2]))
-    what = ["68", "--out", str(tmp_path / "c.png"), "--overwrite"] if mode == "numbers" else \
-        ["--random", "4", "--out", str(tmp_path / "d"), "--overwrite"]
+    what = ["generate", "68", "--out", str(tmp_path / "c.png"), "--n", "2"] if mode == "numbers" else \
+        ["data", "generated", "--n", "4", "--out", str(tmp_path / "d")]
     for flag in ([], ["--compile"]):
-        main(["generate", *what, "--n", "2", "--model", str(model_path), *flag])
+        assert main([*what, "--overwrite", "--model", str(model_path), *flag]) == 0
     assert asked == [False, True]

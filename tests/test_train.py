@@ -326,7 +326,8 @@ def test_every_train_config_field_is_a_flag():
     """The train flags are derived from TrainConfig: a new field cannot be forgotten."""
     import dataclasses
 
-    from seqdraw.cli import build_parser, train_config
+    from seqdraw.cli import build_parser
+    from seqdraw.cli.train import train_config
     samples = {bool: "false", int: "7", float: "0.5", str: "seqdraw"}
     objective_fields = [(f, "objective") for f in dataclasses.fields(ObjectiveConfig)]
     for f, part in [(f, None) for f in dataclasses.fields(TrainConfig)] + objective_fields:

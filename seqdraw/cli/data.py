@@ -1,0 +1,111 @@
+"""`seqdraw data synth | svhn | generated`: make data sets."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from seqdraw.cli.common import DefaultsHelp, Parser, add_drawing_flags, available_cores, float_in, int_in, seed
+from seqdraw.errors import SeqdrawError
+
+def cmd_data_synth(args) -> None:
+    from seqdraw.data.synth import SynthConfig, write_dataset
+    from seqdraw.files import output_folder
+
+    out = Path(args.out)
+    config = SynthConfig(length_probs=SynthConfig.lengths_from_flag(args.lengths), fonts=args.fonts)
+    with output_folder(out, args.overwrite) as tmp:
+        counts = write_dataset(tmp, args.n, args.test_fraction, args.seed, config, crops=args.crops,
+                               workers=args.workers, include_heldout=args.include_heldout,
+                               command=" ".join(["seqdraw"] + sys.argv[1:]), fmt=args.format)
+    for split, by_length in counts.items():
+        shown = ", ".join(f"L={L}: {c}" for L, c in by_length.items() if c)
+        where = out / f"{split}.npz" if args.format == "npz" else out / split / "metadata.jsonl"
+        print(f"{split}: {sum(by_length.values())} images ({shown}) -> {where}")
+    print(f"preview: {out / 'preview.png'}")
+
+
+def cmd_data_svhn(args) -> None:
+    from seqdraw.data.svhn import prepare
+    from seqdraw.files import atomic_path, writable_place
+
+    root = Path(args.root)
+    writable_place(root)
+    for summary in prepare(root, splits=args.splits, download_missing=args.download, csv_dir=args.csv,
+                           max_len=args.max_len, skip_missing=args.skip_missing,
+                           trust_unverified=args.trust_unverified):
+        print(summary, "->", root / f"{summary.split}.npz")
+    with atomic_path(root / "config.json") as tmp:        # what the shards are, for evaluation's labels
+        tmp.write_text(json.dumps({"source": "svhn", "command": " ".join(["seqdraw"] + sys.argv[1:])}) + "\n")
+
+
+def cmd_data_generated(args) -> None:
+    from seqdraw.dataset import export_dataset
+    from seqdraw.generate import load
+
+    if args.out.endswith(".png"):
+        raise SeqdrawError("a data set needs --out DIR, a folder")
+    result = export_dataset(load(args.model, args.precision, args.compile), args.out, args.n, fmt=args.format,
+                            seed=args.seed, lengths=args.lengths, strings_file=args.strings,
+                            temperature=args.temperature, style_temperature=args.style_temperature,
+                            test_fraction=args.test_fraction, overwrite=args.overwrite)
+    if result.get("already_complete"):
+        print(f"{args.out} already holds these {result['n']} images, complete: nothing to draw "
+              "(--overwrite draws them again)")
+        return
+    print(f"{result['n']} images ({result['train']} train, {result['test']} test), {result['format']} -> {args.out}")
+
+
+def add_commands(sub) -> None:
+    data = sub.add_parser("data", help="make data sets: synthetic house numbers, real SVHN, or drawn by a model")
+    dsub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
+
+    s = dsub.add_parser("synth", help="generate synthetic SVHN-like house numbers (train/test shards + preview)",
+                        formatter_class=DefaultsHelp)
+    s.add_argument("--n", type=int_in(2, 10_000_000), default=60000, help="images in all (train + test)")
+    s.add_argument("--out", default="data/synth", help="output folder")
+    s.add_argument("--seed", type=seed, default=0, help="sample i depends only on (seed, i)")
+    s.add_argument("--test-fraction", type=float_in(0, 1, True, True), default=0.1,
+                   help="share of the images held out as test")
+    s.add_argument("--lengths", default="svhn",
+                   help="length distribution: svhn (real SVHN train shares), uniform, uniform:N, or weights 1,2,1")
+    s.add_argument("--fonts", default=None, help="a folder of TTF/OTF fonts to use instead of the bundled ones")
+    s.add_argument("--crops", action="store_true", help="also write 32x32 SVHN format-2 style digit crops")
+    s.add_argument("--include-heldout", dest="include_heldout", action="store_true",
+                   help="let the train split hold the held-out strings too (for judges only: a generative "
+                        "model trained on them is refused by seqdraw evaluate; docs/evaluation.md)")
+    s.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
+    s.add_argument("--format", choices=["npz", "imagefolder"], default="npz",
+                   help="train.npz/test.npz shards, or train/ and test/ with PNGs and metadata.jsonl (with boxes)")
+    s.add_argument("--workers", type=int_in(1, 256), default=available_cores(),
+                   help="processes to generate with; the data are the same bytes for any number "
+                        "(default: %(default)s, the cores this process may use)")
+    s.set_defaults(func=cmd_data_synth)
+
+    v = dsub.add_parser("svhn", help="prepare real SVHN (format 1) as 32x64 right-aligned grey shards",
+                        formatter_class=DefaultsHelp)
+    v.add_argument("--root", required=True, help="folder with (or for) train.tar.gz, test.tar.gz, extra.tar.gz")
+    v.add_argument("--download", action="store_true", help="download missing archives from the official site")
+    v.add_argument("--splits", nargs="+", default=["train", "test"], choices=["train", "test", "extra"])
+    v.add_argument("--max-len", type=int_in(1, 5), default=5, help="drop (and count) longer numbers")
+    v.add_argument("--trust-unverified", dest="trust_unverified", action="store_true",
+                   help="extract an archive with no published checksum (extra.tar.gz) without checking it")
+    v.add_argument("--csv", default=None,
+                   help="read annotations from DIR/{split}.csv (name;label;top;left;height;width) instead of digitStruct.mat")
+    v.add_argument("--skip-missing", action="store_true", help="skip (and count) images named but missing")
+    v.set_defaults(func=cmd_data_svhn)
+
+    gd = dsub.add_parser("generated", help="a labelled data set drawn by a model, for training readers (resumable)",
+                         formatter_class=DefaultsHelp)
+    gd.add_argument("--n", type=int_in(1, 100_000_000), required=True, help="images in all (train + test)")
+    gd.add_argument("--out", required=True, help="the data set's folder")
+    add_drawing_flags(gd)
+    gd.add_argument("--lengths", default="svhn", help="length distribution, as seqdraw data synth (svhn, "
+                                                      "uniform:K, or weights 1,2,1), within the model's lengths")
+    gd.add_argument("--strings", metavar="FILE", help="draw strings from this file (one per line) instead")
+    gd.add_argument("--format", choices=["imagefolder", "npz"], default="imagefolder",
+                    help="PNGs + metadata.jsonl per split, or train.npz/test.npz shards")
+    gd.add_argument("--test-fraction", dest="test_fraction", type=float_in(0, 1, hi_open=True), default=0.1,
+                    help="share of the images in the test split")
+    gd.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
+    gd.set_defaults(func=cmd_data_generated)
