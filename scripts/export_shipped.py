@@ -3,7 +3,7 @@
     python scripts/export_shipped.py runs/ship-cur/best --command "..." --data "..." --hours 1.2
 
 Writes seqdraw/weights/seqdraw.safetensors (what `seqdraw.load()` and `seqdraw generate` use
-when no --model is given).
+when no --model is given), or, with --name paper, seqdraw/weights/paper.safetensors (`--model paper`).
 """
 import argparse
 from pathlib import Path
@@ -15,6 +15,8 @@ from seqdraw.generate import default_model_path
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
+    ap.add_argument("--name", choices=["recipe", "paper"], default="recipe",
+                    help="which shipped model it becomes: recipe (the default model) or paper")
     ap.add_argument("--command", help="the training command(s) that produced it (default: the file's own)")
     ap.add_argument("--data", help="the data it was trained on, and how to make it (default: the file's own)")
     ap.add_argument("--hours", type=float, help="training time (default: the file's own)")
@@ -41,7 +43,7 @@ def main():
     meta.update(temperature=args.temperature, machine=args.machine)
     if args.style_temperature is not None:
         meta["style_temperature"] = args.style_temperature
-    target = default_model_path()
+    target = default_model_path(args.name)
     save_model(target, model, extra=meta)
     print(f"{args.model} -> {target} ({Path(target).stat().st_size / 1e6:.1f} MB), metadata keys {sorted(meta)}")
 

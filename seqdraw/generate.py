@@ -22,6 +22,8 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.model.sampling import draw_by_length
 
 DEFAULT_MODEL = "seqdraw.safetensors"     # shipped inside the package, in seqdraw/weights/
+# models shipped beside the default, by the name --model takes (docs/model-card.md)
+SHIPPED_MODELS = {"recipe": DEFAULT_MODEL, "paper": "paper.safetensors"}
 
 
 @dataclass
@@ -57,19 +59,28 @@ def check_temperature(name: str, value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def default_model_path() -> Path:
-    return Path(str(resources.files("seqdraw") / "weights" / DEFAULT_MODEL))
+def default_model_path(name: str = "recipe") -> Path:
+    return Path(str(resources.files("seqdraw") / "weights" / SHIPPED_MODELS[name]))
+
+
+def model_path(path: str | Path | None) -> Path:
+    """What --model names: a file or run folder, or (when no such path exists) a shipped model by name
+    (`recipe`, the default; `paper`, the paper's own objective and network), or None for the default."""
+    if path is None or (str(path) in SHIPPED_MODELS and not Path(path).exists()):
+        name = "recipe" if path is None else str(path)
+        shipped = default_model_path(name)
+        if not shipped.exists():
+            raise SeqdrawError(f"this install has no shipped {name} model: train one (seqdraw train) and pass "
+                               "--model RUN/final")
+        return shipped
+    return Path(path)
 
 
 class Drawer:
     """A loaded model and the lengths it was trained for."""
 
     def __init__(self, path: str | Path | None = None, precision: str = "fp32", compile: bool = False):
-        if path is None:
-            path = default_model_path()
-            if not path.exists():
-                raise SeqdrawError("this install has no shipped model yet: train one (seqdraw train) "
-                                   "and pass --model RUN/final")
+        path = model_path(path)
         if precision not in ("fp32", "bf16"):
             raise SeqdrawError(f"precision must be fp32 or bf16, got {precision!r}")
         self.precision = precision              # bf16: drawing under bf16 autocast (docs/performance.md)

@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -182,3 +183,20 @@ def test_cli_compile_flag_reaches_the_drawer(model_path, tmp_path, monkeypatch, 
     for flag in ([], ["--compile"]):
         assert main([*what, "--overwrite", "--model", str(model_path), *flag]) == 0
     assert asked == [False, True]
+
+
+def test_a_shipped_model_by_name(model_path, tmp_path, monkeypatch):
+    """--model paper (or recipe) names a model shipped in the package; a file or folder of that name, if
+    there is one, wins; a name this install does not ship is one line."""
+    import seqdraw.generate as generate
+    shipped = {"recipe": model_path, "paper": tmp_path / "weights" / "paper.safetensors"}
+    monkeypatch.setattr(generate, "default_model_path", lambda name="recipe": Path(shipped[name]))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SeqdrawError, match="no shipped paper model"):
+        generate.model_path("paper")
+    shipped["paper"].parent.mkdir()
+    shipped["paper"].write_bytes(Path(model_path).read_bytes())
+    assert generate.model_path("paper") == shipped["paper"] and generate.model_path(None) == Path(model_path)
+    assert exit_code(["generate", "68", "--model", "paper", "--n", "2", "--out", str(tmp_path / "p.png")]) == 0
+    (tmp_path / "paper").mkdir()                                            # a user's own folder named paper
+    assert generate.model_path("paper") == Path("paper")

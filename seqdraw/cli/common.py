@@ -65,8 +65,8 @@ def available_cores() -> int:
 
 def add_drawing_flags(p: argparse.ArgumentParser) -> None:
     """The flags of every command that draws with a model: which model, noise, arithmetic."""
-    p.add_argument("--model", default=None, help="a .safetensors model or a run's final/ or best/ folder "
-                                                 "(default: the shipped model)")
+    p.add_argument("--model", default=None, help="a .safetensors model, a run's final/ or best/ folder, or a "
+                                                 "shipped model: recipe (the default) or paper")
     p.add_argument("--seed", type=seed, default=0, help="the same seed gives the same pixels")
     p.add_argument("--temperature", type=temperature, default=None,
                    help="scale of the prior's noise: 1 is the paper's sampling, lower is more legible and less "

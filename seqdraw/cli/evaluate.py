@@ -50,7 +50,8 @@ def cmd_reproduce_table2(args) -> None:
 def add_commands(sub) -> None:
     e = sub.add_parser("evaluate", help="the yardstick: two judges, realism, variety, memorisation, the VAE's fit",
                        formatter_class=DefaultsHelp)
-    e.add_argument("--model", required=True, help="a model .safetensors or a run's final/ or best/ folder")
+    e.add_argument("--model", required=True, help="a model .safetensors, a run's final/ or best/ folder, or a "
+                                                  "shipped model: recipe or paper")
     e.add_argument("--data", required=True,
                    help="the data folder whose test.npz is held out (its train.npz, if there, is what the "
                         "model trained on: memorisation and the critic's floor use it)")

@@ -25,13 +25,15 @@ def add_commands(sub) -> None:
     x = sub.add_parser("export", help="the drawing as ONNX graphs, to run with ONNX Runtime alone",
                        formatter_class=DefaultsHelp)
     x.add_argument("--onnx", required=True, metavar="DIR", help="folder for draw-L*.onnx and seqdraw-onnx.json")
-    x.add_argument("--model", default=None, help="a .safetensors model or run folder (default: the shipped model)")
+    x.add_argument("--model", default=None, help="a .safetensors model, a run folder, or a shipped model: recipe (the "
+                                                 "default) or paper")
     x.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
     x.set_defaults(func=cmd_export)
 
     dm = sub.add_parser("demo", help="a web page to try a model (needs pip install -e \".[demo]\")",
                         formatter_class=DefaultsHelp)
-    dm.add_argument("--model", default=None, help="a .safetensors model or run folder (default: the shipped model)")
+    dm.add_argument("--model", default=None, help="a .safetensors model, a run folder, or a shipped model: recipe (the "
+                                                 "default) or paper")
     dm.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")
     dm.add_argument("--port", type=int_in(1, 65535), default=7860)
     dm.add_argument("--share", action="store_true", help="also make a public gradio.live link")

@@ -36,7 +36,7 @@ from seqdraw.readers import read_correct
 from seqdraw.files import atomic_path
 from seqdraw.model.sampling import reconstruct_by_length, sample_by_length, seeded
 from seqdraw.objectives import test_bound
-from seqdraw.generate import stored_style_temperature, stored_temperature
+from seqdraw.generate import model_path as resolve_model, stored_style_temperature, stored_temperature
 from seqdraw.pictures import grid, save_png, to_uint8
 
 # Table II of the paper: classification accuracy of generated images, lengths 1 / 2 / 3
@@ -202,7 +202,7 @@ def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_l
     t0 = time.time()
     if real_crops:
         load_real_crops(real_crops)                      # a bad file is refused before any work
-    model, meta = load_model(model_path)
+    model, meta = load_model(resolve_model(model_path))
     model.eval()
     if (model.config.height, model.config.width) != (32, 64):
         raise SeqdrawError(f"{model_path}: draws {model.config.height}x{model.config.width} images; "
