@@ -13,6 +13,7 @@ from pathlib import Path
 from seqdraw.errors import SeqdrawError
 from seqdraw.generate import Drawer
 from seqdraw.pictures import animation_frames, grid, save_attention_plot, save_gif, save_png, to_uint8
+from seqdraw.settings import SEED_MAX
 
 SCALE = 4
 MAX_PICTURES = 300          # the demo's temporary folder holds at most this many pictures
@@ -23,8 +24,8 @@ def draw(drawer: Drawer, number: str, temperature: float, seed: int, samples: in
     number = drawer.check_number(str(number).strip())
     if not 1 <= int(samples) <= 32:
         raise SeqdrawError(f"samples must be 1..32, got {samples}")
-    if not 0 <= int(seed) < 2**63:
-        raise SeqdrawError(f"seed must be between 0 and 2^63 - 1, got {seed}")
+    if not 0 <= int(seed) <= SEED_MAX:
+        raise SeqdrawError(f"seed must be between 0 and {SEED_MAX}, got {seed}")
     result = drawer.generate(number, n=int(samples), seed=int(seed), process=True, temperature=float(temperature))
     stem = f"{number}-{int(seed)}-{float(temperature):g}-{int(samples)}"
     samples_png = folder / f"samples-{stem}.png"

@@ -19,6 +19,7 @@ import torch
 from seqdraw.model import ConditionalDRAW
 from seqdraw.data.labels import MAX_LEN, parse_number
 from seqdraw.errors import SeqdrawError
+from seqdraw.settings import MAX_TEMPERATURE
 from seqdraw.model.sampling import draw_by_length
 
 DEFAULT_MODEL = "seqdraw.safetensors"     # shipped inside the package, in seqdraw/weights/
@@ -49,7 +50,6 @@ def stored_style_temperature(meta: dict) -> float | None:
     return None if v is None else float(v)
 
 
-MAX_TEMPERATURE = 100.0
 BATCH = 256                  # samples drawn at once: memory stays flat for any n
 
 

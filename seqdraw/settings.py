@@ -13,19 +13,31 @@ import typing
 from seqdraw.errors import SeqdrawError
 
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+SEED_MAX = 2**63 - 1                   # every seed a user gives: what NumPy and torch both take
+MAX_TEMPERATURE = 100.0                # every sampling temperature: 0 (the prior's mean) .. this
 
 
 def setting(default, help: str, lo=None, hi=None, lo_open: bool = False, hi_open: bool = False,
-            choices: tuple | None = None):
-    """A dataclass field with its range: lo <= value <= hi (or < where open), or one of `choices`."""
-    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices}
+            choices: tuple | None = None, required: bool = False, metavar: str | None = None):
+    """A dataclass field with its range: lo <= value <= hi (or < where open), or one of `choices`.
+    A field typed `X | None` may be None (e.g. "the model's own"); a `list` field is a list of strings
+    (a flag given once per item); `required`: its flag must be given."""
+    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices,
+            "required": required, "metavar": metavar}
     if isinstance(default, (dict, list)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
 def kind(cls, name: str) -> type:
-    return typing.get_type_hints(cls)[name]
+    """The field's type; for `X | None`, X."""
+    t = typing.get_type_hints(cls)[name]
+    args = [a for a in typing.get_args(t) if a is not type(None)]
+    return args[0] if len(args) == 1 and type(None) in typing.get_args(t) else t
+
+
+def optional(cls, name: str) -> bool:
+    return type(None) in typing.get_args(typing.get_type_hints(cls)[name])
 
 
 def describe_range(f: dataclasses.Field) -> str:
@@ -40,6 +52,12 @@ def describe_range(f: dataclasses.Field) -> str:
 def check_value(cls, f: dataclasses.Field, value):
     """The value, converted where that loses nothing (an int for a float field), or a SeqdrawError."""
     t = kind(cls, f.name)
+    if value is None and optional(cls, f.name):
+        return None
+    if t is list:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise SeqdrawError(f"{f.name} must be a list of strings, got {str(value)[:80]}")
+        return list(value)
     if t is bool:
         if not isinstance(value, bool):
             raise SeqdrawError(f"{f.name} must be true or false, got {value!r}")
@@ -118,29 +136,37 @@ def parse_text(cls, name: str, text: str):
             raise SeqdrawError(f"{name} must be a number, got {text!r}") from None
     if t is str:
         return text
+    if t is list:
+        return [text]
     raise SeqdrawError(f"{name} cannot be set from text")
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = ()) -> None:
     """One flag per field, --field-name, parsed by the field's type; None when not given, so a flag
-    only overrides what it names. A nested settings dataclass adds its own flags (add_arguments on it)."""
+    only overrides what it names. A bool flag alone means true (`--compile`, or `--compile false`); a
+    list field's flag is given once per item. A nested settings dataclass adds its own flags
+    (add_arguments on it)."""
     for f in dataclasses.fields(cls):
-        if f.name in skip or kind(cls, f.name) is dict or dataclasses.is_dataclass(kind(cls, f.name)):
+        t = kind(cls, f.name)
+        if f.name in skip or t is dict or dataclasses.is_dataclass(t):
             continue
 
-        def parse(text, name=f.name):
+        def parse(text, name=f.name, field=f):
             try:
-                return check_value(cls, next(g for g in dataclasses.fields(cls) if g.name == name),
-                                   parse_text(cls, name, text))
+                return check_value(cls, field, parse_text(cls, name, text))
             except SeqdrawError as e:
                 raise argparse.ArgumentTypeError(str(e)) from None
 
-        default = f.default if f.default is not dataclasses.MISSING else None
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         rng = describe_range(f)
-        text = f"{f.metadata.get('help', '')} (default: {default!r}{'; ' + rng if rng else ''})"
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=parse, default=None,
-                            metavar=kind(cls, f.name).__name__.upper(),
-                            help=text.replace("%", "%%"))
+        told = f.metadata.get("required") or "(default" in f.metadata.get("help", "")
+        shown = f" ({rng})" if told and rng else "" if told else f" (default: {default!r}{'; ' + rng if rng else ''})"
+        extra = {"action": "append", "type": str} if t is list else \
+            {"nargs": "?", "const": True, "type": parse} if t is bool else {"type": parse}
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None,
+                            required=bool(f.metadata.get("required")),
+                            metavar=f.metadata.get("metavar") or ("PATH" if t is list else t.__name__.upper()),
+                            help=(f.metadata.get("help", "") + shown).replace("%", "%%"), **extra)
 
 
 def metadata_value(path, meta: dict, key: str, t: type, default, lo=None, hi=None):

@@ -38,7 +38,7 @@ from seqdraw.objectives import (Batch, Critics, ObjectiveConfig, digit_pixel_wei
                                 total_loss, trained_critics)
 from seqdraw.pictures import grid, save_curves, save_png
 from seqdraw.readers import load_guide
-from seqdraw.settings import check_fields, from_dict, setting
+from seqdraw.settings import SEED_MAX, check_fields, from_dict, setting
 
 CURRICULA = ("none", "paper", "replay")
 SAMPLE_NUMBERS = ("7", "42", "157", "2024", "31415")
@@ -62,7 +62,7 @@ class TrainConfig:
     lr: float = setting(2e-3, "peak learning rate (Adam)", lo=0, lo_open=True, hi=10)
     warmup_steps: int = setting(200, "linear warm-up steps, then cosine decay to 10%", lo=1, hi=10_000_000)
     grad_clip: float = setting(10.0, "gradient norm clip", lo=0, lo_open=True)
-    seed: int = setting(0, "fixes data order, noise and initial weights", lo=0, hi=2**63 - 1)
+    seed: int = setting(0, "fixes data order, noise and initial weights", lo=0, hi=SEED_MAX)
     curriculum: str = setting("", "none, paper (L=1, then 2, ...; III-D) or replay (L and shorter); "
                                   "empty: replay for seqdraw-cur, none otherwise",
                               choices=("",) + CURRICULA)

@@ -67,3 +67,21 @@ def test_the_largest_seed_draws_several_numbers(tmp_path, capsys):
     code, _, err = run(["generate", "7", "68", "157", "--model", str(tmp_path / "m.safetensors"), "--seed",
                         str(2**63 - 1), "--n", "2", "--out", str(tmp_path / "x.png")], capsys)
     assert code == 0, err
+
+
+def test_evaluate_flags_are_eval_config():
+    """Every EvalConfig field is a flag of `seqdraw evaluate`, with the field's range (declared once)."""
+    import dataclasses
+
+    from seqdraw.cli import build_parser
+    from seqdraw.evaluate.config import EvalConfig
+
+    base = ["evaluate", "--model", "m.safetensors", "--data", "d"]
+    parser = build_parser()
+    args = parser.parse_args(base + ["--allow-seen-heldout", "--judge", "a", "--judge", "b", "--temperature", "0.5"])
+    assert args.allow_seen_heldout is True and args.judge == ["a", "b"] and args.temperature == 0.5
+    flags = {a.dest for a in parser._subparsers._group_actions[0].choices["evaluate"]._actions}
+    assert {f.name for f in dataclasses.fields(EvalConfig)} <= flags
+    for bad in (["--temperature", "101"], ["--per-length", "0"], ["--seed", "-1"], ["--allow-seen-heldout", "maybe"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(base + bad)

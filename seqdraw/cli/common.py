@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from seqdraw.settings import MAX_TEMPERATURE, SEED_MAX
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):                 # one line, not usage + error
         self.exit(2, f"{self.prog}: error: {shorten(message)}\n")
@@ -26,7 +28,6 @@ def shorten(message: str, limit: int = 80) -> str:
                     for w in message.split(" "))
 
 
-SEED_MAX = 2**63 - 1
 
 
 def int_in(lo: int, hi: int):
@@ -56,7 +57,7 @@ def float_in(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False)
 
 positive_int = int_in(1, 10**9)
 seed = int_in(0, SEED_MAX)
-temperature = float_in(0, 100)
+temperature = float_in(0, MAX_TEMPERATURE)
 
 
 def available_cores() -> int:

@@ -3,22 +3,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqdraw.cli.common import DefaultsHelp, Parser, int_in, seed, temperature
+from seqdraw.cli.common import DefaultsHelp, Parser, int_in, seed
 from seqdraw.cli.train import parse_overrides
 from seqdraw.errors import SeqdrawError
 
 def cmd_evaluate(args) -> None:
+    from dataclasses import fields
+
+    from seqdraw.evaluate.config import EvalConfig
     from seqdraw.evaluate.report import evaluate, markdown
     from seqdraw.files import check_output_folder, output_folder
 
+    config = EvalConfig(**{f.name: getattr(args, f.name) for f in fields(EvalConfig)
+                           if getattr(args, f.name) is not None})
     out = check_output_folder(args.out, args.overwrite)
     with output_folder(out, args.overwrite) as tmp:
-        report = evaluate(args.model, args.data, tmp, judges=args.judge, per_length=args.per_length, seed=args.seed,
-                          temperature=args.temperature, style_temperature=args.style_temperature,
-                          critic_images=args.critic_images, critic_steps=args.critic_steps,
-                          variety_strings=args.variety_strings, reconstructions=args.reconstructions,
-                          usefulness=args.usefulness, real_crops=args.real_crops,
-                          allow_seen_heldout=args.allow_seen_heldout)
+        report = evaluate(config, tmp)
     print(markdown(report))
     print(f"-> {out / 'report.md'}, {out / 'report.json'}, {out / 'samples.png'}, {out / 'critic.png'}")
 
@@ -48,39 +48,14 @@ def cmd_reproduce_table2(args) -> None:
 
 
 def add_commands(sub) -> None:
+    from seqdraw.evaluate.config import EvalConfig
+    from seqdraw.settings import add_arguments
+
     e = sub.add_parser("evaluate", help="the yardstick: two judges, realism, variety, memorisation, the VAE's fit",
-                       formatter_class=DefaultsHelp)
-    e.add_argument("--model", required=True, help="a model .safetensors, a run's final/ or best/ folder, or a "
-                                                  "shipped model: recipe or paper")
-    e.add_argument("--data", required=True,
-                   help="the data folder whose test.npz is held out (its train.npz, if there, is what the "
-                        "model trained on: memorisation and the critic's floor use it)")
-    e.add_argument("--judge", action="append", default=None, metavar="READER",
-                   help="a reader .safetensors (seqdraw classifier train); repeat for several "
-                        "(default: the two judges shipped in the package)")
-    e.add_argument("--per-length", dest="per_length", type=int_in(1, 1_000_000), default=400,
-                   help="random strings per length, and as many held-out ones for lengths 3-5, one sample each")
-    e.add_argument("--critic-images", dest="critic_images", type=int_in(20, 1_000_000), default=2000,
-                   help="generated and as many data images for the realism critic")
-    e.add_argument("--critic-steps", dest="critic_steps", type=int_in(1, 1_000_000), default=400,
-                   help="training steps of each critic (batch 64), per fold")
-    e.add_argument("--variety-strings", dest="variety_strings", type=int_in(1, 100_000), default=20,
-                   help="strings per length for the stroke variety, 8 samples each")
-    e.add_argument("--reconstructions", type=int_in(1, 1_000_000), default=400,
-                   help="test images per length for the reconstructions and the bound")
-    e.add_argument("--usefulness", type=int_in(0, 10_000_000), default=0, metavar="N",
-                   help="also train readers on N generated and on N data images (0: skip; minutes)")
-    e.add_argument("--real-crops", dest="real_crops", default=None, metavar="NPZ",
-                   help="with --usefulness: real SVHN digit crops (images uint8 [N, 32, 32, 3], labels) "
-                        "for the single-digit comparison")
-    e.add_argument("--allow-seen-heldout", dest="allow_seen_heldout", action="store_true",
-                   help="evaluate a model trained on held-out strings (its held-out figures are then not held out)")
-    e.add_argument("--temperature", type=temperature, default=None,
-                   help="sampling temperature (default: the one stored with the model, else 1)")
-    e.add_argument("--style-temperature", dest="style_temperature", type=temperature, default=None,
-                   help="temperature of z_1 alone (default: the one stored with the model, else --temperature)")
-    e.add_argument("--out", default="runs/evaluation", help="where report.md, report.json and the figures go")
-    e.add_argument("--seed", type=seed, default=0)
+                       description="Flags come from seqdraw.evaluate.config.EvalConfig.")
+    add_arguments(e, EvalConfig)
+    e.add_argument("--out", default="runs/evaluation", help="where report.md, report.json and the figures go "
+                                                            "(default: runs/evaluation)")
     e.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
     e.set_defaults(func=cmd_evaluate)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ from seqdraw.readers import read_correct
 from seqdraw.files import atomic_path
 from seqdraw.model.sampling import reconstruct_by_length, sample_by_length, seeded
 from seqdraw.objectives import test_bound
+from seqdraw.evaluate.config import EvalConfig
 from seqdraw.generate import model_path as resolve_model, stored_style_temperature, stored_temperature
 from seqdraw.pictures import grid, save_png, to_uint8
 
@@ -114,29 +116,28 @@ def data_images_of(string: str, n: int, test: dict, test_strings: np.ndarray, re
 
 # ---- the figures --------------------------------------------------------------------------------------
 
-def legibility(model, judges, max_len: int, per_length: int, seed: int, temperature, style_temperature,
-               progress: bool) -> tuple[dict, np.ndarray, np.ndarray]:
+def legibility(model, judges, max_len: int, config: "EvalConfig", progress: bool) -> tuple[dict, np.ndarray, np.ndarray]:
     """Prior samples of per_length seen and per_length held-out strings of each length, read by each judge."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(config.seed)
     strings = []
     for L in range(1, max_len + 1):
-        strings += random_strings(L, per_length, False, rng)
+        strings += random_strings(L, config.per_length, False, rng)
         if L in HELDOUT_LENGTHS:
-            strings += random_strings(L, per_length, True, rng)
+            strings += random_strings(L, config.per_length, True, rng)
     labels, lengths = encode(strings)
     held = heldout_mask(labels, lengths)
-    images = sample_by_length(model, labels, lengths, seeded(seed), progress=progress, temperature=temperature,
-                          style_temperature=style_temperature)
+    images = sample_by_length(model, labels, lengths, seeded(config.seed), progress=progress,
+                              temperature=config.temperature, style_temperature=config.style_temperature)
     out = {name: by_length_and_split(read_correct(j, images, labels, lengths), lengths, held)
            for name, j in judges.items()}
     return out, images, lengths
 
 
-def variety(model, test: dict, renderer, max_len: int, strings_per_length: int, samples: int, seed: int,
-            temperature, style_temperature) -> dict:
-    """Per length: mean stroke spread of `samples` samples of one string over that of as many data
-    images of the string, for random strings; the ratio's bootstrap interval is over strings."""
-    rng = np.random.default_rng(seed + 1)
+def variety(model, test: dict, renderer, max_len: int, config: "EvalConfig") -> dict:
+    """Per length: mean stroke spread of `variety_samples` samples of one string over that of as many
+    data images of the string, for random strings; the ratio's bootstrap interval is over strings."""
+    samples, strings_per_length = config.variety_samples, config.variety_strings
+    rng = np.random.default_rng(config.seed + 1)
     out = {}
     all_gen, all_data = [], []
     test_strings = np.array(strings_of(test["labels"], test["lengths"]))
@@ -155,7 +156,7 @@ def variety(model, test: dict, renderer, max_len: int, strings_per_length: int, 
                                   VARIETY_SEED + len(all_gen) + len(gen_spread))
             labels, lengths = encode([s] * samples)
             drawn = sample_by_length(model, labels, lengths, seeded(int(rng.integers(1 << 30))), progress=False,
-                                 temperature=temperature, style_temperature=style_temperature)
+                                     temperature=config.temperature, style_temperature=config.style_temperature)
             gen_spread.append(mean_pairwise_distance(stroke_maps(drawn)))
             data_spread.append(mean_pairwise_distance(stroke_maps(real.astype(np.float32) / 255)))
         if gen_spread:
@@ -194,35 +195,40 @@ def balanced_rows(lengths: np.ndarray, max_len: int, total: int, rng: np.random.
 
 # ---- the command ----------------------------------------------------------------------------------------
 
-def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_length: int = 400,
-             seed: int = 0, temperature: float | None = None, style_temperature: float | None = None,
-             critic_images: int = 2000, critic_steps: int = 400, variety_strings: int = 20, variety_samples: int = 8,
-             reconstructions: int = 400, usefulness: int = 0, real_crops: str | None = None,
-             allow_seen_heldout: bool = False, progress: bool = True) -> dict:
-    t0 = time.time()
-    if real_crops:
-        load_real_crops(real_crops)                      # a bad file is refused before any work
-    model, meta = load_model(resolve_model(model_path))
+def load_evaluated_model(config: EvalConfig):
+    """The model, its metadata, and the config with the temperatures the model stores filled in."""
+    if config.real_crops:
+        load_real_crops(config.real_crops)               # a bad file is refused before any work
+    model, meta = load_model(resolve_model(config.model))
     model.eval()
     if (model.config.height, model.config.width) != (32, 64):
-        raise SeqdrawError(f"{model_path}: draws {model.config.height}x{model.config.width} images; "
+        raise SeqdrawError(f"{config.model}: draws {model.config.height}x{model.config.width} images; "
                            "the judges read 32x64")
-    temperature = stored_temperature(meta) if temperature is None else temperature
-    style_temperature = stored_style_temperature(meta) if style_temperature is None else style_temperature
-    max_len = meta.get("max_len", MAX_LEN)
     seen = meta.get("heldout_seen")
-    if seen and not allow_seen_heldout:
-        raise SeqdrawError(f"{model_path} was trained on {seen} images of held-out strings, so its held-out "
+    if seen and not config.allow_seen_heldout:
+        raise SeqdrawError(f"{config.model} was trained on {seen} images of held-out strings, so its held-out "
                            "figures would measure memory: retrain on data made without them (seqdraw data synth "
                            "leaves them out), or pass --allow-seen-heldout to report them as seen")
+    temperature = stored_temperature(meta) if config.temperature is None else config.temperature
+    style = stored_style_temperature(meta) if config.style_temperature is None else config.style_temperature
+    return model, meta, replace(config, temperature=temperature, style_temperature=style)
+
+
+def load_evaluation_data(data: str, max_len: int) -> tuple[Path, dict, dict | None]:
+    """The data folder, its test split (the model's lengths) and its train split, if it has one."""
     folder = data_folder(data)
     test = load_shard(folder / "test.npz")
     train = load_shard(folder / "train.npz") if (folder / "train.npz").exists() else None
     test = {k: v[test["lengths"] <= max_len] for k, v in test.items()}
     if len(test["images"]) == 0:
         raise SeqdrawError(f"{folder / 'test.npz'}: no test images of 1..{max_len} digits (the model's lengths)")
-    source = data_source(folder)
-    judge_paths = [Path(p) for p in (judges or shipped_judge_paths())]
+    return folder, test, train
+
+
+def load_judges(paths: list, meta: dict, train: dict | None) -> dict:
+    """{name: reader} for each judge (default: the shipped two); a judge that saw the model's training
+    data or guided it is refused (judges.load_judge)."""
+    judge_paths = [Path(p) for p in (paths or shipped_judge_paths())]
     missing = [str(p) for p in judge_paths if not p.exists()]
     if missing:
         raise SeqdrawError(f"no such judge: {', '.join(missing)} (pass --judge, or train one: seqdraw classifier train)")
@@ -231,82 +237,93 @@ def evaluate(model_path, data: str, out: Path, judges: list | None = None, per_l
     for p in judge_paths:
         reader, _ = load_judge(p, meta, train_fp)
         readers[judge_name(reader, p)] = reader
-    rng = np.random.default_rng(seed)
+    return readers
+
+
+def realism(model, test: dict, train: dict | None, rows: np.ndarray, rng: np.random.Generator, config: EvalConfig,
+            out: Path, progress: bool) -> tuple[dict, dict, np.ndarray]:
+    """The k-fold critic on samples against data, and its floor (data against data); critic.png shows
+    the samples it found most and least like data. Returns (realism, floor, the samples)."""
+    max_len = int(test["lengths"].max())
+    drawn = sample_by_length(model, test["labels"][rows].astype(np.int64), test["lengths"][rows].astype(np.int64),
+                             seeded(config.seed + 2), progress=progress, temperature=config.temperature,
+                             style_temperature=config.style_temperature)
+    found = critic_auc(drawn, test["images"][rows], steps=config.critic_steps, seed=config.seed)
+    if train is not None:
+        floor_rows = balanced_rows(train["lengths"].astype(np.int64), max_len, len(rows), rng)
+        floor = critic_auc(train["images"][floor_rows], test["images"][rows][: len(floor_rows)],
+                           steps=config.critic_steps, seed=config.seed)
+    else:
+        half = len(rows) // 2
+        floor = critic_auc(test["images"][rows[:half]], test["images"][rows[half:]], steps=config.critic_steps,
+                           seed=config.seed)
+    order = np.argsort(found.pop("first_scores"))              # low score: the critic takes it for data
+    floor.pop("first_scores")
+    save_png(out / "critic.png", np.concatenate([grid(to_uint8(drawn[order[:16]]), cols=8),
+                                                 grid(to_uint8(drawn[order[-16:]]), cols=8)]), scale=3)
+    return found, floor, drawn
+
+
+def evaluate(config: EvalConfig, out: Path, progress: bool = True) -> dict:
+    """The yardstick (docs/evaluation.md): report.json, report.md, samples.png and critic.png in `out`."""
+    t0 = time.time()
+    model, meta, config = load_evaluated_model(config)
+    max_len = meta.get("max_len", MAX_LEN)
+    folder, test, train = load_evaluation_data(config.data, max_len)
+    readers = load_judges(config.judge, meta, train)
+    rng = np.random.default_rng(config.seed)
     held_test = heldout_mask(test["labels"], test["lengths"])
     test_lengths = test["lengths"].astype(np.int64)
+
     def say(what: str) -> None:
         if progress:
             tqdm.write(f"[{time.time() - t0:5.0f} s] {what}")
 
     say("legibility: prior samples read by each judge")
-    samples, sample_images, sample_lengths = legibility(model, readers, max_len, per_length, seed, temperature,
-                                                        style_temperature, progress)
+    samples, sample_images, sample_lengths = legibility(model, readers, max_len, config, progress)
     ceiling = {name: by_length_and_split(read_correct(j, test["images"], test["labels"], test_lengths),
                                          test_lengths, held_test) for name, j in readers.items()}
-
     say("reconstructions: the posterior's, read by each judge")
-    rec_rows = balanced_rows(test_lengths, max_len, reconstructions * max_len, rng)
-    rec = reconstruct_by_length(model, test["images"][rec_rows], test["labels"][rec_rows], test_lengths[rec_rows],
-                                seeded(seed))
-    recon = {name: by_length_and_split(read_correct(j, rec, test["labels"][rec_rows], test_lengths[rec_rows]),
-                                       test_lengths[rec_rows], held_test[rec_rows]) for name, j in readers.items()}
-    bound = test_bound(model, test, max_len, reconstructions, seed)
-
+    rec_rows = balanced_rows(test_lengths, max_len, config.reconstructions * max_len, rng)
+    rec_labels, rec_lengths = test["labels"][rec_rows], test_lengths[rec_rows]
+    rec = reconstruct_by_length(model, test["images"][rec_rows], rec_labels, rec_lengths, seeded(config.seed))
+    recon = {name: by_length_and_split(read_correct(j, rec, rec_labels, rec_lengths), rec_lengths,
+                                       held_test[rec_rows]) for name, j in readers.items()}
     say("drawing process: attention against the pen, and when each digit is drawn")
-    drawing = drawing_process(model, test, max_len, seed)
-
+    drawing = drawing_process(model, test, max_len, config.seed)
     say("realism: a k-fold critic, generated vs data and data vs data")
-    rows = balanced_rows(test_lengths, max_len, critic_images, rng)
-    drawn = sample_by_length(model, test["labels"][rows].astype(np.int64), test_lengths[rows], seeded(seed + 2),
-                         progress=progress, temperature=temperature, style_temperature=style_temperature)
-    realism = critic_auc(drawn, test["images"][rows], steps=critic_steps, seed=seed)
-    if train is not None:
-        floor_rows = balanced_rows(train["lengths"].astype(np.int64), max_len, len(rows), rng)
-        floor = critic_auc(train["images"][floor_rows], test["images"][rows][: len(floor_rows)], steps=critic_steps,
-                           seed=seed)
-    else:
-        half = len(rows) // 2
-        floor = critic_auc(test["images"][rows[:half]], test["images"][rows[half:]], steps=critic_steps, seed=seed)
-    order = np.argsort(realism.pop("first_scores"))             # low score: the critic takes it for data
-    floor.pop("first_scores")
-    save_png(out / "critic.png", np.concatenate([grid(to_uint8(drawn[order[:16]]), cols=8),
-                                                 grid(to_uint8(drawn[order[-16:]]), cols=8)]), scale=3)
-
+    rows = balanced_rows(test_lengths, max_len, config.critic_images, rng)
+    found, floor, drawn = realism(model, test, train, rows, rng, config, out, progress)
     say("variety: the spread of strokes between samples of one string")
-    spread = variety(model, test, renderer_of(folder), max_len, variety_strings, variety_samples, seed,
-                     temperature, style_temperature)
-
+    spread = variety(model, test, renderer_of(folder), max_len, config)
     memory = None
     if train is not None:
         say("memorisation: nearest training images")
         memory = memorisation(drawn, test["images"][rows], train["images"][train["lengths"] <= max_len])
-
-    useful = None
-    if usefulness:
-        useful = usefulness_figures(model, train, test, folder, usefulness, real_crops, seed, temperature,
-                                    style_temperature, progress)
-
+    useful = usefulness_figures(model, train, test, folder, config, progress) if config.usefulness else None
     report = {
-        "model": str(model_path), "data": str(folder), "data_source": source, "seed": seed,
-        "temperature": temperature, "style_temperature": style_temperature, "max_len": max_len,
-        "judges": {name: str(p) for name, p in zip(readers, judge_paths)},
-        "heldout_seen_in_training": seen,
-        "per_length": per_length,
-        "samples": samples, "judges_on_test_images": ceiling,
-        "reconstructions": recon, "test_bound_nats": bound,
-        "drawing": drawing,
-        "realism_auc": realism, "realism_floor_auc": floor,
-        "variety": spread, "memorisation": memory, "usefulness": useful,
+        "model": str(config.model), "data": str(folder), "data_source": data_source(folder), "seed": config.seed,
+        "temperature": config.temperature, "style_temperature": config.style_temperature, "max_len": max_len,
+        "judges": {name: str(p) for name, p in zip(readers, config.judge or shipped_judge_paths())},
+        "heldout_seen_in_training": meta.get("heldout_seen"), "per_length": config.per_length,
+        "samples": samples, "judges_on_test_images": ceiling, "reconstructions": recon,
+        "test_bound_nats": test_bound(model, test, max_len, config.reconstructions, config.seed),
+        "drawing": drawing, "realism_auc": found, "realism_floor_auc": floor, "variety": spread,
+        "memorisation": memory, "usefulness": useful,
         "paper_table2_seqDRAW_cur": dict(zip(("1", "2", "3"), PAPER_TABLE2["seqDRAW-cur"])),
         "seconds": round(time.time() - t0, 1),
     }
+    write_report(out, report, sample_images, sample_lengths, max_len)
+    return report
+
+
+def write_report(out: Path, report: dict, sample_images: np.ndarray, sample_lengths: np.ndarray, max_len: int):
     with atomic_path(out / "report.json") as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(markdown(report))
     picks = [np.flatnonzero(sample_lengths == L)[:8] for L in range(1, max_len + 1)]
     save_png(out / "samples.png", grid(to_uint8(sample_images[np.concatenate(picks)]), cols=8), scale=3)
-    return report
 
 
 def load_real_crops(path) -> dict:
@@ -322,9 +339,10 @@ def load_real_crops(path) -> dict:
     return real
 
 
-def usefulness_figures(model, train, test, folder: Path, n: int, real_crops, seed, temperature,
-                       style_temperature, progress) -> dict:
+def usefulness_figures(model, train, test, folder: Path, config: "EvalConfig", progress: bool) -> dict:
     """Readers trained on n generated images against readers trained on n data images."""
+    n, real_crops, seed = config.usefulness, config.real_crops, config.seed
+    sampling = {"temperature": config.temperature, "style_temperature": config.style_temperature}
     from seqdraw.evaluate.usefulness import digit_window, digits_usefulness, grey_crops, numbers_usefulness
 
     if train is None:
@@ -332,8 +350,8 @@ def usefulness_figures(model, train, test, folder: Path, n: int, real_crops, see
     max_len = int(test["lengths"].max())
     keep = np.flatnonzero(train["lengths"] <= max_len)[:n]
     sub = {k: v[keep] for k, v in train.items()}
-    drawn = sample_by_length(model, sub["labels"].astype(np.int64), sub["lengths"].astype(np.int64), seeded(seed + 3),
-                         progress=progress, temperature=temperature, style_temperature=style_temperature)
+    drawn = sample_by_length(model, sub["labels"].astype(np.int64), sub["lengths"].astype(np.int64),
+                             seeded(seed + 3), progress=progress, **sampling)
     out = {"numbers": numbers_usefulness(to_uint8(drawn), sub, test, seed=seed, progress=progress)}
     if real_crops:
         real = load_real_crops(real_crops)
@@ -341,8 +359,8 @@ def usefulness_figures(model, train, test, folder: Path, n: int, real_crops, see
         digits = train["labels"][ones, 0].astype(np.int64)
         labels = np.full((len(ones), 5), -1, np.int64)
         labels[:, 0] = digits
-        one_drawn = sample_by_length(model, labels, np.ones(len(ones), np.int64), seeded(seed + 4), progress=progress,
-                                 temperature=temperature, style_temperature=style_temperature)
+        one_drawn = sample_by_length(model, labels, np.ones(len(ones), np.int64), seeded(seed + 4),
+                                     progress=progress, **sampling)
         window = digit_window(train["boxes"], train["lengths"])
         out["digits_real_svhn"] = digits_usefulness(to_uint8(one_drawn), train["images"][ones], digits, window,
                                                     grey_crops(real["images"]), real["labels"], seed=seed,
