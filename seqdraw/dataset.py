@@ -18,6 +18,7 @@ import hashlib
 import json
 import shutil
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from tqdm import tqdm
 
 from seqdraw.model.pretrained import weights_digest
 from seqdraw.data.labels import MAX_LEN, PAD, encode, parse_number
+from seqdraw.data.generated import GeneratedConfig
 from seqdraw.data.shards import ARRAYS
 from seqdraw.data.synth import SynthConfig
 from seqdraw.errors import SeqdrawError
@@ -34,7 +36,6 @@ from seqdraw.files import atomic_path, check_output_folder, replace_folder, save
 from seqdraw.generate import Drawer
 
 SHARD = 1000
-FORMATS = ("imagefolder", "npz")
 
 
 MAX_STRINGS_BYTES = 64 * 2**20
@@ -85,31 +86,31 @@ def draw_shard(drawer: Drawer, strings: list[str], seed: int, shard: int, temper
     return (images * 255 + 0.5).astype(np.uint8)
 
 
-def request_of(drawer: Drawer, n, fmt, seed, length_probs, strings, temperature, style_temperature,
-               test_fraction) -> dict:
-    return {"n": n, "format": fmt, "seed": seed, "length_probs": list(length_probs) if not strings else None,
+def request_of(drawer: Drawer, config: GeneratedConfig, length_probs, strings) -> dict:
+    """What an export is: the settings that decide its images (a rerun with the same continues it)."""
+    return {"n": config.n, "format": config.format, "seed": config.seed,
+            "length_probs": list(length_probs) if not strings else None,
             "strings_sha256": hashlib.sha256("\n".join(strings).encode()).hexdigest() if strings else None,
-            "model": weights_digest(drawer.model.state_dict()), "temperature": temperature,
-            "style_temperature": style_temperature, "test_fraction": test_fraction, "shard": SHARD}
+            "model": weights_digest(drawer.model.state_dict()), "temperature": config.temperature,
+            "style_temperature": config.style_temperature, "test_fraction": config.test_fraction, "shard": SHARD}
 
 
-def export_dataset(drawer: Drawer, out, n: int, fmt: str = "imagefolder", seed: int = 0, lengths: str = "svhn",
-                   strings_file=None, temperature=None, style_temperature=None, test_fraction: float = 0.1,
-                   overwrite: bool = False, progress: bool = True) -> dict:
-    if fmt not in FORMATS:
-        raise SeqdrawError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    out = Path(out)
-    strings = read_strings(strings_file, drawer.max_len) if strings_file else None
+def export_dataset(drawer: Drawer, config: GeneratedConfig, overwrite: bool = False, progress: bool = True) -> dict:
+    """Draw the data set `config` describes into config.out: resumable, replaced whole only with overwrite."""
+    out, n, lengths = Path(config.out), config.n, config.lengths
+    strings = read_strings(config.strings, drawer.max_len) if config.strings else None
     length_probs = SynthConfig.lengths_from_flag(lengths)
     if lengths == "svhn":                   # SVHN's shares of the lengths the model draws
         length_probs = length_probs[: drawer.max_len]
     if not strings and len(length_probs) > drawer.max_len and any(length_probs[drawer.max_len:]):
         raise SeqdrawError(f"--lengths {lengths}: the model draws 1..{drawer.max_len} digits "
                            f"(use uniform:{drawer.max_len} or weights for 1..{drawer.max_len})")
-    temperature = drawer.temperature if temperature is None else temperature
-    style_temperature = drawer.style_temperature if style_temperature is None else style_temperature
-    request = request_of(drawer, n, fmt, seed, length_probs, strings, temperature, style_temperature, test_fraction)
-    result = {"n": n, "train": n - int(round(n * test_fraction)), "test": int(round(n * test_fraction)), "format": fmt}
+    config = replace(config, temperature=drawer.temperature if config.temperature is None else config.temperature,
+                     style_temperature=drawer.style_temperature if config.style_temperature is None
+                     else config.style_temperature)
+    request = request_of(drawer, config, length_probs, strings)
+    n_test = int(round(n * config.test_fraction))
+    result = {"n": n, "train": n - n_test, "test": n_test, "format": config.format}
     earlier = _manifest(out)
     if earlier == {**request, "complete": True} and not overwrite:
         return {**result, "already_complete": True}

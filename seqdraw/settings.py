@@ -18,12 +18,12 @@ MAX_TEMPERATURE = 100.0                # every sampling temperature: 0 (the prio
 
 
 def setting(default, help: str, lo=None, hi=None, lo_open: bool = False, hi_open: bool = False,
-            choices: tuple | None = None, required: bool = False, metavar: str | None = None):
+            choices: tuple | None = None, required: bool = False):
     """A dataclass field with its range: lo <= value <= hi (or < where open), or one of `choices`.
     A field typed `X | None` may be None (e.g. "the model's own"); a `list` field is a list of strings
     (a flag given once per item); `required`: its flag must be given."""
     meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices,
-            "required": required, "metavar": metavar}
+            "required": required}
     if isinstance(default, (dict, list)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -165,7 +165,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = 
             {"nargs": "?", "const": True, "type": parse} if t is bool else {"type": parse}
         parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None,
                             required=bool(f.metadata.get("required")),
-                            metavar=f.metadata.get("metavar") or ("PATH" if t is list else t.__name__.upper()),
+                            metavar="PATH" if t is list else t.__name__.upper(),
                             help=(f.metadata.get("help", "") + shown).replace("%", "%%"), **extra)
 
 

@@ -64,17 +64,10 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def add_drawing_flags(p: argparse.ArgumentParser) -> None:
-    """The flags of every command that draws with a model: which model, noise, arithmetic."""
+def add_model_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of every command that draws with a model: which model, and its arithmetic."""
     p.add_argument("--model", default=None, help="a .safetensors model, a run's final/ or best/ folder, or a "
                                                  "shipped model: recipe (the default) or paper")
-    p.add_argument("--seed", type=seed, default=0, help="the same seed gives the same pixels")
-    p.add_argument("--temperature", type=temperature, default=None,
-                   help="scale of the prior's noise: 1 is the paper's sampling, lower is more legible and less "
-                        "varied (default: the temperature stored with the model, else 1)")
-    p.add_argument("--style-temperature", dest="style_temperature", type=temperature, default=None,
-                   help="the temperature of z_1 alone, which sets each sample's style: above --temperature "
-                        "for more varied styles (default: the one stored with the model, else --temperature)")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="arithmetic of the drawing: bf16 autocast is faster on CPUs with AVX512-BF16, and its "
                         "pixels differ from fp32's (docs/performance.md)")

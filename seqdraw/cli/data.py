@@ -5,7 +5,9 @@ import json
 import sys
 from pathlib import Path
 
-from seqdraw.cli.common import DefaultsHelp, Parser, add_drawing_flags, available_cores, float_in, int_in, seed
+from seqdraw.cli.common import DefaultsHelp, Parser, add_model_flags, available_cores, float_in, int_in, seed
+from seqdraw.data.generated import GeneratedConfig
+from seqdraw.settings import add_arguments
 from seqdraw.errors import SeqdrawError
 
 def cmd_data_synth(args) -> None:
@@ -40,20 +42,21 @@ def cmd_data_svhn(args) -> None:
 
 
 def cmd_data_generated(args) -> None:
+    from dataclasses import fields
+
     from seqdraw.dataset import export_dataset
     from seqdraw.generate import load
 
-    if args.out.endswith(".png"):
+    config = GeneratedConfig(**{f.name: getattr(args, f.name) for f in fields(GeneratedConfig)
+                                if getattr(args, f.name) is not None})
+    if config.out.endswith(".png"):
         raise SeqdrawError("a data set needs --out DIR, a folder")
-    result = export_dataset(load(args.model, args.precision, args.compile), args.out, args.n, fmt=args.format,
-                            seed=args.seed, lengths=args.lengths, strings_file=args.strings,
-                            temperature=args.temperature, style_temperature=args.style_temperature,
-                            test_fraction=args.test_fraction, overwrite=args.overwrite)
+    result = export_dataset(load(args.model, args.precision, args.compile), config, overwrite=args.overwrite)
     if result.get("already_complete"):
-        print(f"{args.out} already holds these {result['n']} images, complete: nothing to draw "
+        print(f"{config.out} already holds these {result['n']} images, complete: nothing to draw "
               "(--overwrite draws them again)")
         return
-    print(f"{result['n']} images ({result['train']} train, {result['test']} test), {result['format']} -> {args.out}")
+    print(f"{result['n']} images ({result['train']} train, {result['test']} test), {result['format']} -> {config.out}")
 
 
 def add_commands(sub) -> None:
@@ -96,16 +99,8 @@ def add_commands(sub) -> None:
     v.set_defaults(func=cmd_data_svhn)
 
     gd = dsub.add_parser("generated", help="a labelled data set drawn by a model, for training readers (resumable)",
-                         formatter_class=DefaultsHelp)
-    gd.add_argument("--n", type=int_in(1, 100_000_000), required=True, help="images in all (train + test)")
-    gd.add_argument("--out", required=True, help="the data set's folder")
-    add_drawing_flags(gd)
-    gd.add_argument("--lengths", default="svhn", help="length distribution, as seqdraw data synth (svhn, "
-                                                      "uniform:K, or weights 1,2,1), within the model's lengths")
-    gd.add_argument("--strings", metavar="FILE", help="draw strings from this file (one per line) instead")
-    gd.add_argument("--format", choices=["imagefolder", "npz"], default="imagefolder",
-                    help="PNGs + metadata.jsonl per split, or train.npz/test.npz shards")
-    gd.add_argument("--test-fraction", dest="test_fraction", type=float_in(0, 1, hi_open=True), default=0.1,
-                    help="share of the images in the test split")
+                         description="Flags come from seqdraw.data.generated.GeneratedConfig and the model's.")
+    add_arguments(gd, GeneratedConfig)
+    add_model_flags(gd)
     gd.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
     gd.set_defaults(func=cmd_data_generated)

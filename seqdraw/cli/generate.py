@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from seqdraw.cli.common import DefaultsHelp, add_drawing_flags, int_in
+from seqdraw.cli.common import DefaultsHelp, add_model_flags, int_in, seed, temperature
 from seqdraw.errors import SeqdrawError
 
 MAX_PICTURE_PIXELS = 50_000_000     # a grid larger than this is refused before any drawing
@@ -65,7 +65,14 @@ def add_commands(sub) -> None:
                        formatter_class=DefaultsHelp)
     g.add_argument("numbers", nargs="*", help="digit strings, e.g. 7 68 157 2024 (one row each)")
     g.add_argument("--n", type=int_in(1, 10_000), default=8, help="samples (styles) per number")
-    add_drawing_flags(g)
+    add_model_flags(g)
+    g.add_argument("--seed", type=seed, default=0, help="the same seed gives the same pixels")
+    g.add_argument("--temperature", type=temperature, default=None,
+                   help="scale of the prior's noise: 1 is the paper's sampling, lower is more legible and less "
+                        "varied (default: the temperature stored with the model, else 1)")
+    g.add_argument("--style-temperature", dest="style_temperature", type=temperature, default=None,
+                   help="the temperature of z_1 alone, which sets each sample's style: above --temperature "
+                        "for more varied styles (default: the one stored with the model, else --temperature)")
     g.add_argument("--out", default=None, help="the grid of samples (default numbers.png)")
     g.add_argument("--overwrite", action="store_true", help="replace the output files if they exist")
     g.add_argument("--process", metavar="PNG", help="also the drawing process: one row per sample, steps across")

@@ -16,7 +16,7 @@ class EvalConfig:
     data: str = setting("", "the data folder whose test.npz is held out (its train.npz, if there, is what the "
                             "model trained on: memorisation and the critic's floor use it)", required=True)
     judge: list = setting([], "a reader .safetensors (seqdraw classifier train); repeat for several "
-                              "(default: the two judges shipped in the package)", metavar="READER")
+                              "(default: the two judges shipped in the package)")
     per_length: int = setting(400, "random strings per length, and as many held-out ones for lengths 3-5, one "
                                    "sample each", lo=1, hi=1_000_000)
     critic_images: int = setting(2000, "generated and as many data images for the realism critic", lo=20,
@@ -30,7 +30,7 @@ class EvalConfig:
     usefulness: int = setting(0, "also train readers on N generated and on N data images (0: skip; minutes)",
                               lo=0, hi=10_000_000)
     real_crops: str = setting("", "with --usefulness: real SVHN digit crops (images uint8 [N, 32, 32, 3], labels) "
-                                  "for the single-digit comparison", metavar="NPZ")
+                                  "for the single-digit comparison")
     allow_seen_heldout: bool = setting(False, "evaluate a model trained on held-out strings (its held-out "
                                               "figures are then not held out)")
     temperature: float | None = setting(None, "sampling temperature (default: the one stored with the model, "
