@@ -19,6 +19,15 @@ from seqdraw.evaluate.report import memorisation
 
 # ---- statistics with known answers -------------------------------------------------------------------
 
+
+def reproduce_table2(data, out, overrides=None, progress=False, rows=(), judges=(), objectives=("paper",), **kw):
+    """The table's API with the old keyword names of these tests: Table2Config plus the overrides."""
+    from seqdraw.experiments.config import Table2Config
+    from seqdraw.experiments.table2 import reproduce_table2 as run
+    objective = "both" if set(objectives) == {"paper", "recipe"} else objectives[0]
+    config = Table2Config(data=data, rows=",".join(rows), judge=list(judges), objective=objective, **kw)
+    return run(config, out, overrides, progress)
+
 def test_accuracy_by_length_arithmetic():
     ok = np.array([True, True, False, False])
     assert accuracy_by_length(ok, np.array([1, 2, 2, 3])) == {"1": 1.0, "2": 0.5, "3": 0.0, "all": 0.5}
@@ -327,7 +336,6 @@ def test_reproduce_table2_rows_share_one_budget_and_continue(tiny_setup, capsys)
 
 
 def test_reproduce_table2_resumes_an_unfinished_row(tiny_setup, capsys):
-    from seqdraw.experiments.table2 import reproduce_table2
     root = tiny_setup
     out = root / "t2-resume"
     common = dict(max_steps=4, max_len=2, judges=[str(root / "multidigit" / "classifier.safetensors")],
@@ -420,7 +428,6 @@ def test_a_row_being_trained_by_another_process_is_skipped(tiny_setup, tmp_path,
     import subprocess
     import sys
 
-    from seqdraw.experiments.table2 import reproduce_table2
     root = tiny_setup
     out = tmp_path / "t2"
     run = lambda: reproduce_table2(str(root), out, max_steps=1, max_len=2, per_length=2, rows=["seqdraw"],  # noqa: E731
@@ -443,7 +450,6 @@ def test_a_row_being_trained_by_another_process_is_skipped(tiny_setup, tmp_path,
 
 def test_reproduce_table2_recipe_objective_trains_with_the_guide(tiny_setup, tmp_path):
     from seqdraw.data.shards import load_shard
-    from seqdraw.experiments.table2 import reproduce_table2
     root = tiny_setup
     cfg = SynthConfig(length_probs=(1, 1))
     train_reader(generate(64, seed=11, config=cfg), load_shard(root / "test.npz"), tmp_path / "guide", "multidigit",
@@ -470,3 +476,13 @@ def test_reproduce_table2_recipe_objective_trains_with_the_guide(tiny_setup, tmp
         reproduce_table2(str(root), tmp_path / "t3", max_steps=1, max_len=2, per_length=2, rows=["seqdraw"],
                          objectives=["recipe"], guide=guide, progress=False, judges=[guide],
                          overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_MODEL})
+
+
+def test_table2_config_names_the_rows_the_table_has():
+    from seqdraw.experiments.config import ROW_NAMES, Table2Config
+    from seqdraw.experiments.table2 import ROWS
+    assert tuple(ROWS) == ROW_NAMES
+    assert Table2Config(data="d").row_list() == list(ROW_NAMES)
+    assert Table2Config(data="d", rows="seqdraw,rnndraw", objective="both").objectives() == ["paper", "recipe"]
+    with pytest.raises(SeqdrawError, match="unknown row bogus"):
+        Table2Config(data="d", rows="seqdraw,bogus")

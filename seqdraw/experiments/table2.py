@@ -38,6 +38,7 @@ from seqdraw.model.sampling import reconstruct_by_length, sample_by_length, seed
 from seqdraw.files import atomic_path
 from seqdraw.objectives import test_bound
 from seqdraw.pictures import grid, process_strips, save_png, to_uint8
+from seqdraw.experiments.config import Table2Config
 from seqdraw.trainer import TrainConfig, batch_plan, nest_objective, resume_config, train
 
 # key: (name in the table, preset, TrainConfig changes)
@@ -56,17 +57,18 @@ OBJECTIVES = {"paper": {}, "recipe": {"objective": {"guide_weight": 100.0, "styl
 FIGURE_NUMBERS = {"seqdraw-cur": ("7", "68", "157"), "rnndraw": ("334",)}    # the paper's figures 3-6
 
 
-def row_config(row: str, objective: str, folder: Path, run: Path, max_steps: int, max_len: int, seed: int,
-               overrides: dict, guide: str | None) -> TrainConfig:
+def row_config(row: str, objective: str, run: Path, config: Table2Config, overrides: dict) -> TrainConfig:
+    """The TrainConfig of one row: its preset and curriculum, the objective's terms, the table's budget."""
     _, preset_name, changes = ROWS[row]
     terms = OBJECTIVES[objective]
     model = {**overrides.get("model", {}), **terms.get("model", {}), **changes.get("model", {})}
     overrides = nest_objective(overrides)
     objective_values = {**overrides.get("objective", {}), **terms.get("objective", {})}
     if objective == "recipe":
-        objective_values["guide"] = guide
-    values = {"preset": preset_name, "data": str(folder), "out": str(run), "max_steps": max_steps,
-              "max_len": max_len, "seed": seed, **overrides, **changes, "model": model, "objective": objective_values}
+        objective_values["guide"] = config.guide
+    values = {"preset": preset_name, "data": str(data_folder(config.data)), "out": str(run),
+              "max_steps": config.max_steps, "max_len": config.max_len, "seed": config.seed, **overrides, **changes,
+              "model": model, "objective": objective_values}
     return TrainConfig.from_dict(values)
 
 
@@ -95,48 +97,54 @@ def check_settings(out: Path, settings: dict) -> None:
         tmp.write_text(json.dumps(settings, indent=2) + "\n")
 
 
-def reproduce_table2(data: str, out: Path, max_steps: int, max_len: int = 3, judges: list | None = None,
-                     per_length: int = 1000, overrides: dict | None = None, seed: int = 0,
-                     rows: list[str] | None = None, objectives: list[str] | None = None, guide: str | None = None,
-                     progress: bool = True) -> str:
-    rows = rows or list(ROWS)
-    objectives = objectives or ["paper"]
-    if "recipe" in objectives:
-        if not guide:
+def reproduce_table2(config: Table2Config, out: Path, overrides: dict | None = None, progress: bool = True) -> str:
+    """Train and judge each row the config names, one after another, under one budget; a row another
+    process holds is skipped, a finished one kept. Returns table2.md's text."""
+    overrides = overrides or {}
+    if "recipe" in config.objectives():
+        if not config.guide:
             raise SeqdrawError("the recipe objective needs --guide (a multidigit reader that is not a judge)")
-        load_guide(guide)                                 # a bad file is refused before any training
-    folder = data_folder(data)
-    train_data, test_data = load_splits(data)
-    judge_paths = [Path(p) for p in (judges or shipped_judge_paths())]
+        load_guide(config.guide)                          # a bad file is refused before any training
+    train_data, test_data = load_splits(config.data)
+    judge_paths = [Path(p) for p in (config.judge or shipped_judge_paths())]
     missing = [str(p) for p in judge_paths if not p.exists()]
     if missing:
         raise SeqdrawError(f"no such judge: {', '.join(missing)}")
-    check_settings(out, {"data": str(folder), "train_fingerprint": fingerprint(train_data), "max_steps": max_steps,
-                         "max_len": max_len, "seed": seed, "overrides": overrides or {}, "per_length": per_length,
-                         "guide": guide or "", "judges": [str(p) for p in judge_paths]})
-    for objective in objectives:
-        for row in rows:
-            run = out / objective / row
-            if (run / "row.json").exists():
-                add_sample_drawing(run, test_data, max_len, seed)
-                print(f"{objective}/{row}: done before")
-                continue
-            with RowLock(run) as lock:
-                if not lock.held:
-                    print(f"{objective}/{row}: being trained by process {lock.owner}; skipped")
-                    continue
-                config = row_config(row, objective, folder, run, max_steps, max_len, seed, overrides or {}, guide)
-                config.epochs = epochs_for_budget(config, train_data["lengths"], max_steps)
-                print(f"training {ROWS[row][0]} under the {objective} objective ({config.curriculum} curriculum, "
-                      f"{config.epochs} epochs per stage, {max_steps} steps of {config.batch_size})", flush=True)
-                summary, seconds = train_row(config, run, (train_data, test_data), progress)
-                result = judge_row(run / "final", test_data, judge_paths, max_len, per_length, seed, progress)
-                result.update(name=ROWS[row][0], objective=objective, curriculum=config.curriculum,
-                              steps=summary["step"], images=summary["images_seen"], train_seconds=seconds)
-                with atomic_path(run / "row.json") as tmp:
-                    tmp.write_text(json.dumps(result, indent=2) + "\n")
-                write_table(out, max_len)
-    return write_table(out, max_len)
+    check_settings(out, {"data": str(data_folder(config.data)), "train_fingerprint": fingerprint(train_data),
+                         "max_steps": config.max_steps, "max_len": config.max_len, "seed": config.seed,
+                         "overrides": overrides, "per_length": config.per_length, "guide": config.guide,
+                         "judges": [str(p) for p in judge_paths]})
+    for objective in config.objectives():
+        for row in config.row_list():
+            run_row(row, objective, out, config, overrides, (train_data, test_data), judge_paths, progress)
+    return write_table(out, config.max_len)
+
+
+def run_row(row: str, objective: str, out: Path, config: Table2Config, overrides: dict, data: tuple,
+            judge_paths: list[Path], progress: bool) -> None:
+    """Train and judge one row (row.json), unless it is done or another process holds it."""
+    run, (train_data, test_data) = out / objective / row, data
+    if (run / "row.json").exists():
+        add_sample_drawing(run, test_data, config.max_len, config.seed)
+        print(f"{objective}/{row}: done before")
+        return
+    with RowLock(run) as lock:
+        if not lock.held:
+            print(f"{objective}/{row}: being trained by process {lock.owner}; skipped")
+            return
+        train_config = row_config(row, objective, run, config, overrides)
+        train_config.epochs = epochs_for_budget(train_config, train_data["lengths"], config.max_steps)
+        print(f"training {ROWS[row][0]} under the {objective} objective ({train_config.curriculum} curriculum, "
+              f"{train_config.epochs} epochs per stage, {config.max_steps} steps of {train_config.batch_size})",
+              flush=True)
+        summary, seconds = train_row(train_config, run, data, progress)
+        result = judge_row(run / "final", test_data, judge_paths, config.max_len, config.per_length, config.seed,
+                           progress)
+        result.update(name=ROWS[row][0], objective=objective, curriculum=train_config.curriculum,
+                      steps=summary["step"], images=summary["images_seen"], train_seconds=seconds)
+        with atomic_path(run / "row.json") as tmp:
+            tmp.write_text(json.dumps(result, indent=2) + "\n")
+        write_table(out, config.max_len)
 
 
 class RowLock:
