@@ -10,7 +10,7 @@ from seqdraw.checkpoint import latest_checkpoint
 from seqdraw.model.pretrained import load_model
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
-from seqdraw.readers import load_guide, train_reader
+from seqdraw.readers import Schedule, load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.model.discriminator import Discriminator
 from seqdraw.objectives import (Batch, Critics, ObjectiveConfig, adversarial_loss, discriminator_loss, random_views,
@@ -29,7 +29,8 @@ def data():
 @pytest.fixture(scope="module")
 def guide_path(data, tmp_path_factory):
     root = tmp_path_factory.mktemp("guide")
-    train_reader(data[0], data[1], root, "multidigit", {"width": 4}, epochs=1, batch_size=32, progress=False)
+    train_reader(data[0], data[1], root, "multidigit", {"width": 4}, progress=False,
+                 schedule=Schedule(epochs=1, batch=32))
     return str(root / "classifier.safetensors")
 
 

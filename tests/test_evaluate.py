@@ -13,7 +13,7 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.critic import critic_auc
 from seqdraw.evaluate.metrics import (mean_pairwise_distance, nearest_distances, roc_auc,
                                       stroke_maps, unit_images, wilson_interval)
-from seqdraw.readers import accuracy_by_length, load_reader, reader_accuracy, train_reader
+from seqdraw.readers import Schedule, accuracy_by_length, load_reader, reader_accuracy, train_reader
 from seqdraw.evaluate.report import memorisation
 
 
@@ -102,8 +102,8 @@ def small_sets():
 @pytest.mark.slow
 def test_classifier_learns_a_small_set(tmp_path, small_sets):
     train, test = small_sets
-    result = train_reader(train, test, tmp_path, "multidigit", {"width": 16, "hidden": 128}, epochs=8,
-                          batch_size=64, lr=3e-3, progress=False)
+    result = train_reader(train, test, tmp_path, "multidigit", {"width": 16, "hidden": 128}, progress=False,
+                          schedule=Schedule(epochs=8, batch=64, lr=3e-3))
     assert result["test_sequence_accuracy"]["all"] > 0.85       # chance is 0.1
     reader, meta = load_reader(tmp_path / "classifier.safetensors")
     assert reader.arch == "multidigit" and meta["trained_on"] == result["trained_on"]
@@ -132,8 +132,8 @@ def test_ctc_judge_learns_a_tiny_set(tmp_path):
     assert (read == np.array(strings_of(tiny["labels"], tiny["lengths"]))).mean() > 0.9     # whole strings
     assert {len(s) for s in read} == {1, 2}                              # no length head: CTC finds the lengths
     # the training path: train_reader builds, trains, saves and reloads a CTC reader
-    result = train_reader(tiny, tiny, tmp_path, "ctc", {"width": 8, "hidden": 8}, epochs=1, batch_size=32,
-                          progress=False)
+    result = train_reader(tiny, tiny, tmp_path, "ctc", {"width": 8, "hidden": 8},
+                          progress=False, schedule=Schedule(epochs=1, batch=32))
     loaded, meta = load_reader(tmp_path / "classifier.safetensors")
     assert loaded.arch == "ctc" and meta["ctc_config"] == {"width": 8, "hidden": 8}
     assert reader_accuracy(loaded, tiny)["all"] == pytest.approx(result["test_sequence_accuracy"]["all"])
@@ -183,7 +183,7 @@ def tiny_setup(tmp_path_factory):
     (root / "config.json").write_text(json.dumps({"source": "synthetic", "config": {"length_probs": [1, 1, 1]}}))
     other = generate(64, seed=5, config=cfg)
     for arch, config in (("multidigit", {"width": 8, "hidden": 32}), ("ctc", {"width": 8, "hidden": 16})):
-        train_reader(other, test, root / arch, arch, config, epochs=1, batch_size=32, progress=False)
+        train_reader(other, test, root / arch, arch, config, progress=False, schedule=Schedule(epochs=1, batch=32))
     tiny_model(root / "model.safetensors", heldout_seen=0)
     return root
 
@@ -276,7 +276,7 @@ def test_evaluate_refusals(tiny_setup, tmp_path, capsys):
     from seqdraw.data.shards import fingerprint, load_shard
     own = fingerprint(load_shard(root / "train.npz"))                  # a judge trained on the model's images
     train_reader(load_shard(root / "train.npz"), load_shard(root / "test.npz"), tmp_path / "own", "multidigit",
-                 {"width": 4, "hidden": 8}, epochs=1, batch_size=32, progress=False)
+                 {"width": 4, "hidden": 8}, progress=False, schedule=Schedule(epochs=1, batch=32))
     tiny_model(tmp_path / "m.safetensors", heldout_seen=0, trained_on=[own])
     assert main(base + ["--model", str(tmp_path / "m.safetensors"), "--judge",
                         str(tmp_path / "own" / "classifier.safetensors")]) == 2
@@ -453,7 +453,7 @@ def test_reproduce_table2_recipe_objective_trains_with_the_guide(tiny_setup, tmp
     root = tiny_setup
     cfg = SynthConfig(length_probs=(1, 1))
     train_reader(generate(64, seed=11, config=cfg), load_shard(root / "test.npz"), tmp_path / "guide", "multidigit",
-                 {"width": 4, "hidden": 8}, epochs=1, batch_size=32, progress=False)
+                 {"width": 4, "hidden": 8}, progress=False, schedule=Schedule(epochs=1, batch=32))
     guide = str(tmp_path / "guide" / "classifier.safetensors")
     reproduce_table2(str(root), tmp_path / "t2", max_steps=2, max_len=2, per_length=2, rows=["seqdraw", "rnndraw"],
                      objectives=["paper", "recipe"], guide=guide, progress=False,

@@ -13,7 +13,7 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.shards import fingerprint
 from seqdraw.evaluate.judges import load_judge
-from seqdraw.readers import load_guide, train_reader
+from seqdraw.readers import Schedule, load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.objectives import ObjectiveConfig, digit_pixel_weights as pixel_weights, guide_cross_entropy, prior_samples, style_distance
 from seqdraw.trainer import TrainConfig, batch_plan, train
@@ -114,8 +114,8 @@ def test_rejected_flags_are_gone_with_a_one_line_error(tmp_path, capsys):
 
 
 def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
-    train_reader(data[0], data[1], tmp_path / "guide", "multidigit", {"width": 4}, epochs=1, batch_size=32,
-                 progress=False)
+    train_reader(data[0], data[1], tmp_path / "guide", "multidigit", {"width": 4},
+                 progress=False, schedule=Schedule(epochs=1, batch=32))
     guide = load_guide(str(tmp_path / "guide" / "classifier.safetensors"))
     assert not any(p.requires_grad for p in guide.parameters()) and not guide.training
     model = ConditionalDRAW(preset("seqdraw-cur", **TINY))
@@ -155,15 +155,15 @@ def test_guide_trains_the_prior_path_to_be_read_back(tmp_path, data):
     assert tuned_meta["trained_on"] == [fingerprint(data[0])] * 2
     seen = int(heldout_mask(data[0]["labels"], data[0]["lengths"])[data[0]["lengths"] <= 3].sum())
     assert tuned_meta["heldout_seen"] == 2 * seen
-    train_reader(data[0], data[1], tmp_path / "same-images", "multidigit", {"width": 4}, epochs=1, batch_size=32,
-                 seed=1, progress=False)
+    train_reader(data[0], data[1], tmp_path / "same-images", "multidigit", {"width": 4}, progress=False,
+                 schedule=Schedule(epochs=1, batch=32, seed=1))
     with pytest.raises(SeqdrawError, match="own training images"):
         load_judge(tmp_path / "same-images" / "classifier.safetensors", tuned_meta)
-    train_reader(generate(96, seed=2), data[1], tmp_path / "judge", "multidigit", {"width": 4}, epochs=1,
-                 batch_size=32, seed=1, progress=False)
+    train_reader(generate(96, seed=2), data[1], tmp_path / "judge", "multidigit", {"width": 4}, progress=False,
+                 schedule=Schedule(epochs=1, batch=32, seed=1))
     load_judge(tmp_path / "judge" / "classifier.safetensors", tuned_meta)     # an independent one is fine
-    train_reader(data[0], data[1], tmp_path / "ctc", "ctc", {"width": 4, "hidden": 4}, epochs=1, batch_size=32,
-                 progress=False)
+    train_reader(data[0], data[1], tmp_path / "ctc", "ctc", {"width": 4, "hidden": 4},
+                 progress=False, schedule=Schedule(epochs=1, batch=32))
     with pytest.raises(SeqdrawError, match="multidigit"):            # a guide's loss needs the length head
         load_guide(str(tmp_path / "ctc" / "classifier.safetensors"))
     for bad in (1.0, 1.2, -0.1):                 # 1 divided by zero; above 1 silently turned replay off

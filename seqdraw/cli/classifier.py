@@ -7,15 +7,15 @@ from seqdraw.cli.common import DefaultsHelp, Parser, float_in, int_in, seed
 
 def cmd_classifier_train(args) -> None:
     from seqdraw.data.shards import load_splits
-    from seqdraw.readers import train_reader
+    from seqdraw.readers import Schedule, train_reader
     from seqdraw.files import check_output_folder, output_folder
 
     check_output_folder(args.out, args.overwrite)
     train_data, test_data = load_splits(args.data)
     with output_folder(args.out, args.overwrite) as tmp:
         result = train_reader(train_data, test_data, tmp, arch=args.arch,
-                              config={"width": args.width} if args.width else {}, epochs=args.epochs,
-                              batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+                              config={"width": args.width} if args.width else {},
+                              schedule=Schedule(args.epochs, args.batch_size, args.lr, args.seed))
     print(format_accuracy("test sequence accuracy", result["test_sequence_accuracy"]),
           f"-> {Path(args.out) / 'classifier.safetensors'}")
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from seqdraw.evaluate.metrics import accuracy_with_interval
 from seqdraw.data.shards import as_tensors
-from seqdraw.readers import build_reader, fit, read_correct
+from seqdraw.readers import Schedule, build_reader, fit, read_correct
 
 
 def _fit(images: np.ndarray, data: dict, epochs: int, seed: int, progress: bool, what: str):
@@ -29,7 +29,7 @@ def _fit(images: np.ndarray, data: dict, epochs: int, seed: int, progress: bool,
     x = torch.as_tensor(images).float()
     x = x / 255 if torch.as_tensor(images).dtype == torch.uint8 else x
     return fit(reader, len(x), lambda idx, g: reader.loss(reader.augment(x[idx], g), labels[idx], lengths[idx]),
-               epochs, 64, 2e-3, seed, progress, what, weight_decay=1e-4)
+               Schedule(epochs, 64, 2e-3, seed, weight_decay=1e-4), what, progress)
 
 
 def numbers_usefulness(generated: np.ndarray, train: dict, test: dict, epochs: int = 4, seed: int = 0,
@@ -102,7 +102,7 @@ def train_digit_cnn(crops: np.ndarray, labels: np.ndarray, epochs: int = 6, seed
     x, y = standardise_crops(crops), torch.as_tensor(labels, dtype=torch.long)
     model = digit_cnn()
     return fit(model, len(x), lambda idx, g: F.cross_entropy(model(jitter(x[idx], g)), y[idx]),
-               epochs, 128, 2e-3, seed, progress, what)
+               Schedule(epochs, 128, 2e-3, seed), what, progress)
 
 
 def digit_accuracy(model: nn.Module, crops: np.ndarray, labels: np.ndarray) -> dict:

@@ -15,6 +15,7 @@ import json
 import sys
 import time
 from dataclasses import asdict
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -61,17 +62,27 @@ def reader_accuracy(reader, data: dict) -> dict:
     return accuracy_by_length(correct, np.asarray(data["lengths"]))
 
 
-def fit(model: torch.nn.Module, n: int, loss_of, epochs: int, batch: int, lr: float, seed: int, progress: bool,
-        what: str, weight_decay: float = 0.0, after_epoch=None) -> torch.nn.Module:
+class Schedule(NamedTuple):
+    """How a reader trains: passes, batch, peak learning rate (AdamW, one-cycle), weight decay, seed."""
+    epochs: int = 8
+    batch: int = 128
+    lr: float = 2e-3
+    seed: int = 0
+    weight_decay: float = 0.0
+
+
+def fit(model: torch.nn.Module, n: int, loss_of, schedule: Schedule, what: str, progress: bool = True,
+        after_epoch=None) -> torch.nn.Module:
     """The one training loop of every reader: `epochs` passes over n items in shuffled batches (AdamW,
     one-cycle learning rate); loss_of(indices, generator) is a batch's loss, after_epoch(epoch) runs after
     each pass. Returns the model in eval mode."""
+    epochs, lr = schedule.epochs, schedule.lr
     if n < 1:
         raise SeqdrawError(f"{what}: no training images")
-    g = torch.Generator().manual_seed(seed)
-    batch = min(batch, n)                      # a set smaller than a batch is one batch
+    g = torch.Generator().manual_seed(schedule.seed)
+    batch = min(schedule.batch, n)             # a set smaller than a batch is one batch
     steps = epochs * (n // batch)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=schedule.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
     for epoch in range(epochs):
         model.train()
@@ -90,12 +101,11 @@ def fit(model: torch.nn.Module, n: int, loss_of, epochs: int, batch: int, lr: fl
 
 
 def train_reader(train: dict, test: dict, out: Path, arch: str = "multidigit", config: dict | None = None,
-                 epochs: int = 8, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
-                 progress: bool = True) -> dict:
+                 schedule: Schedule = Schedule(), progress: bool = True) -> dict:
     """Train a reader (built after seeding, so the seed fixes its initial weights) on a shard with its own
     augmentation, report its sequence accuracy on `test` after each epoch, and save
     OUT/classifier.safetensors and OUT/classifier.json."""
-    torch.manual_seed(seed)
+    torch.manual_seed(schedule.seed)
     reader = build_reader(arch, **(config or {}))
     images, labels, lengths = as_tensors(train)
     acc = {}
@@ -107,8 +117,8 @@ def train_reader(train: dict, test: dict, out: Path, arch: str = "multidigit", c
 
     t0 = time.time()
     fit(reader, len(images), lambda idx, g: reader.loss(reader.augment(images[idx], g), labels[idx], lengths[idx]),
-        epochs, batch_size, lr, seed, progress, reader.arch, weight_decay=1e-4, after_epoch=report)
-    result = {"test_sequence_accuracy": acc, "epochs": epochs, "seed": seed, "train_images": len(images),
+        schedule._replace(weight_decay=1e-4), reader.arch, progress, after_epoch=report)
+    result = {"test_sequence_accuracy": acc, "epochs": schedule.epochs, "seed": schedule.seed, "train_images": len(images),
               "test_images": len(test["images"]), "trained_on": fingerprint(train),
               "seconds": round(time.time() - t0, 1)}
     save_reader(out / "classifier.safetensors", reader, result)
