@@ -363,7 +363,7 @@ def usefulness_figures(model, train, test, folder: Path, config: "EvalConfig", p
                                      progress=progress, **sampling)
         window = digit_window(train["boxes"], train["lengths"])
         out["digits_real_svhn"] = digits_usefulness(to_uint8(one_drawn), train["images"][ones], digits, window,
-                                                    grey_crops(real["images"]), real["labels"], seed=seed,
+                                                    (grey_crops(real["images"]), real["labels"]), seed=seed,
                                                     progress=progress)
         out["digits_real_svhn"]["real_crops"] = str(real_crops)
     return out
@@ -394,72 +394,87 @@ def accuracy_table(title: str, figures: dict, Ls: list[str]) -> list[str]:
 
 
 def markdown(r: dict) -> str:
+    """report.md: one section per figure of the yardstick (docs/evaluation.md)."""
     Ls = [str(L) for L in range(1, r["max_len"] + 1)]
+    lines = header_lines(r)
+    lines += accuracy_table(f"## 1. Legibility: prior samples, {r['per_length']} random strings per length and "
+                            "split, one sample each", r["samples"], Ls)
+    lines += accuracy_table(f"### The judges on the {r['data_source']} (their ceiling)",
+                            r["judges_on_test_images"], Ls)
+    lines += realism_lines(r) + variety_lines(r["variety"], Ls) + memorisation_lines(r["memorisation"])
+    lines += accuracy_table("## 5. The VAE's fit: posterior reconstructions of test images", r["reconstructions"], Ls)
+    lines += ["Test bound (eq. 18), nats per image: "
+              + ", ".join(f"{'L=' if k != 'all' else ''}{k}: {val:.1f}" for k, val in r["test_bound_nats"].items()),
+              ""]
+    lines += usefulness_lines(r["usefulness"]) + drawing_lines(r["drawing"])
+    paper = r["paper_table2_seqDRAW_cur"]
+    lines += ["The paper's Table II (seqDRAW-cur, its own classifier on SVHN): "
+              + ", ".join(f"L={k}: {val:.2f}%" for k, val in paper.items()) + ".", "",
+              "Samples, one row per length: `samples.png`.", ""]
+    return "\n".join(lines)
+
+
+def header_lines(r: dict) -> list[str]:
     seen = r["heldout_seen_in_training"]
     heldout_note = ("the model's training data excluded them" if seen == 0 else
                     f"**the model was trained on {seen} images of held-out strings: its held-out figures are "
                     "not held out**" if seen else
                     "**the model does not record its training strings: its held-out figures may include strings "
                     "it saw**")
-    lines = [f"# Evaluation of {r['model']}", "",
-             f"Data: {r['data']} ({r['data_source']}); sampling temperature {r['temperature']:g}"
-             + (f", style temperature {r['style_temperature']:g}" if r.get("style_temperature") is not None else "")
-             + f"; seed {r['seed']}; {r['seconds']:.0f} s. Judges: "
-             + ", ".join(f"{n} = {p}" for n, p in r["judges"].items()) + ". Intervals are 95%.", "",
-             f"Held-out strings (seqdraw.data.heldout): {heldout_note}.", ""]
-    lines += accuracy_table(f"## 1. Legibility: prior samples, {r['per_length']} random strings per length and "
-                            "split, one sample each", r["samples"], Ls)
-    lines += accuracy_table(f"### The judges on the {r['data_source']} (their ceiling)",
-                            r["judges_on_test_images"], Ls)
+    return [f"# Evaluation of {r['model']}", "",
+            f"Data: {r['data']} ({r['data_source']}); sampling temperature {r['temperature']:g}"
+            + (f", style temperature {r['style_temperature']:g}" if r.get("style_temperature") is not None else "")
+            + f"; seed {r['seed']}; {r['seconds']:.0f} s. Judges: "
+            + ", ".join(f"{n} = {p}" for n, p in r["judges"].items()) + ". Intervals are 95%.", "",
+            f"Held-out strings (seqdraw.data.heldout): {heldout_note}.", ""]
+
+
+def realism_lines(r: dict) -> list[str]:
     a, f = r["realism_auc"], r["realism_floor_auc"]
-    lines += ["## 2. Realism: a k-fold CNN critic (ROC AUC; 0.5 = cannot tell)", "",
-              "| comparison | AUC | images per set |", "|---|---|---|",
-              f"| generated vs {r['data_source']}, same strings | {a['auc']:.4f} ({a['lo']:.4f}-{a['hi']:.4f}) "
-              f"| {a['images_per_set']} |",
-              f"| data vs data (the floor) | {f['auc']:.4f} ({f['lo']:.4f}-{f['hi']:.4f}) | {f['images_per_set']} |",
-              "", "`critic.png`: top two rows, the samples the critic finds most real; bottom two, least real.", ""]
-    v = r["variety"]
-    lines += ["## 3. Variety of strokes between samples of one string, as a share of the data's", "",
-              "| | " + " | ".join(f"L={L}" for L in Ls) + " | all |", "|---|" + "---|" * (len(Ls) + 1),
-              "| ratio | " + " | ".join(f"{v[L]['ratio']:.3f} ({v[L]['lo']:.3f}-{v[L]['hi']:.3f})" if L in v else "-"
-                                   for L in Ls)
-              + (f" | {v['all']['ratio']:.3f} ({v['all']['lo']:.3f}-{v['all']['hi']:.3f}) |" if "all" in v else " | - |"),
-              ""]
-    m = r["memorisation"]
-    lines += ["## 4. Memorisation: distance to the nearest training image (unit-norm, centred pixels)", ""]
-    lines += (["| | median | ", "|---|---|",
-               f"| generated -> training images | {m['generated_median']:.4f} |",
-               f"| test images -> training images | {m['data_median']:.4f} |",
-               f"| ratio | {m['ratio']:.3f} |",
-               f"| near copies (closer than 99% of test images are) | {m['copies']} of {m['samples']} |", ""]
-              if m else ["No train.npz beside test.npz: not measured.", ""])
-    lines += accuracy_table("## 5. The VAE's fit: posterior reconstructions of test images", r["reconstructions"], Ls)
-    lines += ["Test bound (eq. 18), nats per image: "
-              + ", ".join(f"{'L=' if k != 'all' else ''}{k}: {val:.1f}" for k, val in r["test_bound_nats"].items()),
-              ""]
-    u = r["usefulness"]
-    lines += ["## 6. Usefulness as training data", ""]
-    if u:
-        n = u["numbers"]
-        lines += [f"A multi-digit reader trained on {n['images']} generated numbers, or on as many data images, "
-                  "reads the test images:", "",
-                  "| trained on | " + " | ".join(f"L={L}" for L in n["data"]) + " |", "|---|" + "---|" * len(n["data"]),
-                  "| generated | " + " | ".join(cell(n["generated"][L]) for L in n["data"]) + " |",
-                  "| data | " + " | ".join(cell(n["data"][L]) for L in n["data"]) + " |",
-                  "| ratio | " + " | ".join(f"{n['ratio'][L]:.3f}" for L in n["data"]) + " |", ""]
-        if "digits_real_svhn" in u:
-            d = u["digits_real_svhn"]
-            lines += [f"A digit CNN trained on {d['images']} one-digit numbers, cropped to SVHN's digit framing, "
-                      f"reads real SVHN crops ({d['real_crops']}): generated {cell(d['generated'])}, data "
-                      f"{cell(d['data'])}, ratio {d['ratio']:.3f}.", ""]
-    else:
-        lines += ["Not measured (`--usefulness N` measures it).", ""]
-    lines += drawing_lines(r["drawing"])
-    paper = r["paper_table2_seqDRAW_cur"]
-    lines += ["The paper's Table II (seqDRAW-cur, its own classifier on SVHN): "
-              + ", ".join(f"L={k}: {val:.2f}%" for k, val in paper.items()) + ".", "",
-              "Samples, one row per length: `samples.png`.", ""]
-    return "\n".join(lines)
+    return ["## 2. Realism: a k-fold CNN critic (ROC AUC; 0.5 = cannot tell)", "",
+            "| comparison | AUC | images per set |", "|---|---|---|",
+            f"| generated vs {r['data_source']}, same strings | {a['auc']:.4f} ({a['lo']:.4f}-{a['hi']:.4f}) "
+            f"| {a['images_per_set']} |",
+            f"| data vs data (the floor) | {f['auc']:.4f} ({f['lo']:.4f}-{f['hi']:.4f}) | {f['images_per_set']} |",
+            "", "`critic.png`: top two rows, the samples the critic finds most real; bottom two, least real.", ""]
+
+
+def variety_lines(v: dict, Ls: list[str]) -> list[str]:
+    return ["## 3. Variety of strokes between samples of one string, as a share of the data's", "",
+            "| | " + " | ".join(f"L={L}" for L in Ls) + " | all |", "|---|" + "---|" * (len(Ls) + 1),
+            "| ratio | " + " | ".join(f"{v[L]['ratio']:.3f} ({v[L]['lo']:.3f}-{v[L]['hi']:.3f})" if L in v else "-"
+                                 for L in Ls)
+            + (f" | {v['all']['ratio']:.3f} ({v['all']['lo']:.3f}-{v['all']['hi']:.3f}) |" if "all" in v else " | - |"),
+            ""]
+
+
+def memorisation_lines(m: dict | None) -> list[str]:
+    lines = ["## 4. Memorisation: distance to the nearest training image (unit-norm, centred pixels)", ""]
+    return lines + (["| | median | ", "|---|---|",
+                     f"| generated -> training images | {m['generated_median']:.4f} |",
+                     f"| test images -> training images | {m['data_median']:.4f} |",
+                     f"| ratio | {m['ratio']:.3f} |",
+                     f"| near copies (closer than 99% of test images are) | {m['copies']} of {m['samples']} |", ""]
+                    if m else ["No train.npz beside test.npz: not measured.", ""])
+
+
+def usefulness_lines(u: dict | None) -> list[str]:
+    lines = ["## 6. Usefulness as training data", ""]
+    if not u:
+        return lines + ["Not measured (`--usefulness N` measures it).", ""]
+    n = u["numbers"]
+    lines += [f"A multi-digit reader trained on {n['images']} generated numbers, or on as many data images, "
+              "reads the test images:", "",
+              "| trained on | " + " | ".join(f"L={L}" for L in n["data"]) + " |", "|---|" + "---|" * len(n["data"]),
+              "| generated | " + " | ".join(cell(n["generated"][L]) for L in n["data"]) + " |",
+              "| data | " + " | ".join(cell(n["data"][L]) for L in n["data"]) + " |",
+              "| ratio | " + " | ".join(f"{n['ratio'][L]:.3f}" for L in n["data"]) + " |", ""]
+    if "digits_real_svhn" in u:
+        d = u["digits_real_svhn"]
+        lines += [f"A digit CNN trained on {d['images']} one-digit numbers, cropped to SVHN's digit framing, "
+                  f"reads real SVHN crops ({d['real_crops']}): generated {cell(d['generated'])}, data "
+                  f"{cell(d['data'])}, ratio {d['ratio']:.3f}.", ""]
+    return lines
 
 
 def drawing_lines(d: dict) -> list[str]:

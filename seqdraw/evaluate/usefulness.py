@@ -112,10 +112,12 @@ def digit_accuracy(model: nn.Module, crops: np.ndarray, labels: np.ndarray) -> d
 
 
 def digits_usefulness(generated: np.ndarray, data_images: np.ndarray, digits: np.ndarray, window,
-                      real_crops: np.ndarray, real_labels: np.ndarray, epochs: int = 6, seed: int = 0,
+                      real: tuple[np.ndarray, np.ndarray], epochs: int = 6, seed: int = 0,
                       progress: bool = True) -> dict:
     """A digit CNN trained on `generated` one-digit numbers against one trained on as many data
-    one-digit numbers (the same digits), both cropped by `window`; both read the real crops."""
+    one-digit numbers (the same digits), both cropped by `window`; both read the real crops
+    (real: grey crops and their labels)."""
+    real_crops, real_labels = real
     out = {}
     for name, images in (("generated", generated), ("data", data_images)):
         crops = crop_digits(np.asarray(images), window)
