@@ -381,6 +381,14 @@ class SynthGenerator:
         return placed, np.array(boxes, dtype=np.float64), sx
 
     def _scene(self, rng, digits: str):
+        """One photo of a number: the camera, the number's geometry and ink, then its appearance. Each
+        part draws from `rng` in turn, so a sample is a function of its generator alone."""
+        font, weight, h, sigma, f, kept = self._camera(rng)
+        ink, clutter, boxes, gh = self._geometry(rng, digits, font, weight, h, f)
+        return self._appearance(rng, ink, clutter, boxes, gh, sigma, f, kept)
+
+    def _camera(self, rng):
+        """The digit height, the face, and the camera's blur and resolution, kept legible."""
         c = self.config
         h = rng.uniform(*c.digit_height)
         font, weight = self._face(rng)
@@ -399,7 +407,12 @@ class SynthGenerator:
         # A smaller original is painted at its own resolution: its blur, noise and JPEG blocks act there,
         # and the preprocessing enlarges them with it, as it does a small SVHN original. (Painting at
         # full size and shrinking gave the same pictures at up to 9 times the pixels.)
-        h, sigma = h / f, sigma / f
+        return font, weight, h / f, sigma / f, f, kept
+
+    def _geometry(self, rng, digits: str, font, weight, h: float, f: float):
+        """The number's glyphs laid out and warped into the scene, with any neighbouring clutter: (ink,
+        clutter, digit boxes in scene pixels, glyph height)."""
+        c = self.config
         plain_one = rng.random() < c.p_plain_one
         glyphs, gh, size, scale = self._text_layer(font, weight, digits, h, plain_one)
         # one projective map: stretch, slant, rotation, perspective, about the text centre
@@ -441,8 +454,13 @@ class SynthGenerator:
         if clutter is not None:                     # only where something was drawn
             layer, drawn = clutter
             clutter = _warp(layer, to_ink, (H, W), region=_bounds(_warp_boxes(drawn, to_scene), margin=2))
+        return ink, clutter, boxes, gh
 
-        # appearance, in luma
+    def _appearance(self, rng, ink, clutter, boxes, gh: float, sigma: float, f: float, kept: float):
+        """Wall, plate, shadow, lighting and the camera's blur, noise and JPEG over the ink."""
+        c = self.config
+        H, W = ink.shape
+        # in luma
         bg_l = rng.uniform(0.05, 0.95)
         lo, hi = c.contrast
         contrast = rng.uniform(min(lo / kept, hi), hi)
