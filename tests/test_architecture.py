@@ -47,3 +47,20 @@ def test_imports_point_one_way():
 def test_the_trainer_does_not_know_the_yardstick():
     trainer = Path(seqdraw.__file__).parent / "trainer.py"
     assert not [d for d in imports(trainer) if d.startswith("seqdraw.evaluate")]
+
+
+def test_functions_stay_small():
+    """No function in the package is longer than 60 lines or takes more than 8 parameters (issue 38): a
+    longer one is split, a wider one takes a config."""
+    root = Path(seqdraw.__file__).parent
+    too_big = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                a = node.args
+                params = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs if p.arg not in ("self", "cls")]
+                lines = node.end_lineno - node.lineno + 1
+                if lines > 60 or len(params) > 8:
+                    too_big.append(f"{path.relative_to(root)}:{node.lineno} {node.name}: {lines} lines, "
+                                   f"{len(params)} parameters")
+    assert too_big == []

@@ -16,7 +16,7 @@ from seqdraw.model.pretrained import save_model
 from seqdraw.cli import main
 from seqdraw.cli.train import parse_overrides
 from seqdraw.data.labels import parse_number
-from seqdraw.data.synth import SynthConfig, write_dataset
+from seqdraw.data.synth import SynthConfig, SynthSet, write_dataset
 from seqdraw.errors import SeqdrawError
 from seqdraw.readers import build_reader, save_reader
 from seqdraw.model import ConditionalDRAW, preset
@@ -42,7 +42,7 @@ def w(tmp_path_factory):
     p = {"root": root}
     p["data"] = root / "data"
     p["data"].mkdir()
-    write_dataset(p["data"], 40, 0.25, 0, SynthConfig(length_probs=(1.0, 1.0, 1.0)))
+    write_dataset(p["data"], SynthSet(40, 0.25, 0), SynthConfig(length_probs=(1.0, 1.0, 1.0)))
     torch.manual_seed(0)
     p["model"] = root / "model.safetensors"
     save_model(p["model"], ConditionalDRAW(preset("seqdraw", **TINY)), extra={"max_len": 3})

@@ -19,7 +19,7 @@ from seqdraw.checkpoint import latest_checkpoint
 from seqdraw.model.pretrained import load_weights
 from seqdraw.cli import main
 from seqdraw.data.shards import load_splits
-from seqdraw.data.synth import SynthConfig, write_dataset
+from seqdraw.data.synth import SynthConfig, SynthSet, write_dataset
 from seqdraw.trainer import TrainConfig, batch_plan, train
 
 TINY = {"enc_size": 16, "dec_size": 16, "z_size": 4, "attention_size": 8, "steps_per_digit": 2, "read_n": 3,
@@ -30,7 +30,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("data")
-    write_dataset(folder, 120, 0.2, 0, SynthConfig(length_probs=(1.0, 1.0)))
+    write_dataset(folder, SynthSet(120, 0.2, 0), SynthConfig(length_probs=(1.0, 1.0)))
     return folder
 
 

@@ -11,15 +11,15 @@ from seqdraw.settings import add_arguments
 from seqdraw.errors import SeqdrawError
 
 def cmd_data_synth(args) -> None:
-    from seqdraw.data.synth import SynthConfig, write_dataset
+    from seqdraw.data.synth import SynthConfig, SynthSet, write_dataset
     from seqdraw.files import output_folder
 
     out = Path(args.out)
     config = SynthConfig(length_probs=SynthConfig.lengths_from_flag(args.lengths), fonts=args.fonts)
     with output_folder(out, args.overwrite) as tmp:
-        counts = write_dataset(tmp, args.n, args.test_fraction, args.seed, config, crops=args.crops,
-                               workers=args.workers, include_heldout=args.include_heldout,
-                               command=" ".join(["seqdraw"] + sys.argv[1:]), fmt=args.format)
+        request = SynthSet(args.n, args.test_fraction, args.seed, args.crops, args.include_heldout, args.format)
+        counts = write_dataset(tmp, request, config, workers=args.workers,
+                               command=" ".join(["seqdraw"] + sys.argv[1:]))
     for split, by_length in counts.items():
         shown = ", ".join(f"L={L}: {c}" for L, c in by_length.items() if c)
         where = out / f"{split}.npz" if args.format == "npz" else out / split / "metadata.jsonl"
