@@ -25,3 +25,11 @@ def test_the_bad_input_table_lists_every_case_as_tested():
     text = (ROOT / "docs" / "reliability.md").read_text()
     rows = dict(re.findall(r"^\| (.+?) \| `(seqdraw[^`]*)` \|$", text, flags=re.M))
     assert rows == {name: " ".join(["seqdraw", *argv]) for name, argv in CASES.items()}
+
+
+def test_the_config_reference_is_generated_from_the_declarations():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "config_reference.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -1,0 +1,81 @@
+"""Write docs/config.md, the reference of every setting, from the `setting()` declarations themselves.
+
+    python scripts/config_reference.py            # rewrites docs/config.md
+    python scripts/config_reference.py --check    # exit 1 if docs/config.md is not what it would write
+
+tests/test_docs_facts.py runs the check, so the reference cannot drift from the code.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from seqdraw.data.generated import GeneratedConfig
+from seqdraw.evaluate.config import EvalConfig
+from seqdraw.experiments.config import Table2Config
+from seqdraw.model.config import ModelConfig
+from seqdraw.objectives import ObjectiveConfig
+from seqdraw.settings import describe_range
+from seqdraw.trainer import TrainConfig
+
+TARGET = Path(__file__).resolve().parents[1] / "docs" / "config.md"
+SECTIONS = [
+    (TrainConfig, "seqdraw train", "Flags `--name-with-dashes`, `--set name=value`, or keys of a `--config` JSON "
+                                   "file; saved to RUN/config.json."),
+    (ObjectiveConfig, "seqdraw train: the objective", "The added terms (all off: the paper's eq. 18). Flags and "
+                                                      "`--set` take the plain names; config.json nests them "
+                                                      "under `\"objective\"`."),
+    (ModelConfig, "seqdraw train: the model", "`--set model.name=value`, or the `model` object of a `--config` "
+                                              "file; saved in every model file's metadata."),
+    (EvalConfig, "seqdraw evaluate", "Flags `--name-with-dashes`, plus `--out` and `--overwrite`."),
+    (GeneratedConfig, "seqdraw data generated", "Flags `--name-with-dashes`, plus `--model`, `--precision`, "
+                                                "`--compile` and `--overwrite`."),
+    (Table2Config, "seqdraw reproduce table2", "Flags `--name-with-dashes`, plus `--out`, `--set` (TrainConfig "
+                                               "values for every row) and `--overwrite`."),
+]
+
+
+def default_of(f: dataclasses.Field) -> str:
+    if f.default is not dataclasses.MISSING:
+        value = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
+    else:
+        return "(required)"
+    if dataclasses.is_dataclass(value):
+        return "see below"
+    return "(required)" if f.metadata.get("required") else f"`{value!r}`"
+
+
+def reference() -> str:
+    lines = ["# Configuration reference", "",
+             "Every setting, with its default, its range and what it does. Generated from the `setting()`",
+             "declarations by `scripts/config_reference.py`; a test fails when this page and the code differ.", ""]
+    for cls, title, how in SECTIONS:
+        lines += [f"## {title} (`{cls.__module__}.{cls.__name__}`)", "", how, "",
+                  "| setting | default | range | meaning |", "|---|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            help_text = f.metadata.get("help", "").replace("|", "\\|")
+            lines.append(f"| `{f.name}` | {default_of(f)} | {describe_range(f) or '-'} | {help_text} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    text = reference()
+    if args.check:
+        same = TARGET.is_file() and TARGET.read_text() == text
+        print("docs/config.md is current" if same else "docs/config.md is stale: run scripts/config_reference.py")
+        return 0 if same else 1
+    TARGET.write_text(text)
+    print(f"-> {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
