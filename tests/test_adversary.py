@@ -8,7 +8,7 @@ import torch
 
 from seqdraw.checkpoint import latest_checkpoint
 from seqdraw.model.pretrained import load_model
-from seqdraw.data.synth import generate
+from conftest import TINY
 from seqdraw.errors import SeqdrawError
 from seqdraw.readers import Schedule, load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
@@ -16,14 +16,6 @@ from seqdraw.model.discriminator import Discriminator
 from seqdraw.objectives import (Batch, Critics, ObjectiveConfig, adversarial_loss, discriminator_loss, random_views,
                                 total_loss)
 from seqdraw.trainer import Trainer, TrainConfig, train
-
-TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
-        "read_n": 4, "write_n": 4}
-
-
-@pytest.fixture(scope="module")
-def data():
-    return generate(96, seed=0), generate(16, seed=1)
 
 
 @pytest.fixture(scope="module")

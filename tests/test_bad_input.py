@@ -12,6 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 from safetensors.torch import save_file
 
+from conftest import TINY_FILE
 from seqdraw.model.pretrained import save_model
 from seqdraw.cli import main
 from seqdraw.cli.train import parse_overrides
@@ -22,9 +23,7 @@ from seqdraw.readers import build_reader, save_reader
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.trainer import TrainConfig, train
 
-TINY = {"enc_size": 16, "dec_size": 16, "z_size": 4, "attention_size": 8, "steps_per_digit": 2, "read_n": 3,
-        "write_n": 3}
-MODEL_FLAGS = [f"--set=model.{k}={v}" for k, v in TINY.items()]
+MODEL_FLAGS = [f"--set=model.{k}={v}" for k, v in TINY_FILE.items()]
 
 
 def shard(n=8, **change):
@@ -45,16 +44,16 @@ def w(tmp_path_factory):
     write_dataset(p["data"], SynthSet(40, 0.25, 0), SynthConfig(length_probs=(1.0, 1.0, 1.0)))
     torch.manual_seed(0)
     p["model"] = root / "model.safetensors"
-    save_model(p["model"], ConditionalDRAW(preset("seqdraw", **TINY)), extra={"max_len": 3})
+    save_model(p["model"], ConditionalDRAW(preset("seqdraw", **TINY_FILE)), extra={"max_len": 3})
     p["rnn"] = root / "rnn.safetensors"
-    save_model(p["rnn"], ConditionalDRAW(preset("rnndraw", **TINY)), extra={"max_len": 3})
+    save_model(p["rnn"], ConditionalDRAW(preset("rnndraw", **TINY_FILE)), extra={"max_len": 3})
     p["reader"] = root / "reader.safetensors"
     save_reader(p["reader"], build_reader("multidigit", width=4), {"trained_on": "none"})
     p["ctc"] = root / "ctc.safetensors"
     save_reader(p["ctc"], build_reader("ctc", width=4, hidden=4), {"trained_on": "none"})
     # model files with bad metadata
-    tensors = {k: v.contiguous() for k, v in ConditionalDRAW(preset("seqdraw", **TINY)).state_dict().items()}
-    config = preset("seqdraw", **TINY).to_dict()
+    tensors = {k: v.contiguous() for k, v in ConditionalDRAW(preset("seqdraw", **TINY_FILE)).state_dict().items()}
+    config = preset("seqdraw", **TINY_FILE).to_dict()
     bad_meta = {
         "meta_maxlen": {"model_config": json.dumps(config), "max_len": '"x"'},
         "meta_maxlen_big": {"model_config": json.dumps(config), "max_len": "9"},
@@ -78,9 +77,9 @@ def w(tmp_path_factory):
     p["cfg_deep"].write_text("[" * 200_000 + "]" * 200_000)
     p["cfg_binary"] = root / "cfg_binary.json"
     p["cfg_binary"].write_bytes(bytes(range(256)) * 4)
-    good = ConditionalDRAW(preset("seqdraw", **TINY)).state_dict()
+    good = ConditionalDRAW(preset("seqdraw", **TINY_FILE)).state_dict()
     from seqdraw.model.pretrained import write_safetensors
-    meta = {"model_config": json.dumps(ConditionalDRAW(preset("seqdraw", **TINY)).config.to_dict()), "max_len": "3"}
+    meta = {"model_config": json.dumps(ConditionalDRAW(preset("seqdraw", **TINY_FILE)).config.to_dict()), "max_len": "3"}
     nan = {k: v.clone() for k, v in good.items()}
     nan["write_patch.weight"][0, 0] = float("nan")
     p["m_nan"] = root / "m_nan.safetensors"
@@ -153,7 +152,7 @@ def w(tmp_path_factory):
     # a real run with a checkpoint, for the --resume cases
     p["run"] = root / "run"
     cfg = TrainConfig(out=str(p["run"]), data=str(p["data"]), epochs=1, batch_size=8, max_len=3, val_size=4,
-                      checkpoint_every=1, compile=False, model=TINY)
+                      checkpoint_every=1, compile=False, model=TINY_FILE)
     from seqdraw.data.shards import load_splits
     train(cfg, data=load_splits(str(p["data"])), stop_after=2, progress=False)
     p["run_listcfg"] = root / "run_listcfg"

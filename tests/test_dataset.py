@@ -6,21 +6,20 @@ import pytest
 import torch
 
 import seqdraw.dataset as dataset
-from conftest import one_line_error
+from conftest import TINY_FILE, one_line_error
 from seqdraw.model.pretrained import save_model
 from seqdraw.cli import main
 from seqdraw.data.shards import load_splits
 from seqdraw.errors import SeqdrawError
 from seqdraw.model import ConditionalDRAW, preset
 
-SMALL = dict(enc_size=16, dec_size=16, z_size=4, attention_size=8, steps_per_digit=2, read_n=3, write_n=3)
 
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("m") / "model.safetensors"
-    save_model(path, ConditionalDRAW(preset("seqdraw", **SMALL)), extra={"max_len": 3})
+    save_model(path, ConditionalDRAW(preset("seqdraw", **TINY_FILE)), extra={"max_len": 3})
     return path
 
 

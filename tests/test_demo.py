@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import TINY_FILE
 from seqdraw.model.pretrained import save_model
 from seqdraw.data.labels import parse_number
 from seqdraw.errors import SeqdrawError
@@ -17,7 +18,6 @@ from seqdraw.model import ConditionalDRAW, preset
 
 pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
-SMALL = dict(enc_size=16, dec_size=16, z_size=4, attention_size=8, steps_per_digit=2, read_n=3, write_n=3)
 
 
 def free_port() -> int:
@@ -31,7 +31,7 @@ def demo(tmp_path_factory):
     from seqdraw.demo import serve
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("m") / "model.safetensors"
-    save_model(path, ConditionalDRAW(preset("seqdraw", **SMALL)), extra={"max_len": 4})
+    save_model(path, ConditionalDRAW(preset("seqdraw", **TINY_FILE)), extra={"max_len": 4})
     page, url = serve(path, port=free_port(), block=False)
     yield url
     page.close()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import one_line_error
+from conftest import SMALL, one_line_error
 from seqdraw.model.pretrained import save_model
 from seqdraw.cli import main
 from seqdraw.generate import Drawer
@@ -16,8 +16,6 @@ from seqdraw.model import ConditionalDRAW, preset
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
-SMALL = dict(enc_size=32, dec_size=32, z_size=8, attention_size=16, steps_per_digit=3)
-
 
 @pytest.mark.parametrize("name, attention", [("seqdraw", "learned"), ("seqdraw", "scheduled"), ("rnndraw", "learned")])
 def test_onnx_runtime_draws_the_same_pixels(tmp_path, name, attention, capsys):

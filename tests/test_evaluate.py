@@ -6,7 +6,7 @@ import torch
 
 import seqdraw
 
-from conftest import one_line_error
+from conftest import TINY_FILE, one_line_error, save_tiny_model
 from seqdraw.cli import main
 from seqdraw.data.synth import SynthConfig, generate
 from seqdraw.errors import SeqdrawError
@@ -159,16 +159,7 @@ def test_reader_cli_errors(tmp_path, capsys):
 
 # ---- seqdraw evaluate --------------------------------------------------------------------------------------
 
-TINY_MODEL = {"enc_size": 16, "dec_size": 16, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
-              "read_n": 4, "write_n": 4}
 FAST = ["--per-length", "6", "--critic-images", "40", "--critic-steps", "10", "--variety-strings", "2", "--reconstructions", "6"]
-
-
-def tiny_model(path, **meta):
-    from seqdraw.model.pretrained import save_model
-    from seqdraw.model import ConditionalDRAW, preset
-    torch.manual_seed(0)
-    save_model(path, ConditionalDRAW(preset("seqdraw", **TINY_MODEL)), extra={"max_len": 3, **meta})
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +175,7 @@ def tiny_setup(tmp_path_factory):
     other = generate(64, seed=5, config=cfg)
     for arch, config in (("multidigit", {"width": 8, "hidden": 32}), ("ctc", {"width": 8, "hidden": 16})):
         train_reader(other, test, root / arch, arch, config, progress=False, schedule=Schedule(epochs=1, batch=32))
-    tiny_model(root / "model.safetensors", heldout_seen=0)
+    save_tiny_model(root / "model.safetensors", heldout_seen=0)
     return root
 
 
@@ -259,7 +250,7 @@ def test_evaluate_refusals(tiny_setup, tmp_path, capsys):
     root = tiny_setup
     base = ["evaluate", "--data", str(root), "--out", str(tmp_path / "r")] + FAST
 
-    tiny_model(tmp_path / "seen.safetensors", heldout_seen=12)         # trained on held-out strings
+    save_tiny_model(tmp_path / "seen.safetensors", heldout_seen=12)         # trained on held-out strings
     assert main(base + ["--model", str(tmp_path / "seen.safetensors")] + judges(root)) == 2
     assert "held-out strings" in one_line_error(capsys.readouterr().err)
 
@@ -268,7 +259,7 @@ def test_evaluate_refusals(tiny_setup, tmp_path, capsys):
 
     from seqdraw.model.pretrained import save_model
     from seqdraw.model import ConditionalDRAW, preset
-    save_model(tmp_path / "wide.safetensors", ConditionalDRAW(preset("seqdraw", width=32, **TINY_MODEL)),
+    save_model(tmp_path / "wide.safetensors", ConditionalDRAW(preset("seqdraw", width=32, **TINY_FILE)),
                extra={"max_len": 3})
     assert main(base + ["--model", str(tmp_path / "wide.safetensors")] + judges(root)) == 2
     assert "32x32" in one_line_error(capsys.readouterr().err)
@@ -277,7 +268,7 @@ def test_evaluate_refusals(tiny_setup, tmp_path, capsys):
     own = fingerprint(load_shard(root / "train.npz"))                  # a judge trained on the model's images
     train_reader(load_shard(root / "train.npz"), load_shard(root / "test.npz"), tmp_path / "own", "multidigit",
                  {"width": 4, "hidden": 8}, progress=False, schedule=Schedule(epochs=1, batch=32))
-    tiny_model(tmp_path / "m.safetensors", heldout_seen=0, trained_on=[own])
+    save_tiny_model(tmp_path / "m.safetensors", heldout_seen=0, trained_on=[own])
     assert main(base + ["--model", str(tmp_path / "m.safetensors"), "--judge",
                         str(tmp_path / "own" / "classifier.safetensors")]) == 2
     assert "own training images" in one_line_error(capsys.readouterr().err)
@@ -288,7 +279,7 @@ def test_reproduce_table2_rows_share_one_budget_and_continue(tiny_setup, capsys)
     out = root / "t2"
     argv = ["reproduce", "table2", "--data", str(root), "--out", str(out), "--max-steps", "2",
             "--max-len", "2", "--per-length", "4", "--set", "val_size=8", "--set", "batch_size=16",
-            "--set", "compile=false"] + judges(root) + [f"--set=model.{k}={v}" for k, v in TINY_MODEL.items()]
+            "--set", "compile=false"] + judges(root) + [f"--set=model.{k}={v}" for k, v in TINY_FILE.items()]
     assert main(argv + ["--rows", "rnndraw,seqdraw-cur"]) == 0
     table = (out / "table2.md").read_text()
     for name in ("rnnDRAW", "seqDRAW-cur"):
@@ -340,7 +331,7 @@ def test_reproduce_table2_resumes_an_unfinished_row(tiny_setup, capsys):
     out = root / "t2-resume"
     common = dict(max_steps=4, max_len=2, judges=[str(root / "multidigit" / "classifier.safetensors")],
                   per_length=3, overrides={"val_size": 8, "batch_size": 16, "compile": False, "checkpoint_every": 1,
-                                           "model": TINY_MODEL}, progress=False)
+                                           "model": TINY_FILE}, progress=False)
     from seqdraw.experiments import table2
     real_train = table2.train
     calls = []
@@ -417,7 +408,7 @@ def test_reproduce_table2_on_real_svhn_format(tiny_setup, tmp_path, capsys, monk
     out = tmp_path / "t2"
     argv = ["reproduce", "table2", "--data", f"svhn:{tmp_path / 'svhn'}", "--out", str(out), "--max-steps", "1",
             "--rows", "seqdraw-cur", "--per-length", "2", "--set", "val_size=2", "--set", "batch_size=2",
-            "--set", "compile=false"] + judges(tiny_setup) + [f"--set=model.{k}={v}" for k, v in TINY_MODEL.items()]
+            "--set", "compile=false"] + judges(tiny_setup) + [f"--set=model.{k}={v}" for k, v in TINY_FILE.items()]
     assert main(argv) == 0
     row = json.loads((out / "table2.json").read_text())["rows"]["paper/seqdraw-cur"]
     assert row["strings_per_length"] == {"1": 1, "2": 1, "3": 1}        # the fixture's three numbers
@@ -432,7 +423,7 @@ def test_a_row_being_trained_by_another_process_is_skipped(tiny_setup, tmp_path,
     out = tmp_path / "t2"
     run = lambda: reproduce_table2(str(root), out, max_steps=1, max_len=2, per_length=2, rows=["seqdraw"],  # noqa: E731
                                    judges=[str(root / "multidigit" / "classifier.safetensors")], progress=False,
-                                   overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_MODEL})
+                                   overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_FILE})
     (out / "paper").mkdir(parents=True)
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
@@ -458,24 +449,24 @@ def test_reproduce_table2_recipe_objective_trains_with_the_guide(tiny_setup, tmp
     reproduce_table2(str(root), tmp_path / "t2", max_steps=2, max_len=2, per_length=2, rows=["seqdraw", "rnndraw"],
                      objectives=["paper", "recipe"], guide=guide, progress=False,
                      judges=[str(root / "ctc" / "classifier.safetensors")],
-                     overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_MODEL})
+                     overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_FILE})
     rows = json.loads((tmp_path / "t2" / "table2.json").read_text())["rows"]
     assert set(rows) == {f"{o}/{r}" for o in ("paper", "recipe") for r in ("seqdraw", "rnndraw")}
     used = json.loads((tmp_path / "t2" / "recipe" / "seqdraw" / "config.json").read_text())
     terms = used["objective"]
     assert terms["guide"] == guide and terms["style_match_weight"] == 100 and terms["adversarial_weight"] == 30
-    assert used["model"]["likelihood"] == "logistic" and used["model"]["enc_size"] == TINY_MODEL["enc_size"]
+    assert used["model"]["likelihood"] == "logistic" and used["model"]["enc_size"] == TINY_FILE["enc_size"]
     assert json.loads((tmp_path / "t2" / "paper" / "seqdraw" / "config.json").read_text())["objective"]["guide"] == ""
     # a guide given with --set (any objective) guides the row too
     reproduce_table2(str(root), tmp_path / "t4", max_steps=1, max_len=2, per_length=2, rows=["seqdraw"], progress=False,
                      judges=[str(root / "ctc" / "classifier.safetensors")],
-                     overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_MODEL, "guide": guide})
+                     overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_FILE, "guide": guide})
     assert json.loads((tmp_path / "t4" / "paper" / "seqdraw" / "config.json").read_text())["objective"]["guide"] == guide
     # the guide is never a judge: judging the recipe row with it is refused
     with pytest.raises(SeqdrawError, match="guided"):
         reproduce_table2(str(root), tmp_path / "t3", max_steps=1, max_len=2, per_length=2, rows=["seqdraw"],
                          objectives=["recipe"], guide=guide, progress=False, judges=[guide],
-                         overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_MODEL})
+                         overrides={"val_size": 4, "batch_size": 16, "compile": False, "model": TINY_FILE})
 
 
 def test_table2_config_names_the_rows_the_table_has():

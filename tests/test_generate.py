@@ -7,13 +7,11 @@ import torch
 from PIL import Image
 
 import seqdraw
-from conftest import one_line_error
+from conftest import SMALL, one_line_error
 from seqdraw.model.pretrained import load_model, save_model
 from seqdraw.cli import main
 from seqdraw.errors import SeqdrawError
 from seqdraw.model import ConditionalDRAW, preset
-
-SMALL = dict(enc_size=32, dec_size=32, z_size=8, attention_size=16, steps_per_digit=3)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import TINY_FILE
 from seqdraw.model.pretrained import load_model, save_model
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.model.likelihood import bernoulli_nll, discretised_logistic_nll
 
-TINY = dict(enc_size=16, dec_size=16, z_size=4, attention_size=8, steps_per_digit=2, read_n=4, write_n=4)
 
 
 @settings(max_examples=40, deadline=None)
@@ -38,8 +38,8 @@ def test_a_sharp_edge_pays_under_the_logistic_and_hardly_under_bernoulli():
 def test_logistic_model_trains_its_scale_and_keeps_the_bernoulli_default():
     assert preset("seqdraw").likelihood == "bernoulli"
     torch.manual_seed(0)
-    model = ConditionalDRAW(preset("seqdraw", likelihood="logistic", **TINY))
-    plain = ConditionalDRAW(preset("seqdraw", **TINY))
+    model = ConditionalDRAW(preset("seqdraw", likelihood="logistic", **TINY_FILE))
+    plain = ConditionalDRAW(preset("seqdraw", **TINY_FILE))
     assert model.num_parameters() == plain.num_parameters() + 1 and not hasattr(plain, "log_scale")
     images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, 32, 64)) / 255).float()
     labels, lengths = torch.tensor([[1, 2], [3, -1], [4, 5]]), torch.tensor([2, 1, 2])
@@ -50,7 +50,7 @@ def test_logistic_model_trains_its_scale_and_keeps_the_bernoulli_default():
 
 
 def test_logistic_model_files_round_trip(tmp_path):
-    model = ConditionalDRAW(preset("seqdraw", likelihood="logistic", **TINY))
+    model = ConditionalDRAW(preset("seqdraw", likelihood="logistic", **TINY_FILE))
     with torch.no_grad():
         model.log_scale.fill_(-3.0)
     save_model(tmp_path / "m.safetensors", model)

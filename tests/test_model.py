@@ -4,10 +4,9 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
+from conftest import SMALL
 from seqdraw.model import ConditionalDRAW, FilterbankAttention, gaussian_kl, preset
 from seqdraw.model.attention import FILTER_FLOOR, soft_clamp
-
-SMALL = dict(enc_size=32, dec_size=32, z_size=8, attention_size=16, steps_per_digit=3)
 
 
 def small(name="seqdraw", **kw):

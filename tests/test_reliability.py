@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import one_line_error
+from conftest import TINY_FILE, one_line_error
 from seqdraw.checkpoint import latest_checkpoint
 from seqdraw.model.pretrained import load_weights
 from seqdraw.cli import main
@@ -22,8 +22,6 @@ from seqdraw.data.shards import load_splits
 from seqdraw.data.synth import SynthConfig, SynthSet, write_dataset
 from seqdraw.trainer import TrainConfig, batch_plan, train
 
-TINY = {"enc_size": 16, "dec_size": 16, "z_size": 4, "attention_size": 8, "steps_per_digit": 2, "read_n": 3,
-        "write_n": 3}
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
@@ -36,7 +34,7 @@ def data_dir(tmp_path_factory):
 
 def config(data_dir, out, **kw):
     return TrainConfig(**{**dict(out=str(out), data=str(data_dir), epochs=3, batch_size=8, max_len=2, val_size=4,
-                                 checkpoint_every=2, log_every=1, compile=False, model=TINY, warmup_steps=2), **kw})
+                                 checkpoint_every=2, log_every=1, compile=False, model=TINY_FILE, warmup_steps=2), **kw})
 
 
 def final_weights(run):
@@ -109,7 +107,7 @@ def test_same_step_saved_twice_keeps_a_checkpoint_at_every_moment(tmp_path, data
         return real_replace(src, dst)
 
     from seqdraw.model import ConditionalDRAW, preset
-    model = ConditionalDRAW(preset("seqdraw-cur", **TINY))
+    model = ConditionalDRAW(preset("seqdraw-cur", **TINY_FILE))
     opt = torch.optim.Adam(model.parameters())
     monkeypatch.setattr(os, "replace", dying_replace)
     with pytest.raises(KeyboardInterrupt):
@@ -124,7 +122,7 @@ def test_same_step_saved_twice_keeps_a_checkpoint_at_every_moment(tmp_path, data
 def train_argv(data_dir, out, *extra):
     return [sys.executable, "-m", "seqdraw", "train", "--data", str(data_dir), "--out", str(out), "--compile", "false",
             "--max-len", "2", "--batch-size", "8", "--epochs", "8", "--checkpoint-every", "3", "--val-size", "4",
-            "--log-every", "1", "--warmup-steps", "2"] + [f"--set=model.{k}={v}" for k, v in TINY.items()] + list(extra)
+            "--log-every", "1", "--warmup-steps", "2"] + [f"--set=model.{k}={v}" for k, v in TINY_FILE.items()] + list(extra)
 
 
 def last_step_logged(run) -> int:
@@ -250,7 +248,7 @@ def test_read_only_and_full_disk_are_one_line_errors(tmp_path, capsys):
                  ["generate", "157", "--n", "64", "--out", str(full / "big.png")],
                  ["generate", "157", "--n", "64", "--out", str(full / "mine.png"), "--overwrite"],
                  ["train", "--out", str(full / "run"), "--synth-n", "16", "--val-size", "64", "--compile", "false",
-                  "--epochs", "1", "--max-len", "1"] + [f"--set=model.{k}={v}" for k, v in TINY.items()],
+                  "--epochs", "1", "--max-len", "1"] + [f"--set=model.{k}={v}" for k, v in TINY_FILE.items()],
                  ["data", "synth", "--n", "10", "--out", str(ro / "d")],
                  ["generate", "157", "--out", str(ro / "x.png")],
                  ["train", "--out", str(ro / "run"), "--synth-n", "16", "--compile", "false"])

@@ -18,6 +18,7 @@ REFERENCE = Path(__file__).parent / "reference"
 # the weights as the code before the refactor wrote them on each CPU family the project has run on:
 # AMD Zen 4 (the first machines), Intel Xeon with AMX (from 2026-12-07); their fp32 products round apart
 REFERENCES = [REFERENCE, REFERENCE / "cpu-intel-amx"]
+# pinned here, not taken from conftest: the reference weights were written with exactly these sizes
 TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
         "read_n": 4, "write_n": 4}
 RUNS = {

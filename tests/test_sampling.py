@@ -2,17 +2,17 @@
 import numpy as np
 import torch
 
+from conftest import TINY_FILE
 from seqdraw.data.labels import encode
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.model.sampling import batches_by_length, reconstruct_by_length, sample_by_length, seeded
 
-TINY = {"enc_size": 16, "dec_size": 16, "z_size": 4, "attention_size": 8, "steps_per_digit": 2}
 STRINGS = ["7", "42", "157", "3", "99", "2024", "5", "61"]
 
 
 def model():
     torch.manual_seed(0)
-    return ConditionalDRAW(preset("seqdraw", **TINY)).eval()
+    return ConditionalDRAW(preset("seqdraw", **TINY_FILE)).eval()
 
 
 def test_batches_hold_one_length_each_and_cover_every_row_once():

@@ -9,22 +9,13 @@ import sys
 import pytest
 import torch
 
-from conftest import one_line_error
 from seqdraw import cores
 from seqdraw.model.pretrained import load_model
 from seqdraw.cli import main
-from seqdraw.data.synth import generate
+from conftest import TINY, one_line_error
 from seqdraw.errors import SeqdrawError
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.trainer import TrainConfig, train
-
-TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
-        "read_n": 4, "write_n": 4}
-
-
-@pytest.fixture(scope="module")
-def data():
-    return generate(96, seed=0), generate(16, seed=1)
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import one_line_error
 from seqdraw.checkpoint import complete_checkpoints, latest_checkpoint
 from seqdraw.model.pretrained import load_model, load_weights, weights_digest
 from seqdraw.cli import main
+from conftest import TINY, one_line_error
 from seqdraw.data.synth import generate
 from seqdraw.errors import SeqdrawError
 from seqdraw.data.heldout import heldout_mask
@@ -17,14 +17,6 @@ from seqdraw.readers import Schedule, load_guide, train_reader
 from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.objectives import ObjectiveConfig, digit_pixel_weights as pixel_weights, guide_cross_entropy, prior_samples, style_distance
 from seqdraw.trainer import TrainConfig, batch_plan, train
-
-TINY = {"enc_size": 24, "dec_size": 24, "z_size": 4, "attention_size": 8, "steps_per_digit": 2,
-        "read_n": 4, "write_n": 4}
-
-
-@pytest.fixture(scope="module")
-def data():
-    return generate(96, seed=0), generate(16, seed=1)
 
 
 def config(tmp_path, **kw):
