@@ -40,13 +40,13 @@ def draw(drawer: Drawer, number: str, temperature: float, seed: int, samples: in
     return str(samples_png), str(animation), None if attention is None else str(attention)
 
 
-def build(model_path=None):
-    """The Gradio Blocks page for a model file (default: the shipped model)."""
+def build(model_path=None, device: str = "cpu"):
+    """The Gradio Blocks page for a model file (default: the shipped model), drawing on `device`."""
     try:
         import gradio as gr
     except ImportError:
         raise SeqdrawError("the demo needs Gradio: pip install -e \".[demo]\"") from None
-    drawer = Drawer(model_path)
+    drawer = Drawer(model_path, device=device)
     folder = Path(tempfile.mkdtemp(prefix="seqdraw-demo-"))
 
     def on_draw(number, temperature, seed, samples):
@@ -86,9 +86,10 @@ def forget_old_pictures(folder: Path, keep: set, limit: int = MAX_PICTURES) -> N
             old.unlink(missing_ok=True)
 
 
-def serve(model_path=None, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
+def serve(model_path=None, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True,
+          device: str = "cpu"):
     """Build and launch the page; with block=False, return (page, url) for tests."""
-    page = build(model_path)
+    page = build(model_path, device)
     try:
         page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                     show_error=True, quiet=True)         # Gradio's own hints name launch(), not our flags

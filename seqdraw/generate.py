@@ -18,6 +18,7 @@ import torch
 
 from seqdraw.model import ConditionalDRAW
 from seqdraw.data.labels import MAX_LEN, parse_number
+from seqdraw.devices import resolve_device
 from seqdraw.errors import SeqdrawError
 from seqdraw.settings import MAX_TEMPERATURE
 from seqdraw.model.sampling import draw_by_length
@@ -79,12 +80,14 @@ def model_path(path: str | Path | None) -> Path:
 class Drawer:
     """A loaded model and the lengths it was trained for."""
 
-    def __init__(self, path: str | Path | None = None, precision: str = "fp32", compile: bool = False):
+    def __init__(self, path: str | Path | None = None, precision: str = "fp32", compile: bool = False,
+                 device: str = "cpu"):
         path = model_path(path)
+        self.device = resolve_device(device)
         if precision not in ("fp32", "bf16"):
             raise SeqdrawError(f"precision must be fp32 or bf16, got {precision!r}")
         self.precision = precision              # bf16: drawing under bf16 autocast (docs/performance.md)
-        self.model = ConditionalDRAW.from_pretrained(path)
+        self.model = ConditionalDRAW.from_pretrained(path).to(self.device)
         self.meta = self.model.metadata
         # compiled: one whole-drawing graph per length at batch BATCH (short batches are padded), no
         # Python between steps; each graph takes about 70 s to compile (docs/performance.md)
@@ -100,15 +103,16 @@ class Drawer:
 
     def _draw(self, labels, lengths, noise, temperature, style_temperature, process: bool = False):
         """(row indices, Drawing) per batch of BATCH rows of one length (model.sampling.draw_by_length);
-        pictures leave as fp32 whatever the arithmetic."""
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+        pictures leave as fp32 on the CPU whatever the arithmetic and device. The noise comes from CPU
+        generators, so a seed draws the same pictures on any device (up to its rounding)."""
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             parts = list(draw_by_length(self.model, labels, lengths, noise, BATCH, process=process,
                                         temperature=temperature, style_temperature=style_temperature,
                                         pad_to=self.pad_to))
         for _, d in parts:
             for field in ("images", "canvases", "write_where", "alpha"):
                 if getattr(d, field) is not None:
-                    setattr(d, field, getattr(d, field).float())
+                    setattr(d, field, getattr(d, field).float().cpu())
         return parts
 
     def draw_rows(self, labels, lengths, noise, temperature=None, style_temperature=None) -> np.ndarray:
@@ -142,5 +146,8 @@ class Drawer:
                          None if parts[0].alpha is None else cat("alpha"))
 
 
-def load(path: str | Path | None = None, precision: str = "fp32", compile: bool = False) -> Drawer:
-    return Drawer(path, precision, compile)
+def load(path: str | Path | None = None, precision: str = "fp32", compile: bool = False,
+         device: str = "cpu") -> Drawer:
+    """A Drawer: the model at `path` (a file, a run's final/ or best/, or a shipped model by name) on
+    `device` (cpu, cuda or cuda:N)."""
+    return Drawer(path, precision, compile, device)

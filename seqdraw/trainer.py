@@ -27,6 +27,7 @@ from seqdraw.checkpoint import (clean_temporary_files, complete_checkpoints, lat
                                 save_checkpoint)
 from seqdraw.model.pretrained import check_provenance, load_weights, restore, save_model, weights_digest
 from seqdraw.cores import allowed_cores, claim_cores, release_cores
+from seqdraw.devices import resolve_device
 from seqdraw.data.heldout import heldout_mask
 from seqdraw.data.labels import MAX_LEN, encode
 from seqdraw.data.shards import as_tensors, fingerprint, load_splits
@@ -295,21 +296,6 @@ class Distributed:
             import torch.distributed as dist
             dist.all_reduce(t)
         return t
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """The device a config names; a bare "cuda" means this rank's GPU."""
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise SeqdrawError(f"device {name!r}: use cpu, cuda or cuda:N") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise SeqdrawError(f"device {name!r}: CUDA is not available on this machine")
-        return torch.device("cuda", local_rank if device.index is None else device.index)
-    if device.type != "cpu":
-        raise SeqdrawError(f"device {name!r}: use cpu, cuda or cuda:N")
-    return device
 
 
 class StopRequest:

@@ -6,7 +6,7 @@ from pathlib import Path
 import seqdraw
 
 LAYERS = [
-    ("errors", "settings", "files", "pictures", "cores"),   # foundations: errors, settings, safe writes, cores
+    ("errors", "settings", "files", "pictures", "cores", "devices"),   # foundations: errors, settings, safe writes, cores
     ("data",),
     ("model",),
     ("checkpoint",),                                 # model files: safetensors, checked metadata

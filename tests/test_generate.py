@@ -198,3 +198,17 @@ def test_a_shipped_model_by_name(model_path, tmp_path, monkeypatch):
     assert exit_code(["generate", "68", "--model", "paper", "--n", "2", "--out", str(tmp_path / "p.png")]) == 0
     (tmp_path / "paper").mkdir()                                            # a user's own folder named paper
     assert generate.model_path("paper") == Path("paper")
+
+
+def test_device_flags_are_checked_and_cpu_draws_as_before(model_path, tmp_path):
+    """--device reaches every command that draws; a device this machine lacks is one line, not a
+    traceback; device="cpu" draws exactly what the default does (noise comes from CPU generators)."""
+    a = seqdraw.load(model_path).generate("68", n=2, seed=4).images
+    assert np.array_equal(a, seqdraw.load(model_path, device="cpu").generate("68", n=2, seed=4).images)
+    for bad in ("tpu", "cuda:99" if torch.cuda.is_available() else "cuda"):
+        with pytest.raises(SeqdrawError, match="device"):
+            seqdraw.load(model_path, device=bad)
+        for argv in (["generate", "68", "--out", str(tmp_path / "g.png")],
+                     ["data", "generated", "--n", "4", "--out", str(tmp_path / "d")],
+                     ["evaluate", "--data", str(tmp_path), "--out", str(tmp_path / "e")]):
+            assert exit_code([*argv, "--model", str(model_path), "--device", bad]) == 2, argv

@@ -234,7 +234,7 @@ def test_device_is_checked_before_anything_is_written(tmp_path, capsys):
         assert main(base + ["--set", f"device={device}"]) == 2
         assert message in one_line_error(capsys.readouterr().err)
     assert not (tmp_path / "d").exists()
-    from seqdraw.trainer import resolve_device
+    from seqdraw.devices import resolve_device
     assert resolve_device("cpu") == torch.device("cpu")
 
 

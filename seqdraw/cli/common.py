@@ -68,6 +68,8 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     """The flags of every command that draws with a model: which model, and its arithmetic."""
     p.add_argument("--model", default=None, help="a .safetensors model, a run's final/ or best/ folder, or a "
                                                  "shipped model: recipe (the default) or paper")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N: where the model draws (the same seed "
+                                                   "draws the same pictures, up to the device's rounding)")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="arithmetic of the drawing: bf16 autocast is faster on CPUs with AVX512-BF16, and its "
                         "pixels differ from fp32's (docs/performance.md)")

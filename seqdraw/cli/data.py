@@ -51,7 +51,7 @@ def cmd_data_generated(args) -> None:
                                 if getattr(args, f.name) is not None})
     if config.out.endswith(".png"):
         raise SeqdrawError("a data set needs --out DIR, a folder")
-    result = export_dataset(load(args.model, args.precision, args.compile), config, overwrite=args.overwrite)
+    result = export_dataset(load(args.model, args.precision, args.compile, args.device), config, overwrite=args.overwrite)
     if result.get("already_complete"):
         print(f"{config.out} already holds these {result['n']} images, complete: nothing to draw "
               "(--overwrite draws them again)")

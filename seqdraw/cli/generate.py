@@ -33,7 +33,7 @@ def cmd_generate(args) -> None:
                            "--scale")
     if args.process and pixels * 10 > MAX_PICTURE_PIXELS:
         raise SeqdrawError("--process draws 10 frames per sample: lower --n or --scale")
-    drawer = load(args.model, args.precision, args.compile)
+    drawer = load(args.model, args.precision, args.compile, args.device)
     numbers = [drawer.check_number(n) for n in args.numbers]   # all checked before any work
     want_process = bool(args.process or args.gif or args.attention)
     results = [drawer.generate(n, n=args.n, seed=args.seed + i, process=want_process, temperature=args.temperature,

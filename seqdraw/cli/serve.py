@@ -17,7 +17,7 @@ def cmd_demo(args) -> None:
 
     print(f"seqdraw demo on http://{args.host}:{args.port} (Ctrl-C to stop"
           f"{'' if args.share else '; --share for a public gradio.live link'})")
-    serve(args.model, host=args.host, port=args.port, share=args.share)
+    serve(args.model, host=args.host, port=args.port, share=args.share, device=args.device)
 
 
 
@@ -34,6 +34,7 @@ def add_commands(sub) -> None:
                         formatter_class=DefaultsHelp)
     dm.add_argument("--model", default=None, help="a .safetensors model, a run folder, or a shipped model: recipe (the "
                                                  "default) or paper")
+    dm.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N: where the model draws")
     dm.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")
     dm.add_argument("--port", type=int_in(1, 65535), default=7860)
     dm.add_argument("--share", action="store_true", help="also make a public gradio.live link")

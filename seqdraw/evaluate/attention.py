@@ -14,8 +14,12 @@ write window's centre gx is 1-indexed as in DRAW (eq. 22).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
+
+from seqdraw.model import Drawing
 
 
 def digit_centres(boxes: np.ndarray) -> np.ndarray:
@@ -133,6 +137,12 @@ def process_measures(drawing, boxes: np.ndarray, L: int, k: int) -> tuple[dict |
     return alignment, drawing_order(drawing.canvases.numpy(), boxes, lengths, k).get(str(L))
 
 
+def on_cpu(drawing: Drawing) -> Drawing:
+    """A Drawing's tensors as float32 on the CPU, where the measures below run."""
+    fields = (getattr(drawing, f.name) for f in dataclasses.fields(drawing))
+    return Drawing(*(None if t is None else t.float().cpu() for t in fields))
+
+
 def drawing_process(model, test: dict, max_len: int, seed: int, per_length: int = 200) -> dict:
     """Alignment of the label attention with the pen, and when each digit's region is drawn, per length
     2..max_len: from the inference pass on `per_length` test images with their true boxes (`alignment`,
@@ -146,10 +156,13 @@ def drawing_process(model, test: dict, max_len: int, seed: int, per_length: int 
         j = np.flatnonzero(test["lengths"] == L)[:per_length]
         if len(j) == 0:
             continue
-        labels, lengths = torch.from_numpy(test["labels"][j, :L].astype(np.int64)), torch.full((len(j),), L)
+        device = next(model.parameters()).device
+        labels = torch.from_numpy(test["labels"][j, :L].astype(np.int64)).to(device)
+        lengths = torch.full((len(j),), L, device=device)
         with torch.no_grad():
-            trace = model.trace(torch.from_numpy(test["images"][j]).float() / 255, labels, lengths, generator=g)
-            drawn = model.generate(labels, lengths, generator=g, process=True)
+            images = torch.from_numpy(test["images"][j]).float().div_(255).to(device)
+            trace = on_cpu(model.trace(images, labels, lengths, generator=g))
+            drawn = on_cpu(model.generate(labels, lengths, generator=g, process=True))
         alignment, order = process_measures(trace, test["boxes"][j, :L].astype(np.float64), L, k)
         _, ink_order = process_measures(trace, ink_boxes(trace.canvases[:, -1].numpy(), L), L, k)
         sample_alignment, sample_order = process_measures(drawn, ink_boxes(drawn.images.numpy(), L), L, k)

@@ -38,6 +38,8 @@ class EvalConfig:
     style_temperature: float | None = setting(None, "temperature of z_1 alone (default: the one stored with the "
                                                     "model, else --temperature)", lo=0, hi=MAX_TEMPERATURE)
     seed: int = setting(0, "fixes the strings, the noise and the critics' folds", lo=0, hi=SEED_MAX)
+    device: str = setting("cpu", "cpu, cuda or cuda:N: where the model draws and reconstructs (the judges and "
+                                 "critics stay on the CPU)")
 
     def __post_init__(self):
         check_fields(self)

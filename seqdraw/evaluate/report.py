@@ -37,6 +37,7 @@ from seqdraw.readers import read_correct
 from seqdraw.files import atomic_path
 from seqdraw.model.sampling import reconstruct_by_length, sample_by_length, seeded
 from seqdraw.objectives import test_bound
+from seqdraw.devices import resolve_device
 from seqdraw.evaluate.config import EvalConfig
 from seqdraw.generate import model_path as resolve_model, stored_style_temperature, stored_temperature
 from seqdraw.pictures import grid, save_png, to_uint8
@@ -200,7 +201,7 @@ def load_evaluated_model(config: EvalConfig):
     if config.real_crops:
         load_real_crops(config.real_crops)               # a bad file is refused before any work
     model, meta = load_model(resolve_model(config.model))
-    model.eval()
+    model.to(resolve_device(config.device)).eval()
     if (model.config.height, model.config.width) != (32, 64):
         raise SeqdrawError(f"{config.model}: draws {model.config.height}x{model.config.width} images; "
                            "the judges read 32x64")

@@ -58,6 +58,13 @@ class InferenceState(NamedTuple):
     kl: torch.Tensor                        # [B] KL summed over the steps so far
 
 
+def noise(shape, generator: torch.Generator | None, dtype, device) -> torch.Tensor:
+    """N(0, I) noise from `generator` on the generator's own device, then moved: a CPU generator gives
+    the same pictures on a GPU as on the CPU, and training's generator lives on its device."""
+    where = generator.device if generator is not None else device
+    return torch.randn(shape, generator=generator, dtype=dtype, device=where).to(device)
+
+
 class ConditionalDRAW(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -167,7 +174,7 @@ class ConditionalDRAW(nn.Module):
         x = images[:, None]
         for t in range(Tmax):
             live = (t < T).to(images.dtype)
-            eps = torch.randn((B, self.config.z_size), generator=generator, dtype=images.dtype, device=images.device)
+            eps = noise((B, self.config.z_size), generator, images.dtype, images.device)
             if process:
                 state, where, alpha = self.inference_step(x, live, eps, state, self._at(context, t))
                 yield state, where, alpha, live
@@ -246,8 +253,8 @@ class ConditionalDRAW(nn.Module):
         c = self.config
         Tmax = int(self.steps(lengths).max())
         # noise drawn step by step, so a seed gives the same pictures however the loop is run
-        eps = torch.stack([torch.randn((labels.shape[0], c.z_size), generator=generator, dtype=self.h0_dec.dtype,
-                                       device=self.h0_dec.device) for _ in range(Tmax)])
+        eps = torch.stack([noise((labels.shape[0], c.z_size), generator, self.h0_dec.dtype, self.h0_dec.device)
+                           for _ in range(Tmax)])
         tau = torch.full((Tmax,), float(temperature), dtype=eps.dtype, device=eps.device)
         if style_temperature is not None:
             tau[0] = float(style_temperature)
