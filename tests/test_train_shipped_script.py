@@ -30,3 +30,22 @@ def test_refuses_missing_data_and_writes_nothing(tmp_path):
 def test_needs_a_folder(tmp_path):
     r = run(tmp_path)
     assert r.returncode != 0 and "usage" in r.stderr
+
+
+def test_the_recipe_files_are_valid_training_configs():
+    """Each stage's config file, with the flags the script adds, is a TrainConfig that validates."""
+    import json
+
+    from seqdraw.trainer import TrainConfig
+    recipe = SCRIPT.parents[1] / "experiments" / "recipe"
+    script = SCRIPT.read_text()
+    for name in ("plain", "guided", "adversarial"):
+        assert f"experiments/recipe/{name}.json" in script
+        values = json.loads((recipe / f"{name}.json").read_text())
+        if "objective" in values:
+            values["objective"]["guide"] = "guide.safetensors"       # the script's --guide
+        config = TrainConfig.from_dict(values)
+        assert config.model == {"likelihood": "logistic"} and config.max_steps > 0
+    assert TrainConfig.from_dict(json.loads((recipe / "adversarial.json").read_text()) | {
+        "objective": {"guide": "g", "guide_weight": 100.0, "style_match_weight": 100.0,
+                      "adversarial_weight": 30.0}}).objective.adversarial_weight == 30.0
