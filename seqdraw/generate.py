@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -92,6 +93,7 @@ class Drawer:
         # compiled: one whole-drawing graph per length at batch BATCH (short batches are padded), no
         # Python between steps; each graph takes about 70 s to compile (docs/performance.md)
         self.pad_to = BATCH if compile else None
+        self.compiled_for: set[tuple[int, bool]] = set()        # (length, process) graphs built so far
         if compile:
             self.model.use_compiled()
         self.max_len = self.meta.get("max_len", MAX_LEN)
@@ -105,6 +107,7 @@ class Drawer:
         """(row indices, Drawing) per batch of BATCH rows of one length (model.sampling.draw_by_length);
         pictures leave as fp32 on the CPU whatever the arithmetic and device. The noise comes from CPU
         generators, so a seed draws the same pictures on any device (up to its rounding)."""
+        self.say_when_compiling(np.unique(np.asarray(lengths)), process)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             parts = list(draw_by_length(self.model, labels, lengths, noise, BATCH, process=process,
                                         temperature=temperature, style_temperature=style_temperature,
@@ -114,6 +117,16 @@ class Drawer:
                 if getattr(d, field) is not None:
                     setattr(d, field, getattr(d, field).float().cpu())
         return parts
+
+    def say_when_compiling(self, lengths, process: bool) -> None:
+        """A line on stderr before each graph is compiled: a minute of silence looks like a hang."""
+        if self.pad_to is None:
+            return
+        for L in sorted(int(v) for v in lengths):
+            if (L, process) not in self.compiled_for:
+                self.compiled_for.add((L, process))
+                print(f"seqdraw: compiling the drawing of {L}-digit numbers{' with its process' if process else ''} "
+                      "(about a minute, once per length)...", file=sys.stderr, flush=True)
 
     def draw_rows(self, labels, lengths, noise, temperature=None, style_temperature=None) -> np.ndarray:
         """float32 [N, H, W], one sample per label row [N, >= L] of lengths [N] (what dataset export

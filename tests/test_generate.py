@@ -162,12 +162,14 @@ def test_padded_batch_draws_the_same_pixels_and_takes_no_noise(model_path):
 
 @pytest.mark.skipif(not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")),
                     reason="torch.compile needs a C++ compiler on the CPU")
-def test_compiled_generate_matches_eager(model_path):
+def test_compiled_generate_matches_eager(model_path, capsys):
     eager, compiled = seqdraw.load(model_path), seqdraw.load(model_path, compile=True)
     assert compiled.pad_to is not None and eager.pad_to is None
     for n in (3, 5):                                       # two batch sizes, one padded graph
         np.testing.assert_allclose(compiled.generate("68", n=n, seed=1).images, eager.generate("68", n=n, seed=1).images,
                                    atol=1e-5)
+    said = [line for line in capsys.readouterr().err.splitlines() if "compiling" in line]
+    assert said == ["seqdraw: compiling the drawing of 2-digit numbers (about a minute, once per length)..."]
 
 
 @pytest.mark.parametrize("mode", ["numbers", "data set"])
