@@ -7,7 +7,7 @@ import pytest
 from seqdraw import __version__
 from seqdraw.cli import main
 
-COMMANDS = [["data", "synth"], ["data", "svhn"], ["data", "generated"], ["train"], ["generate"], ["classifier", "train"],
+COMMANDS = [["data", "synth"], ["data", "svhn"], ["data", "generated"], ["data", "svhn-crops"], ["train"], ["generate"], ["classifier", "train"],
             ["classifier", "eval"], ["evaluate"], ["export"], ["demo"], ["reproduce", "table2"]]
 
 

@@ -59,6 +59,17 @@ def cmd_data_generated(args) -> None:
     print(f"{result['n']} images ({result['train']} train, {result['test']} test), {result['format']} -> {config.out}")
 
 
+def cmd_data_svhn_crops(args) -> None:
+    from seqdraw.data.svhn_crops import read_format2
+    from seqdraw.files import check_output_files, save_npz
+
+    check_output_files({"--out": args.out}, args.overwrite, inputs=(args.mat,), suffixes={"--out": ".npz"})
+    images, labels = read_format2(args.mat)
+    save_npz(args.out, images=images, labels=labels)
+    counts = ", ".join(f"{d}: {int((labels == d).sum())}" for d in range(10))
+    print(f"{len(labels)} digit crops ({counts}) -> {args.out}")
+
+
 def add_commands(sub) -> None:
     data = sub.add_parser("data", help="make data sets: synthetic house numbers, real SVHN, or drawn by a model")
     dsub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
@@ -104,3 +115,11 @@ def add_commands(sub) -> None:
     add_model_flags(gd)
     gd.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
     gd.set_defaults(func=cmd_data_generated)
+
+    sc = dsub.add_parser("svhn-crops", help="real SVHN digit crops (format 2 .mat) as the .npz that evaluate "
+                                            "--real-crops reads", formatter_class=DefaultsHelp)
+    sc.add_argument("--mat", required=True, help="an official format-2 file: train_32x32.mat, test_32x32.mat or "
+                                                 "extra_32x32.mat (http://ufldl.stanford.edu/housenumbers/)")
+    sc.add_argument("--out", required=True, help="the .npz to write (images uint8 [N, 32, 32, 3], labels 0-9)")
+    sc.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    sc.set_defaults(func=cmd_data_svhn_crops)
