@@ -142,3 +142,21 @@ def test_a_kill_leaves_no_temporary_file_once_continued(model_path, tmp_path, mo
     monkeypatch.setattr(dataset, "draw_shard", real)
     assert export(model_path, tmp_path / "a") == 0
     assert not list((tmp_path / "a").rglob("*.tmp"))
+
+
+def test_imagefolder_export_loads_with_the_datasets_library(model_path, tmp_path, monkeypatch):
+    """Hugging Face `datasets` reads the export with its own imagefolder loader: both splits, every image,
+    each with the string it was drawn from as its "text"."""
+    datasets = pytest.importorskip("datasets")
+    import json
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert export(model_path, tmp_path / "d") == 0
+    loaded = datasets.load_dataset("imagefolder", data_dir=str(tmp_path / "d"), cache_dir=str(tmp_path / "cache"))
+    assert set(loaded) == {"train", "test"} and (len(loaded["train"]), len(loaded["test"])) == (45, 5)
+    for split in ("train", "test"):
+        written = [json.loads(line) for line in (tmp_path / "d" / split / "metadata.jsonl").read_text().splitlines()]
+        by_name = {w["file_name"]: w["text"] for w in written}
+        assert sorted(loaded[split]["text"]) == sorted(by_name.values())
+        first = loaded[split][0]
+        assert first["image"].size == (64, 32) and first["text"].isdigit()
