@@ -185,8 +185,8 @@ def judges(root):
 
 
 REPORT_FIELDS = {"samples", "judges_on_test_images", "reconstructions", "test_bound_nats", "realism_auc",
-                 "realism_floor_auc", "variety", "memorisation", "usefulness", "data_source", "judges", "max_len",
-                 "drawing"}
+                 "realism_floor_auc", "frechet", "variety", "memorisation", "usefulness", "data_source", "judges",
+                 "max_len", "drawing"}
 
 
 def test_evaluate_reports_every_figure_for_both_judges(tiny_setup, capsys):
@@ -204,6 +204,8 @@ def test_evaluate_reports_every_figure_for_both_judges(tiny_setup, capsys):
         a = by_L["1"]["seen"]
         assert a["lo"] <= a["acc"] <= a["hi"]
     assert 0 <= r["realism_auc"]["auc"] <= 1 and 0 <= r["realism_floor_auc"]["auc"] <= 1
+    fd = r["frechet"]                       # the multidigit judge's features, against their own floor
+    assert fd["judge"].startswith("multidigit") and fd["generated"] > fd["floor"] >= 0
     assert set(r["variety"]) == {"1", "2", "3", "all"} and r["variety"]["all"]["ratio"] > 0
     assert r["memorisation"]["samples"] > 0 and r["test_bound_nats"]["all"] > 0
     assert set(r["drawing"]["order"]) == set(r["drawing"]["alignment"]) == {"2", "3"}     # learned attention
@@ -213,7 +215,7 @@ def test_evaluate_reports_every_figure_for_both_judges(tiny_setup, capsys):
     assert set(r["drawing"]["samples"]["order"]) == set(r["drawing"]["samples"]["alignment"]) == {"2", "3"}
     md = (out / "report.md").read_text()
     assert "held-out" in md and "the floor" in md and "synthetic test images" in md
-    assert "digit under the pen" in md
+    assert "digit under the pen" in md and "not the Inception FID" in md
     assert (out / "samples.png").exists() and (out / "critic.png").exists()
     again = root / "report2"
     assert main(argv[:-1] + [str(again)] + judges(root) + FAST) == 0
@@ -477,3 +479,15 @@ def test_table2_config_names_the_rows_the_table_has():
     assert Table2Config(data="d", rows="seqdraw,rnndraw", objective="both").objectives() == ["paper", "recipe"]
     with pytest.raises(SeqdrawError, match="unknown row bogus"):
         Table2Config(data="d", rows="seqdraw,bogus")
+
+
+def test_frechet_distance_is_zero_for_one_set_and_grows_with_the_gap():
+    from seqdraw.evaluate.metrics import frechet_distance
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 8))
+    assert abs(frechet_distance(a, a)) < 1e-6
+    b = rng.normal(size=(4000, 8))
+    near = frechet_distance(a, b)                                   # two samples of one Gaussian: small
+    shifted = frechet_distance(a, b + 1.0)                          # mean moved by 1 in 8 dims: about 8 more
+    wider = frechet_distance(a, 2 * b)                              # covariance 4x: Tr(1 + 4 - 2 * 2) per dim
+    assert near < 0.1 and abs(shifted - near - 8) < 0.5 and abs(wider - 8) < 0.8

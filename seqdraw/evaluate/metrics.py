@@ -90,3 +90,20 @@ def unit_images(images: np.ndarray) -> np.ndarray:
     flat = np.asarray(images, np.float32).reshape(len(images), -1)
     flat = flat - flat.mean(1, keepdims=True)
     return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
+
+
+# ---- a realism score people know --------------------------------------------------------------------
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets [N, D] (Heusel et al. 2017):
+    |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2). On a judge's features, not Inception's, so its
+    scale is this project's own: compare it with its data-against-data floor at the same N."""
+    import scipy.linalg
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = scipy.linalg.sqrtm(s_a @ s_b)
+    if np.iscomplexobj(root):
+        root = root.real                       # rounding leaves tiny imaginary parts
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b - 2 * root))

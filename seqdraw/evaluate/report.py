@@ -31,7 +31,7 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.attention import drawing_process
 from seqdraw.evaluate.critic import critic_auc
 from seqdraw.evaluate.judges import judge_name, load_judge, shipped_judge_paths
-from seqdraw.evaluate.metrics import (accuracy_with_interval, bootstrap_interval, mean_pairwise_distance,
+from seqdraw.evaluate.metrics import (accuracy_with_interval, bootstrap_interval, frechet_distance, mean_pairwise_distance,
                                       nearest_distances, stroke_maps, unit_images)
 from seqdraw.readers import read_correct
 from seqdraw.files import atomic_path
@@ -242,9 +242,10 @@ def load_judges(paths: list, meta: dict, train: dict | None) -> dict:
 
 
 def realism(model, test: dict, train: dict | None, rows: np.ndarray, rng: np.random.Generator, config: EvalConfig,
-            out: Path, progress: bool) -> tuple[dict, dict, np.ndarray]:
+            out: Path, progress: bool) -> tuple[dict, dict, np.ndarray, tuple]:
     """The k-fold critic on samples against data, and its floor (data against data); critic.png shows
-    the samples it found most and least like data. Returns (realism, floor, the samples)."""
+    the samples it found most and least like data. Returns (realism, floor, the samples, the floor's
+    two data sets)."""
     max_len = int(test["lengths"].max())
     drawn = sample_by_length(model, test["labels"][rows].astype(np.int64), test["lengths"][rows].astype(np.int64),
                              seeded(config.seed + 2), progress=progress, temperature=config.temperature,
@@ -252,17 +253,33 @@ def realism(model, test: dict, train: dict | None, rows: np.ndarray, rng: np.ran
     found = critic_auc(drawn, test["images"][rows], steps=config.critic_steps, seed=config.seed)
     if train is not None:
         floor_rows = balanced_rows(train["lengths"].astype(np.int64), max_len, len(rows), rng)
-        floor = critic_auc(train["images"][floor_rows], test["images"][rows][: len(floor_rows)],
-                           steps=config.critic_steps, seed=config.seed)
+        floor_pair = train["images"][floor_rows], test["images"][rows][: len(floor_rows)]
     else:
         half = len(rows) // 2
-        floor = critic_auc(test["images"][rows[:half]], test["images"][rows[half:]], steps=config.critic_steps,
-                           seed=config.seed)
+        floor_pair = test["images"][rows[:half]], test["images"][rows[half:]]
+    floor = critic_auc(*floor_pair, steps=config.critic_steps, seed=config.seed)
     order = np.argsort(found.pop("first_scores"))              # low score: the critic takes it for data
     floor.pop("first_scores")
     save_png(out / "critic.png", np.concatenate([grid(to_uint8(drawn[order[:16]]), cols=8),
                                                  grid(to_uint8(drawn[order[-16:]]), cols=8)]), scale=3)
-    return found, floor, drawn
+    return found, floor, drawn, floor_pair
+
+
+def judge_frechet(readers: dict, drawn: np.ndarray, real: np.ndarray, floor_pair: tuple) -> dict | None:
+    """The Fréchet distance on the first judge with features (the multidigit reader's penultimate layer):
+    samples against the data images of the same strings, and data against data at the same size (its
+    floor). Not the Inception FID: its scale is this judge's."""
+    name, judge = next(((n, r) for n, r in readers.items() if hasattr(r, "features")), (None, None))
+    if judge is None:
+        return None
+
+    @torch.no_grad()
+    def features(images: np.ndarray) -> np.ndarray:
+        x = torch.as_tensor(to_uint8(images) if images.dtype != np.uint8 else images).float() / 255
+        return np.concatenate([judge.features(x[i: i + 512]).numpy() for i in range(0, len(x), 512)])
+
+    return {"judge": name, "generated": frechet_distance(features(drawn), features(real)),
+            "floor": frechet_distance(*(features(a) for a in floor_pair)), "images_per_set": int(len(drawn))}
 
 
 def evaluate(config: EvalConfig, out: Path, progress: bool = True) -> dict:
@@ -294,7 +311,8 @@ def evaluate(config: EvalConfig, out: Path, progress: bool = True) -> dict:
     drawing = drawing_process(model, test, max_len, config.seed)
     say("realism: a k-fold critic, generated vs data and data vs data")
     rows = balanced_rows(test_lengths, max_len, config.critic_images, rng)
-    found, floor, drawn = realism(model, test, train, rows, rng, config, out, progress)
+    found, floor, drawn, floor_pair = realism(model, test, train, rows, rng, config, out, progress)
+    frechet = judge_frechet(readers, drawn, test["images"][rows], floor_pair)
     say("variety: the spread of strokes between samples of one string")
     spread = variety(model, test, renderer_of(folder), max_len, config)
     memory = None
@@ -309,7 +327,7 @@ def evaluate(config: EvalConfig, out: Path, progress: bool = True) -> dict:
         "heldout_seen_in_training": meta.get("heldout_seen"), "per_length": config.per_length,
         "samples": samples, "judges_on_test_images": ceiling, "reconstructions": recon,
         "test_bound_nats": test_bound(model, test, max_len, config.reconstructions, config.seed),
-        "drawing": drawing, "realism_auc": found, "realism_floor_auc": floor, "variety": spread,
+        "drawing": drawing, "realism_auc": found, "realism_floor_auc": floor, "frechet": frechet, "variety": spread,
         "memorisation": memory, "usefulness": useful,
         "paper_table2_seqDRAW_cur": dict(zip(("1", "2", "3"), PAPER_TABLE2["seqDRAW-cur"])),
         "seconds": round(time.time() - t0, 1),
@@ -432,12 +450,18 @@ def header_lines(r: dict) -> list[str]:
 
 def realism_lines(r: dict) -> list[str]:
     a, f = r["realism_auc"], r["realism_floor_auc"]
-    return ["## 2. Realism: a k-fold CNN critic (ROC AUC; 0.5 = cannot tell)", "",
-            "| comparison | AUC | images per set |", "|---|---|---|",
-            f"| generated vs {r['data_source']}, same strings | {a['auc']:.4f} ({a['lo']:.4f}-{a['hi']:.4f}) "
-            f"| {a['images_per_set']} |",
-            f"| data vs data (the floor) | {f['auc']:.4f} ({f['lo']:.4f}-{f['hi']:.4f}) | {f['images_per_set']} |",
-            "", "`critic.png`: top two rows, the samples the critic finds most real; bottom two, least real.", ""]
+    lines = ["## 2. Realism: a k-fold CNN critic (ROC AUC; 0.5 = cannot tell)", "",
+             "| comparison | AUC | images per set |", "|---|---|---|",
+             f"| generated vs {r['data_source']}, same strings | {a['auc']:.4f} ({a['lo']:.4f}-{a['hi']:.4f}) "
+             f"| {a['images_per_set']} |",
+             f"| data vs data (the floor) | {f['auc']:.4f} ({f['lo']:.4f}-{f['hi']:.4f}) | {f['images_per_set']} |",
+             "", "`critic.png`: top two rows, the samples the critic finds most real; bottom two, least real.", ""]
+    fd = r.get("frechet")
+    if fd:
+        lines += [f"Fréchet distance on the {fd['judge']} judge's features (not the Inception FID: the scale is "
+                  f"this judge's; lower is closer): generated vs data {fd['generated']:.1f}, data vs data (the "
+                  f"floor) {fd['floor']:.1f}, {fd['images_per_set']} images per set.", ""]
+    return lines
 
 
 def variety_lines(v: dict, Ls: list[str]) -> list[str]:
