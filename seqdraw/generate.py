@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from seqdraw.model import ConditionalDRAW
 from seqdraw.data.labels import MAX_LEN, parse_number
@@ -103,7 +104,7 @@ class Drawer:
     def check_number(self, number: str) -> str:
         return parse_number(number, self.max_len)
 
-    def _draw(self, labels, lengths, noise, temperature, style_temperature, process: bool = False):
+    def _draw(self, labels, lengths, noise, temperature, style_temperature, process: bool = False, style=None):
         """(row indices, Drawing) per batch of BATCH rows of one length (model.sampling.draw_by_length);
         pictures leave as fp32 on the CPU whatever the arithmetic and device. The noise comes from CPU
         generators, so a seed draws the same pictures on any device (up to its rounding)."""
@@ -111,7 +112,7 @@ class Drawer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             parts = list(draw_by_length(self.model, labels, lengths, noise, BATCH, process=process,
                                         temperature=temperature, style_temperature=style_temperature,
-                                        pad_to=self.pad_to))
+                                        pad_to=self.pad_to, style=style))
         for _, d in parts:
             for field in ("images", "canvases", "write_where", "alpha"):
                 if getattr(d, field) is not None:
@@ -138,8 +139,27 @@ class Drawer:
             out[rows] = d.images.numpy()
         return out
 
+    def style_of(self, example) -> torch.Tensor:
+        """[z_size]: the style code (z_1's posterior mean, ConditionalDRAW.style_code) of an example: a
+        picture file or an array [H, W] (uint8, or float in [0, 1]); any size is resized to the model's."""
+        c = self.model.config
+        try:
+            image = Image.open(example) if isinstance(example, (str, Path)) else \
+                Image.fromarray(np.asarray(example if np.asarray(example).dtype == np.uint8
+                                           else np.clip(np.asarray(example) * 255 + 0.5, 0, 255).astype(np.uint8)))
+            image = image.convert("L")
+        except (OSError, ValueError, TypeError, Image.DecompressionBombError) as e:
+            raise SeqdrawError(f"style example {str(example)[:80]}: not a readable picture ({e})") from None
+        if image.size != (c.width, c.height):
+            image = image.resize((c.width, c.height), Image.BILINEAR)
+        x = torch.from_numpy(np.asarray(image, np.float32) / 255)[None].to(self.device)
+        return self.model.style_code(x)[0].float().cpu()
+
     def generate(self, number: str, n: int = 8, seed: int = 0, process: bool = False,
-                 temperature: float | None = None, style_temperature: float | None = None) -> Generated:
+                 temperature: float | None = None, style_temperature: float | None = None,
+                 style_from=None) -> Generated:
+        """n samples of `number`. style_from (a picture file or array): every sample takes that
+        example's z_1, so its ground, polarity and stroke (docs/generation.md); the rest stays random."""
         number = self.check_number(str(number))
         if not isinstance(n, int) or n < 1:
             raise SeqdrawError(f"n must be a positive integer, got {n!r}")
@@ -149,8 +169,9 @@ class Drawer:
         if not 0 <= seed < 2**64:           # what torch.Generator takes: `seqdraw generate` adds i for number i
             raise SeqdrawError(f"seed must be between 0 and 2^64 - 1, got {str(seed)[:40]}")
         labels = np.array([[int(d) for d in number]] * n)
+        style = None if style_from is None else self.style_of(style_from).expand(n, -1)
         parts = [d for _, d in self._draw(labels, np.full(n, len(number)), torch.Generator().manual_seed(seed),
-                                          temperature, style_temperature, process)]
+                                          temperature, style_temperature, process, style)]
         images = np.concatenate([d.images.numpy() for d in parts])
         if not process:
             return Generated(number, images, self.model.config.write_n)

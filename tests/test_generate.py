@@ -214,3 +214,24 @@ def test_device_flags_are_checked_and_cpu_draws_as_before(model_path, tmp_path):
                      ["data", "generated", "--n", "4", "--out", str(tmp_path / "d")],
                      ["evaluate", "--data", str(tmp_path), "--out", str(tmp_path / "e")]):
             assert exit_code([*argv, "--model", str(model_path), "--device", bad]) == 2, argv
+
+
+def test_style_from_an_example(model_path, tmp_path, capsys):
+    """--style-from PICTURE (and generate(style_from=...)): every sample takes the example's z_1; a file
+    that is no picture is one line before any drawing; any size is resized."""
+    m = seqdraw.load(model_path)
+    rng = np.random.default_rng(0)
+    example = (rng.random((32, 64)) * 255).astype(np.uint8)
+    Image.fromarray(example).save(tmp_path / "ex.png")
+    Image.fromarray(example).resize((128, 64)).save(tmp_path / "big.png")
+    a = m.generate("42", n=3, seed=0, style_from=tmp_path / "ex.png").images
+    assert np.array_equal(a, m.generate("42", n=3, seed=0, style_from=example).images)         # file or array
+    assert not np.array_equal(a, m.generate("42", n=3, seed=0).images)
+    assert m.style_of(tmp_path / "big.png").shape == (SMALL["z_size"],)
+    assert exit_code(["generate", "42", "--model", str(model_path), "--style-from", str(tmp_path / "ex.png"),
+                      "--out", str(tmp_path / "s.png")]) == 0
+    (tmp_path / "bad.png").write_bytes(b"no picture")
+    assert exit_code(["generate", "42", "--model", str(model_path), "--style-from", str(tmp_path / "bad.png"),
+                      "--out", str(tmp_path / "t.png")]) == 2
+    assert "not a readable picture" in one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "t.png").exists()

@@ -6,6 +6,7 @@ from torch.distributions import Normal, kl_divergence
 
 from conftest import SMALL
 from seqdraw.model import ConditionalDRAW, FilterbankAttention, gaussian_kl, preset
+from seqdraw.model.draw import InferenceState
 from seqdraw.model.attention import FILTER_FLOOR, soft_clamp
 
 
@@ -327,3 +328,29 @@ def test_from_pretrained_and_save_pretrained_round_trip(tmp_path):
     assert again.metadata["max_len"] == 3 and again.metadata["temperature"] == 0.8 and written.read_bytes() != before
     with pytest.raises(SeqdrawError, match="no such model file"):
         ConditionalDRAW.from_pretrained(tmp_path / "missing.safetensors")
+
+
+def test_style_code_is_the_first_steps_posterior_mean_and_draw_takes_it_as_z1():
+    """style_code(x) is step 1 of the inference pass (eq. 11-14, mean of q(z_1 | x)), which reads no
+    label; draw(style=s) makes z_1 = s exactly, whatever the noise."""
+    torch.manual_seed(0)
+    model = ConditionalDRAW(preset("seqdraw", **SMALL)).eval()
+    images = torch.rand(3, 32, 64)
+    labels, lengths = torch.tensor([[1, 5, 7], [4, 2, -1], [9, -1, -1]]), torch.tensor([3, 2, 1])
+    state = InferenceState(*model._initial(3), torch.zeros(3, 32, 64), torch.zeros(3))
+    context = model._label_context(labels, lengths, 9)
+    with torch.no_grad():
+        step1, _, _ = model.inference_step(images[:, None], torch.ones(3), torch.zeros(3, SMALL["z_size"]), state,
+                                           model._at(context, 0))
+        expected = model._gaussian(model.posterior, step1.h_enc)[0]
+    style = model.style_code(images)
+    torch.testing.assert_close(style, expected)
+    assert not torch.allclose(style[0], style[1])                       # each image its own code
+    g = lambda s: torch.Generator().manual_seed(s)                     # noqa: E731
+    # at temperature 0 the other steps are the prior's means: with z_1 given, the noise no longer matters
+    a = model.generate(labels, lengths, g(1), temperature=0.0, style=style).images
+    b = model.generate(labels, lengths, g(2), temperature=0.0, style=style).images
+    torch.testing.assert_close(a, b)
+    mu_p = model._gaussian(model.prior, model.h0_dec.expand(3, -1))[0]   # z_1 = the prior's mean: plain t = 0
+    torch.testing.assert_close(model.generate(labels, lengths, g(1), temperature=0.0, style=mu_p).images,
+                               model.generate(labels, lengths, g(1), temperature=0.0).images, atol=1e-5, rtol=1e-5)

@@ -36,8 +36,11 @@ def cmd_generate(args) -> None:
     drawer = load(args.model, args.precision, args.compile, args.device)
     numbers = [drawer.check_number(n) for n in args.numbers]   # all checked before any work
     want_process = bool(args.process or args.gif or args.attention)
+    if args.style_from is not None:
+        drawer.style_of(args.style_from)                    # a bad picture is refused before any drawing
     results = [drawer.generate(n, n=args.n, seed=args.seed + i, process=want_process, temperature=args.temperature,
-                               style_temperature=args.style_temperature)
+                               style_temperature=args.style_temperature,
+                               style_from=args.style_from)
                for i, n in enumerate(numbers)]
     images = np.concatenate([r.images for r in results])
     save_png(args.out, grid(to_uint8(images), cols=args.n), scale=args.scale)
@@ -73,6 +76,9 @@ def add_commands(sub) -> None:
     g.add_argument("--style-temperature", dest="style_temperature", type=temperature, default=None,
                    help="the temperature of z_1 alone, which sets each sample's style: above --temperature "
                         "for more varied styles (default: the one stored with the model, else --temperature)")
+    g.add_argument("--style-from", dest="style_from", metavar="PICTURE", default=None,
+                   help="draw every sample in the look of this picture (ground, polarity, stroke): a 32x64 "
+                        "crop of a house number, or any picture, resized (docs/generation.md)")
     g.add_argument("--out", default=None, help="the grid of samples (default numbers.png)")
     g.add_argument("--overwrite", action="store_true", help="replace the output files if they exist")
     g.add_argument("--process", metavar="PNG", help="also the drawing process: one row per sample, steps across")

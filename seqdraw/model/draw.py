@@ -240,7 +240,7 @@ class ConditionalDRAW(nn.Module):
 
     def draw(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
              process: bool = False, temperature: float = 1.0, style_temperature: float | None = None,
-             pad_to: int | None = None) -> Drawing:
+             pad_to: int | None = None, style: torch.Tensor | None = None) -> Drawing:
         """Draw one image per row of labels with z_t from the conditional prior (eq. 6-10).
 
         Differentiable: training with a guide (docs/training.md) backpropagates through it; `generate`
@@ -249,7 +249,9 @@ class ConditionalDRAW(nn.Module):
         Glow and NVAE. style_temperature, when given, replaces it for z_1 alone: the first step sets
         the style of the whole picture (ground, polarity, stroke; docs/generation.md). pad_to, when
         given, draws a batch of that many rows and returns the first B: a compiled drawing then sees one
-        batch size, so one graph per length (the padding rows take no noise from the generator)."""
+        batch size, so one graph per length (the padding rows take no noise from the generator). style
+        [B, z_size], when given, is z_1 itself (`style_code` of an example image), not a draw: the
+        noise of step 1 is set so that eq. 6 gives exactly it."""
         c = self.config
         Tmax = int(self.steps(lengths).max())
         # noise drawn step by step, so a seed gives the same pictures however the loop is run
@@ -258,6 +260,10 @@ class ConditionalDRAW(nn.Module):
         tau = torch.full((Tmax,), float(temperature), dtype=eps.dtype, device=eps.device)
         if style_temperature is not None:
             tau[0] = float(style_temperature)
+        if style is not None:                   # z_1 = mu_p + 1 * sigma_p * eps_1 = style (eq. 6 at t = 1)
+            tau[0] = 1.0
+            mu_p, log_sigma_p = self._gaussian(self.prior, self.h0_dec.expand(labels.shape[0], -1))   # eq. 4-5
+            eps[0] = (style.to(eps) - mu_p) / log_sigma_p.exp()
         B = labels.shape[0]
         if pad_to is not None and B < pad_to:
             labels = torch.cat([labels, labels[:1].expand(pad_to - B, -1)])
@@ -293,9 +299,22 @@ class ConditionalDRAW(nn.Module):
     @torch.inference_mode()
     def generate(self, labels: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
                  process: bool = False, temperature: float = 1.0, style_temperature: float | None = None,
-                 pad_to: int | None = None) -> Drawing:
+                 pad_to: int | None = None, style: torch.Tensor | None = None) -> Drawing:
         """`draw` without gradients: what generation and evaluation use."""
-        return self.draw(labels, lengths, generator, process, temperature, style_temperature, pad_to)
+        return self.draw(labels, lengths, generator, process, temperature, style_temperature, pad_to, style)
+
+    @torch.inference_mode()
+    def style_code(self, images: torch.Tensor) -> torch.Tensor:
+        """[B, z_size]: the posterior mean of z_1 for images [B, H, W] in [0, 1]. At step 1 the decoder
+        has read no label yet (h_dec_0 is learned), so z_1 depends on the image alone: it is what sets
+        the picture's ground, polarity and stroke, and can be given to `draw` for another number."""
+        B = images.shape[0]
+        h_enc, c_enc, h_dec, _ = self._initial(B)
+        x = images[:, None]
+        x_hat = x - torch.sigmoid(x.new_zeros(x.shape))                               # eq. 11, c_0 = 0
+        r = self.read_attention.read(torch.cat([x, x_hat], 1), h_dec)                  # eq. 12
+        h_enc, _ = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))              # eq. 13
+        return self._gaussian(self.posterior, h_enc)[0]                                # eq. 14, the mean
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -37,16 +37,20 @@ def draw_by_length(model: ConditionalDRAW, labels, lengths, noise: Noise, batch:
                    progress: bool = False, **options) -> Iterator[tuple[np.ndarray, Drawing]]:
     """(row indices, Drawing) for each batch of prior samples: labels [N, >= L] (numpy or tensor, padded
     past each row's length), lengths [N]. `options` go to `model.generate` (temperature,
-    style_temperature, process, pad_to). A callable `noise` gives each length its own generator."""
+    style_temperature, process, pad_to, and style: a [N, z_size] z_1 per row, `style_code`). A callable
+    `noise` gives each length its own generator."""
     labels, lengths = _as_numpy(labels).astype(np.int64), _as_numpy(lengths).astype(np.int64)
     device = next(model.parameters()).device
+    style = options.pop("style", None)
     generators: dict[int, torch.Generator] = {}
     bar = tqdm(total=len(labels), desc="generating", unit="img", disable=not progress, leave=False)
     for L, rows in batches_by_length(lengths, batch):
         g = noise if isinstance(noise, torch.Generator) else generators.setdefault(L, noise(L))
         lab = torch.from_numpy(labels[rows, :L]).to(device)
         with torch.no_grad():
-            drawing = model.generate(lab, torch.full((len(rows),), L, device=device), generator=g, **options)
+            drawing = model.generate(lab, torch.full((len(rows),), L, device=device), generator=g,
+                                     style=None if style is None else style[torch.from_numpy(rows)].to(device),
+                                     **options)
         bar.update(len(rows))
         yield rows, drawing
     bar.close()
