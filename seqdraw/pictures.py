@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from seqdraw.files import atomic_path
 
@@ -16,6 +16,16 @@ def grid(images: np.ndarray, cols: int, pad: int = 2, value: int = 255) -> np.nd
         r, c = divmod(i, cols)
         out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = im
     return out
+
+
+def captioned(picture: np.ndarray, captions: list[str], row_height: int, pad: int = 2, width: int = 40) -> np.ndarray:
+    """A grid with a caption (the number it shows) left of each row, in PIL's built-in font."""
+    out = Image.new("L", (picture.shape[1] + width, picture.shape[0]), 255)
+    out.paste(Image.fromarray(picture), (width, 0))
+    draw = ImageDraw.Draw(out)
+    for r, text in enumerate(captions):
+        draw.text((2, pad + r * (row_height + pad) + row_height // 2 - 5), text[:6], fill=0)
+    return np.asarray(out)
 
 
 def save_png(path, picture: np.ndarray, scale: int = 1) -> None:

@@ -37,7 +37,7 @@ from seqdraw.model import ConditionalDRAW, PRESETS, preset
 from seqdraw.model.sampling import sample_by_length
 from seqdraw.objectives import (Batch, Critics, ObjectiveConfig, digit_pixel_weights, discriminator_loss, test_bound,
                                 total_loss, trained_critics)
-from seqdraw.pictures import grid, save_curves, save_png
+from seqdraw.pictures import captioned, grid, save_curves, save_png
 from seqdraw.readers import load_guide
 from seqdraw.settings import SEED_MAX, check_fields, from_dict, setting
 
@@ -183,7 +183,7 @@ def sample_grid(model, max_len: int, n: int = 8) -> np.ndarray:
     with model.eager():                 # compiling a graph per length would take minutes for 40 images
         images = sample_by_length(model, labels, lengths, torch.Generator(device=model.h0_dec.device).manual_seed(0))
     model.train()
-    return grid((images * 255 + 0.5).astype(np.uint8), cols=n)
+    return captioned(grid((images * 255 + 0.5).astype(np.uint8), cols=n), numbers, model.config.height)
 
 
 # ---- bookkeeping ------------------------------------------------------------------------------------

@@ -65,7 +65,8 @@ def test_cli_grid_process_gif_attention(model_path, tmp_path, capsys):
             "--attention", str(tmp_path / "a.png"), "--scale", "1"]
     assert exit_code(argv) == 0
     grid_img = Image.open(out)
-    assert grid_img.size == (4 * 66 + 2, 2 * 34 + 2)                # 2 rows x 4 samples with borders
+    assert grid_img.size == (40 + 4 * 66 + 2, 2 * 34 + 2)           # captions, then 2 rows x 4 samples with borders
+    assert np.asarray(grid_img)[:, :40].min() < 128                  # the numbers are written left of their rows
     gif = Image.open(tmp_path / "d.gif")
     assert gif.n_frames == 3 * 3                                     # k L frames for the longest number
     assert Image.open(tmp_path / "p.png").size[1] == 2 * (4 * 34 + 2)  # one row per sample, per number

@@ -20,8 +20,8 @@ def cmd_generate(args) -> None:
 
     from seqdraw.files import check_output_files
     from seqdraw.generate import load
-    from seqdraw.pictures import (animation_frames, grid, process_strips, save_attention_plot, save_gif, save_png,
-                                  to_uint8)
+    from seqdraw.pictures import (animation_frames, captioned, grid, process_strips, save_attention_plot, save_gif,
+                                  save_png, to_uint8)
 
     args.out = "numbers.png" if args.out is None else args.out
     check_output_files({"--out": args.out, "--process": args.process, "--gif": args.gif, "--attention": args.attention},
@@ -43,7 +43,8 @@ def cmd_generate(args) -> None:
                                style_from=args.style_from)
                for i, n in enumerate(numbers)]
     images = np.concatenate([r.images for r in results])
-    save_png(args.out, grid(to_uint8(images), cols=args.n), scale=args.scale)
+    height = drawer.model.config.height
+    save_png(args.out, captioned(grid(to_uint8(images), cols=args.n), numbers, height), scale=args.scale)
     print(f"{len(numbers)} number(s) x {args.n} samples -> {args.out}")
     if args.process:
         save_png(args.process, process_strips([r.canvases for r in results]), scale=args.scale)
