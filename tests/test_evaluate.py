@@ -357,12 +357,16 @@ def test_reproduce_table2_resumes_an_unfinished_row(tiny_setup, capsys):
 def test_budget_reaches_every_curriculum_stage():
     from seqdraw.experiments.table2 import epochs_for_budget
     from seqdraw.trainer import TrainConfig, batch_plan
-    lengths = np.repeat([1, 2, 3], 640)
-    for curriculum in ("none", "paper", "replay"):
-        cfg = TrainConfig(curriculum=curriculum, max_len=3, batch_size=64)
-        per_pass = sum(len(batch_plan(lengths, st, cfg, s, 0)) for s, st in enumerate(cfg.stages()))
-        epochs = epochs_for_budget(cfg, lengths, 100)
-        assert epochs * per_pass >= 100 and (epochs - 1) * per_pass < 100
+    # unequal lengths, as in SVHN: rounding the epochs up would spend the budget before the last stage
+    for lengths in (np.repeat([1, 2, 3], 640), np.repeat([1, 2, 3], [640, 3200, 192])):
+        for curriculum in ("none", "paper", "replay"):
+            cfg = TrainConfig(curriculum=curriculum, max_len=3, batch_size=64)
+            steps = [len(batch_plan(lengths, st, cfg, s, 0)) for s, st in enumerate(cfg.stages())]
+            epochs = epochs_for_budget(cfg, lengths, 100)
+            if curriculum == "none":                    # the budget ends the run
+                assert epochs * steps[0] >= 100 and (epochs - 1) * steps[0] < 100
+            else:                                       # every stage starts within the budget
+                assert epochs * sum(steps[:-1]) < 100 and (epochs + 1) * sum(steps) > 100
 
 
 def test_shipped_judges_never_guided_the_shipped_model_and_read_its_samples():

@@ -73,10 +73,15 @@ def row_config(row: str, objective: str, run: Path, config: Table2Config, overri
 
 
 def epochs_for_budget(config: TrainConfig, lengths, max_steps: int) -> int:
-    """Epochs per stage such that every curriculum stage is reached within the step budget: one
-    budget, spent over all lengths, for every model (the budget then cuts the last epoch short)."""
+    """Epochs per stage for a step budget. One stage: enough epochs that the budget, not the epochs,
+    ends the run (every row sees max_steps batches). A curriculum (several stages, each a whole number of
+    epochs): the most epochs that still reach every stage within the budget. Rounding up instead could
+    end the run before the longest lengths' stage (SVHN has few 4-digit numbers, so the first stages are
+    long): such a row sees up to one pass fewer than max_steps, and table2.md reports images per row."""
     per_pass = sum(len(batch_plan(lengths, stage, config, s, 0)) for s, stage in enumerate(config.stages()))
-    return max(1, -(-max_steps // per_pass))
+    if len(config.stages()) == 1:
+        return max(1, -(-max_steps // per_pass))
+    return max(1, max_steps // per_pass)
 
 
 def check_settings(out: Path, settings: dict) -> None:
