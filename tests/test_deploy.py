@@ -62,3 +62,25 @@ def test_the_documented_example_runs_without_torch(tmp_path):
         again = subprocess.run([sys.executable, str(example), str(tmp_path / "onnx"), number,    # exported; a
                                 str(tmp_path / out)], capture_output=True, text=True, timeout=120)   # file there
         assert again.returncode != 0 and said in again.stderr and "Traceback" not in again.stderr
+
+
+@pytest.mark.slow
+def test_the_shipped_paper_model_draws_the_same_through_onnx(tmp_path):
+    """`--model paper`, the paper's own network and objective shipped beside the recipe's (issue 39): it
+    loads by name with the same API, and ONNX Runtime draws its pixels (full size, lengths 1-4)."""
+    from seqdraw.generate import default_model_path
+    if not default_model_path("paper").exists():
+        pytest.skip("no shipped paper model in this checkout")
+    drawer = Drawer("paper")
+    assert drawer.meta["guides"] == [] and drawer.meta["heldout_seen"] == 0 and drawer.max_len == 4
+    assert drawer.model.config.label_encoder == "attention" and drawer.model.config.likelihood == "bernoulli"
+    out = tmp_path / "onnx"
+    assert main(["export", "--onnx", str(out), "--model", "paper"]) == 0
+    info = json.loads((out / "seqdraw-onnx.json").read_text())
+    graph = info["graphs"]["3"]
+    g = torch.Generator().manual_seed(5)
+    eps = torch.stack([torch.randn((2, info["z_size"]), generator=g) for _ in range(graph["steps"])])
+    images = ort.InferenceSession(str(out / graph["file"])).run(
+        None, {"labels": np.array([[1, 5, 7]] * 2, np.int64), "eps": eps.numpy(),
+               "tau": np.ones(graph["steps"], np.float32)})[0]
+    np.testing.assert_allclose(images, drawer.generate("157", n=2, seed=5).images, atol=1e-4, rtol=0)
