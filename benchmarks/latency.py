@@ -23,7 +23,7 @@ import torch
 
 import seqdraw
 from seqdraw.deploy import export_onnx
-from seqdraw.generate import default_model_path
+from seqdraw.model.pretrained import default_model_path
 
 LABELS, LENGTHS = torch.tensor([[6, 8]]), torch.tensor([2])
 

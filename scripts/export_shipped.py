@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from seqdraw.model.pretrained import load_model, load_weights, save_model, weights_digest
-from seqdraw.generate import default_model_path
+from seqdraw.model.pretrained import default_model_path
 
 
 def main():

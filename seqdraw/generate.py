@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from seqdraw.model import ConditionalDRAW
 from seqdraw.data.labels import MAX_LEN, parse_number
 from seqdraw.devices import resolve_device
 from seqdraw.errors import SeqdrawError
-from seqdraw.settings import MAX_TEMPERATURE
+from seqdraw.model import ConditionalDRAW
+from seqdraw.model.pretrained import model_path
 from seqdraw.model.sampling import draw_by_length
-
-DEFAULT_MODEL = "seqdraw.safetensors"     # shipped inside the package, in seqdraw/weights/
-# models shipped beside the default, by the name --model takes (docs/model-card.md)
-SHIPPED_MODELS = {"recipe": DEFAULT_MODEL, "paper": "paper.safetensors"}
+from seqdraw.settings import MAX_TEMPERATURE
 
 
 @dataclass
@@ -60,23 +56,6 @@ def check_temperature(name: str, value: float | None) -> float | None:
     if value is not None and not 0 <= float(value) <= MAX_TEMPERATURE:
         raise SeqdrawError(f"{name} must be between 0 and {MAX_TEMPERATURE:g}, got {value}")
     return None if value is None else float(value)
-
-
-def default_model_path(name: str = "recipe") -> Path:
-    return Path(str(resources.files("seqdraw") / "weights" / SHIPPED_MODELS[name]))
-
-
-def model_path(path: str | Path | None) -> Path:
-    """What --model names: a file or run folder, or (when no such path exists) a shipped model by name
-    (`recipe`, the default; `paper`, the paper's own objective and network), or None for the default."""
-    if path is None or (str(path) in SHIPPED_MODELS and not Path(path).exists()):
-        name = "recipe" if path is None else str(path)
-        shipped = default_model_path(name)
-        if not shipped.exists():
-            raise SeqdrawError(f"this install has no shipped {name} model: train one (seqdraw train) and pass "
-                               "--model RUN/final")
-        return shipped
-    return Path(path)
 
 
 class Drawer:

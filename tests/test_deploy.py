@@ -68,7 +68,7 @@ def test_the_documented_example_runs_without_torch(tmp_path):
 def test_the_shipped_paper_model_draws_the_same_through_onnx(tmp_path):
     """`--model paper`, the paper's own network and objective shipped beside the recipe's (issue 39): it
     loads by name with the same API, and ONNX Runtime draws its pixels (full size, lengths 1-4)."""
-    from seqdraw.generate import default_model_path
+    from seqdraw.model.pretrained import default_model_path
     if not default_model_path("paper").exists():
         pytest.skip("no shipped paper model in this checkout")
     drawer = Drawer("paper")

@@ -372,7 +372,7 @@ def test_budget_reaches_every_curriculum_stage():
 def test_shipped_judges_never_guided_the_shipped_model_and_read_its_samples():
     from seqdraw.model.pretrained import load_model
     from seqdraw.evaluate.judges import load_judge, shipped_judge_paths
-    from seqdraw.generate import default_model_path
+    from seqdraw.model.pretrained import default_model_path
     if not (all(p.exists() for p in shipped_judge_paths()) and default_model_path().exists()):
         pytest.skip("no shipped weights in this checkout")
     _, meta = load_model(default_model_path())

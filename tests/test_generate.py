@@ -110,7 +110,7 @@ def test_cli_missing_and_corrupt_model(tmp_path, capsys):
 
 
 def test_shipped_model_works_with_no_model_argument(tmp_path, capsys):
-    from seqdraw.generate import default_model_path
+    from seqdraw.model.pretrained import default_model_path
     if not default_model_path().exists():
         pytest.skip("no shipped weights in this checkout")
     images = seqdraw.load().generate("2024", n=2, seed=0).images
@@ -189,7 +189,7 @@ def test_cli_compile_flag_reaches_the_drawer(model_path, tmp_path, monkeypatch, 
 def test_a_shipped_model_by_name(model_path, tmp_path, monkeypatch):
     """--model paper (or recipe) names a model shipped in the package; a file or folder of that name, if
     there is one, wins; a name this install does not ship is one line."""
-    import seqdraw.generate as generate
+    import seqdraw.model.pretrained as generate
     shipped = {"recipe": model_path, "paper": tmp_path / "weights" / "paper.safetensors"}
     monkeypatch.setattr(generate, "default_model_path", lambda name="recipe": Path(shipped[name]))
     monkeypatch.chdir(tmp_path)

@@ -354,3 +354,11 @@ def test_style_code_is_the_first_steps_posterior_mean_and_draw_takes_it_as_z1():
     mu_p = model._gaussian(model.prior, model.h0_dec.expand(3, -1))[0]   # z_1 = the prior's mean: plain t = 0
     torch.testing.assert_close(model.generate(labels, lengths, g(1), temperature=0.0, style=mu_p).images,
                                model.generate(labels, lengths, g(1), temperature=0.0).images, atol=1e-5, rtol=1e-5)
+
+
+def test_from_pretrained_knows_the_shipped_models_by_name():
+    from seqdraw.model.pretrained import default_model_path
+    if not default_model_path("paper").exists():
+        pytest.skip("no shipped paper model in this checkout")
+    model = ConditionalDRAW.from_pretrained("paper")
+    assert model.metadata["max_len"] == 4 and model.config.likelihood == "bernoulli" and not model.training

@@ -23,7 +23,7 @@ SHIPPED_JUDGES = ("judge.safetensors", "judge-ctc.safetensors")
 
 
 def shipped_judge_paths() -> list[Path]:
-    from seqdraw.generate import default_model_path
+    from seqdraw.model.pretrained import default_model_path
 
     return [default_model_path().with_name(name) for name in SHIPPED_JUDGES]
 

@@ -35,11 +35,12 @@ from seqdraw.evaluate.metrics import (accuracy_with_interval, bootstrap_interval
                                       nearest_distances, stroke_maps, unit_images)
 from seqdraw.readers import read_correct
 from seqdraw.files import atomic_path
+from seqdraw.model.pretrained import model_path as resolve_model
 from seqdraw.model.sampling import reconstruct_by_length, sample_by_length, seeded
 from seqdraw.objectives import test_bound
 from seqdraw.devices import resolve_device
 from seqdraw.evaluate.config import EvalConfig
-from seqdraw.generate import model_path as resolve_model, stored_style_temperature, stored_temperature
+from seqdraw.generate import stored_style_temperature, stored_temperature
 from seqdraw.pictures import grid, save_png, to_uint8
 
 # Table II of the paper: classification accuracy of generated images, lengths 1 / 2 / 3

@@ -322,11 +322,11 @@ class ConditionalDRAW(nn.Module):
     # ---- model files (seqdraw/model/pretrained.py: the format lives beside the paper's network) ------
     @classmethod
     def from_pretrained(cls, path) -> "ConditionalDRAW":
-        """The model in a .safetensors file (or a folder's model.safetensors, e.g. RUN/final), in eval
-        mode; the file's other metadata (max_len, temperature, provenance) is `model.metadata`.
-        Loading executes no code."""
-        from seqdraw.model.pretrained import load_model
-        model, meta = load_model(path)
+        """The model in a .safetensors file (or a folder's model.safetensors, e.g. RUN/final), or a
+        shipped one by name ("recipe", "paper"), in eval mode; the file's other metadata (max_len,
+        temperature, provenance) is `model.metadata`. Loading executes no code."""
+        from seqdraw.model.pretrained import load_model, model_path
+        model, meta = load_model(model_path(path))
         model.metadata = meta
         return model.eval()
 

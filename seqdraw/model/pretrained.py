@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -19,6 +20,10 @@ from seqdraw.files import atomic_path
 from seqdraw.model.config import ModelConfig
 from seqdraw.model.draw import ConditionalDRAW
 from seqdraw.settings import metadata_value
+
+DEFAULT_MODEL = "seqdraw.safetensors"     # shipped inside the package, in seqdraw/weights/
+# models shipped beside the default, by the name --model takes (docs/model-card.md)
+SHIPPED_MODELS = {"recipe": DEFAULT_MODEL, "paper": "paper.safetensors"}
 
 # scalars a model file's metadata may carry: (type, lowest, highest)
 MODEL_METADATA = {"max_len": (int, 1, MAX_LEN), "temperature": (float, 0, 100),
@@ -135,3 +140,20 @@ def save_pretrained(model: ConditionalDRAW, path, metadata: dict, overwrite: boo
     path.parent.mkdir(parents=True, exist_ok=True)
     save_model(path, model, metadata)
     return path
+
+
+def default_model_path(name: str = "recipe") -> Path:
+    return Path(str(resources.files("seqdraw") / "weights" / SHIPPED_MODELS[name]))
+
+
+def model_path(path: str | Path | None) -> Path:
+    """What --model names: a file or run folder, or (when no such path exists) a shipped model by name
+    (`recipe`, the default; `paper`, the paper's own objective and network), or None for the default."""
+    if path is None or (str(path) in SHIPPED_MODELS and not Path(path).exists()):
+        name = "recipe" if path is None else str(path)
+        shipped = default_model_path(name)
+        if not shipped.exists():
+            raise SeqdrawError(f"this install has no shipped {name} model: train one (seqdraw train) and pass "
+                               "--model RUN/final")
+        return shipped
+    return Path(path)
