@@ -5,6 +5,7 @@ from pathlib import Path
 
 from seqdraw.cli.common import DefaultsHelp, Parser, float_in, int_in, seed
 
+
 def cmd_classifier_train(args) -> None:
     from seqdraw.data.shards import load_splits
     from seqdraw.readers import Schedule, train_reader
@@ -31,7 +32,6 @@ def cmd_classifier_eval(args) -> None:
 def format_accuracy(title: str, acc: dict) -> str:
     parts = ", ".join(f"L={k}: {100 * v:.2f}%" for k, v in acc.items() if k != "all")
     return f"{title} {100 * acc['all']:.2f}% ({parts})"
-
 
 
 def add_commands(sub) -> None:

@@ -6,6 +6,7 @@ import os
 
 from seqdraw.settings import MAX_TEMPERATURE, SEED_MAX
 
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):                 # one line, not usage + error
         self.exit(2, f"{self.prog}: error: {shorten(message)}\n")
@@ -26,8 +27,6 @@ def shorten(message: str, limit: int = 80) -> str:
     the user typed is named, not echoed whole."""
     return " ".join(w if len(w) <= limit else f"{w[:limit // 2]}...({len(w)} characters)...{w[-20:]}"
                     for w in message.split(" "))
-
-
 
 
 def int_in(lo: int, hi: int):

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from seqdraw.cli.common import DefaultsHelp, Parser, add_model_flags, available_cores, float_in, int_in, seed
 from seqdraw.data.generated import GeneratedConfig
-from seqdraw.settings import add_arguments
 from seqdraw.errors import SeqdrawError
+from seqdraw.settings import add_arguments
+
 
 def cmd_data_synth(args) -> None:
     from seqdraw.data.synth import SynthConfig, SynthSet, write_dataset

@@ -6,6 +6,7 @@ from pathlib import Path
 from seqdraw.cli.common import DefaultsHelp, Parser
 from seqdraw.cli.train import parse_overrides
 
+
 def cmd_evaluate(args) -> None:
     from dataclasses import fields
 

@@ -63,7 +63,6 @@ def cmd_generate(args) -> None:
         print(f"label attention -> {args.attention}")
 
 
-
 def add_commands(sub) -> None:
     g = sub.add_parser("generate", help="draw images of the numbers you ask for",
                        formatter_class=DefaultsHelp)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from seqdraw.cli.common import DefaultsHelp, int_in
 
+
 def cmd_export(args) -> None:
     from seqdraw.deploy import export_onnx
 
@@ -18,7 +19,6 @@ def cmd_demo(args) -> None:
     print(f"seqdraw demo on http://{args.host}:{args.port} (Ctrl-C to stop"
           f"{'' if args.share else '; --share for a public gradio.live link'})")
     serve(args.model, host=args.host, port=args.port, share=args.share, device=args.device)
-
 
 
 def add_commands(sub) -> None:

@@ -6,6 +6,7 @@ import sys
 
 from seqdraw.errors import SeqdrawError
 
+
 def parse_overrides(items: list[str] | None) -> dict:
     """--set KEY=VALUE pairs, each parsed by its field's type; model.X goes into the model overrides, and
     an objective setting (guide_weight or objective.guide_weight) into the objective's."""
@@ -97,7 +98,6 @@ def cmd_train(args) -> int:
     print(f"done: {summary['step']} steps, {summary['images_seen']} images, {summary['seconds']:.0f} s, "
           f"validation bound {'-' if val is None else f'{val:.1f}'} nats/image -> {config.out}/final/model.safetensors")
     return 0
-
 
 
 def add_commands(sub, train_flags: bool) -> None:
