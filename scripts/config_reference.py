@@ -12,6 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from seqdraw.cli.generate import GenerateConfig
 from seqdraw.data.generated import GeneratedConfig
 from seqdraw.evaluate.config import EvalConfig
 from seqdraw.experiments.config import Table2Config
@@ -29,6 +30,8 @@ SECTIONS = [
                                                       "under `\"objective\"`."),
     (ModelConfig, "seqdraw train: the model", "`--set model.name=value`, or the `model` object of a `--config` "
                                               "file; saved in every model file's metadata."),
+    (GenerateConfig, "seqdraw generate", "Flags `--name-with-dashes` after the numbers, plus `--model`, "
+                                         "`--device`, `--precision`, `--compile` and `--overwrite`."),
     (EvalConfig, "seqdraw evaluate", "Flags `--name-with-dashes`, plus `--out` and `--overwrite`."),
     (GeneratedConfig, "seqdraw data generated", "Flags `--name-with-dashes`, plus `--model`, `--precision`, "
                                                 "`--compile` and `--overwrite`."),

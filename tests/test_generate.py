@@ -89,10 +89,10 @@ def test_gif_has_kL_frames_for_one_number(model_path, tmp_path):
     ([" "], "empty"),
     (["-5"], "not a number"),
     (["12345"], "too long"),
-    (["12", "--n", "0"], "between 1 and"),
-    (["12", "--temperature", "-1"], "at least 0"),
-    (["12", "--temperature", "hot"], "not a number"),
-    (["12", "--style-temperature", "-2"], "at least 0"),
+    (["12", "--n", "0"], "n must satisfy 1 <= n <= 10000"),
+    (["12", "--temperature", "-1"], "temperature must satisfy 0 <= temperature"),
+    (["12", "--temperature", "hot"], "must be a number"),
+    (["12", "--style-temperature", "-2"], "style_temperature must satisfy 0 <="),
 ])
 def test_cli_bad_input(model_path, tmp_path, capsys, argv, message):
     assert exit_code(["generate", *argv, "--model", str(model_path), "--out", str(tmp_path / "o.png")]) == 2

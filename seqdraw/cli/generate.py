@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import argparse
 
-from seqdraw.cli.common import DefaultsHelp, add_model_flags, int_in, seed, temperature
+from dataclasses import dataclass, fields
+
+from seqdraw.cli.common import add_model_flags
 from seqdraw.errors import SeqdrawError
+from seqdraw.settings import MAX_TEMPERATURE, SEED_MAX, add_arguments, check_fields, setting
 
 MAX_PICTURE_PIXELS = 50_000_000     # a grid larger than this is refused before any drawing
 
@@ -23,68 +26,77 @@ def cmd_generate(args) -> None:
     from seqdraw.pictures import (animation_frames, captioned, grid, process_strips, save_attention_plot, save_gif,
                                   save_png, to_uint8)
 
-    args.out = "numbers.png" if args.out is None else args.out
-    check_output_files({"--out": args.out, "--process": args.process, "--gif": args.gif, "--attention": args.attention},
-                       args.overwrite, inputs=(args.model,),
+    c = GenerateConfig(**{f.name: getattr(args, f.name) for f in fields(GenerateConfig)
+                          if getattr(args, f.name) is not None})
+    check_output_files({"--out": c.out, "--process": c.process or None, "--gif": c.gif or None,
+                        "--attention": c.attention or None}, args.overwrite, inputs=(args.model,),
                        suffixes={"--out": ".png", "--process": ".png", "--gif": ".gif", "--attention": ".png"})
-    pixels = len(args.numbers) * args.n * 34 * 66 * args.scale ** 2
+    pixels = len(args.numbers) * c.n * 34 * 66 * c.scale ** 2
     if pixels > MAX_PICTURE_PIXELS:
         raise SeqdrawError(f"the grid would have {pixels:,} pixels (limit {MAX_PICTURE_PIXELS:,}): lower --n or "
                            "--scale")
-    if args.process and pixels * 10 > MAX_PICTURE_PIXELS:
+    if c.process and pixels * 10 > MAX_PICTURE_PIXELS:
         raise SeqdrawError("--process draws 10 frames per sample: lower --n or --scale")
     drawer = load(args.model, args.precision, args.compile, args.device)
     numbers = [drawer.check_number(n) for n in args.numbers]   # all checked before any work
-    want_process = bool(args.process or args.gif or args.attention)
-    if args.style_from is not None:
-        drawer.style_of(args.style_from)                    # a bad picture is refused before any drawing
-    results = [drawer.generate(n, n=args.n, seed=args.seed + i, process=want_process, temperature=args.temperature,
-                               style_temperature=args.style_temperature,
-                               style_from=args.style_from)
+    want_process = bool(c.process or c.gif or c.attention)
+    if c.style_from:
+        drawer.style_of(c.style_from)                    # a bad picture is refused before any drawing
+    results = [drawer.generate(n, n=c.n, seed=c.seed + i, process=want_process, temperature=c.temperature,
+                               style_temperature=c.style_temperature,
+                               style_from=c.style_from or None)
                for i, n in enumerate(numbers)]
     images = np.concatenate([r.images for r in results])
     height = drawer.model.config.height
-    save_png(args.out, captioned(grid(to_uint8(images), cols=args.n), numbers, height), scale=args.scale)
-    print(f"{len(numbers)} number(s) x {args.n} samples -> {args.out}")
-    if args.process:
-        save_png(args.process, process_strips([r.canvases for r in results]), scale=args.scale)
-        print(f"drawing process -> {args.process}")
-    if args.gif:
+    save_png(c.out, captioned(grid(to_uint8(images), cols=c.n), numbers, height), scale=c.scale)
+    print(f"{len(numbers)} number(s) x {c.n} samples -> {c.out}")
+    if c.process:
+        save_png(c.process, process_strips([r.canvases for r in results]), scale=c.scale)
+        print(f"drawing process -> {c.process}")
+    if c.gif:
         frames = animation_frames([r.canvases[0] for r in results], [r.write_where[0] for r in results],
                                   results[0].write_n)
-        save_gif(args.gif, frames)
-        print(f"animation ({len(frames)} frames) -> {args.gif}")
-    if args.attention:
+        save_gif(c.gif, frames)
+        print(f"animation ({len(frames)} frames) -> {c.gif}")
+    if c.attention:
         if results[0].alpha is None:
             raise SeqdrawError("--attention needs a model with label attention (seqdraw presets), not rnndraw")
         k = drawer.model.config.steps_per_digit
-        save_attention_plot(args.attention, [r.alpha[0, : k * len(r.number), : len(r.number)] for r in results],
+        save_attention_plot(c.attention, [r.alpha[0, : k * len(r.number), : len(r.number)] for r in results],
                             [r.number for r in results])
-        print(f"label attention -> {args.attention}")
+        print(f"label attention -> {c.attention}")
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """What `seqdraw generate` draws and writes, declared once: its flags come from here."""
+    n: int = setting(8, "samples (styles) per number", lo=1, hi=10_000)
+    seed: int = setting(0, "the same seed gives the same pixels; number i uses seed + i", lo=0, hi=SEED_MAX)
+    temperature: float | None = setting(None, "scale of the prior's noise: 1 is the paper's sampling, lower is "
+                                              "more legible and less varied (default: the temperature stored "
+                                              "with the model, else 1)", lo=0, hi=MAX_TEMPERATURE)
+    style_temperature: float | None = setting(None, "the temperature of z_1 alone, which sets each sample's style "
+                                                    "(default: the one stored with the model, else "
+                                                    "--temperature)", lo=0, hi=MAX_TEMPERATURE)
+    style_from: str = setting("", "draw every sample in the look of this picture (ground, polarity, stroke): a "
+                                  "32x64 crop of a house number, or any picture, resized (docs/generation.md)")
+    out: str = setting("numbers.png", "the grid of samples, a row per number")
+    process: str = setting("", "also the drawing process (PNG): one row per sample, steps across")
+    gif: str = setting("", "also an animation (GIF) of the canvas with the write window")
+    attention: str = setting("", "also a plot (PNG) of the label attention over the steps")
+    scale: int = setting(3, "upscaling of the PNGs", lo=1, hi=16)
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 def add_commands(sub) -> None:
     g = sub.add_parser("generate", help="draw images of the numbers you ask for",
-                       formatter_class=DefaultsHelp)
+                       description="Flags come from GenerateConfig (seqdraw/cli/generate.py) and the model's.")
     g.add_argument("numbers", nargs="*", help="digit strings, e.g. 7 68 157 2024 (one row each)")
-    g.add_argument("--n", type=int_in(1, 10_000), default=8, help="samples (styles) per number")
+    add_arguments(g, GenerateConfig)
     add_model_flags(g)
-    g.add_argument("--seed", type=seed, default=0, help="the same seed gives the same pixels")
-    g.add_argument("--temperature", type=temperature, default=None,
-                   help="scale of the prior's noise: 1 is the paper's sampling, lower is more legible and less "
-                        "varied (default: the temperature stored with the model, else 1)")
-    g.add_argument("--style-temperature", dest="style_temperature", type=temperature, default=None,
-                   help="the temperature of z_1 alone, which sets each sample's style: above --temperature "
-                        "for more varied styles (default: the one stored with the model, else --temperature)")
-    g.add_argument("--style-from", dest="style_from", metavar="PICTURE", default=None,
-                   help="draw every sample in the look of this picture (ground, polarity, stroke): a 32x64 "
-                        "crop of a house number, or any picture, resized (docs/generation.md)")
-    g.add_argument("--out", default=None, help="the grid of samples (default numbers.png)")
     g.add_argument("--overwrite", action="store_true", help="replace the output files if they exist")
-    g.add_argument("--process", metavar="PNG", help="also the drawing process: one row per sample, steps across")
-    g.add_argument("--gif", metavar="GIF", help="also an animation of the canvas with the write window")
-    g.add_argument("--attention", metavar="PNG", help="also a plot of the label attention over the steps")
-    g.add_argument("--scale", type=int_in(1, 16), default=3, help="upscaling of the PNGs")
     # the data set these made is `seqdraw data generated` now: say so instead of "unrecognized arguments"
     g.add_argument("--random", default=None, help=argparse.SUPPRESS)
     g.add_argument("--strings", default=None, help=argparse.SUPPRESS)
