@@ -12,6 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from seqdraw.cli.classifier import ReaderTrainConfig
 from seqdraw.cli.generate import GenerateConfig
 from seqdraw.data.generated import GeneratedConfig
 from seqdraw.evaluate.config import EvalConfig
@@ -32,6 +33,7 @@ SECTIONS = [
                                               "file; saved in every model file's metadata."),
     (GenerateConfig, "seqdraw generate", "Flags `--name-with-dashes` after the numbers, plus `--model`, "
                                          "`--device`, `--precision`, `--compile` and `--overwrite`."),
+    (ReaderTrainConfig, "seqdraw classifier train", "Flags `--name-with-dashes`, plus `--overwrite`."),
     (EvalConfig, "seqdraw evaluate", "Flags `--name-with-dashes`, plus `--out` and `--overwrite`."),
     (GeneratedConfig, "seqdraw data generated", "Flags `--name-with-dashes`, plus `--model`, `--precision`, "
                                                 "`--compile` and `--overwrite`."),

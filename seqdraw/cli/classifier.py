@@ -3,7 +3,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqdraw.cli.common import DefaultsHelp, Parser, float_in, int_in, seed
+from dataclasses import dataclass, fields
+
+from seqdraw.cli.common import Parser
+from seqdraw.settings import SEED_MAX, add_arguments, check_fields, setting
+
+
+@dataclass(frozen=True)
+class ReaderTrainConfig:
+    """What `seqdraw classifier train` trains, declared once: its flags come from here."""
+    data: str = setting("", "a folder with train.npz and test.npz, or svhn:DIR", required=True)
+    out: str = setting("runs/classifier", "the reader's folder (classifier.safetensors, classifier.json)")
+    arch: str = setting("multidigit", "multidigit: a length head and five digit heads (Goodfellow et al. 2013); "
+                                      "ctc: convolutions, a BiLSTM over columns and a CTC head (Shi et al. 2015)",
+                        choices=("multidigit", "ctc"))
+    width: int | None = setting(None, "channels of the first conv block (default: 48 for multidigit, 32 for ctc)",
+                                lo=1, hi=1024)
+    epochs: int = setting(8, "passes over the training images", lo=1, hi=10_000)
+    batch_size: int = setting(128, "images per step", lo=1, hi=65_536)
+    lr: float = setting(2e-3, "peak learning rate (AdamW, one-cycle)", lo=0, lo_open=True, hi=10)
+    seed: int = setting(0, "fixes the initial weights, the order and the augmentation", lo=0, hi=SEED_MAX)
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 def cmd_classifier_train(args) -> None:
@@ -11,14 +33,15 @@ def cmd_classifier_train(args) -> None:
     from seqdraw.readers import Schedule, train_reader
     from seqdraw.files import check_output_folder, output_folder
 
-    check_output_folder(args.out, args.overwrite)
-    train_data, test_data = load_splits(args.data)
-    with output_folder(args.out, args.overwrite) as tmp:
-        result = train_reader(train_data, test_data, tmp, arch=args.arch,
-                              config={"width": args.width} if args.width else {},
-                              schedule=Schedule(args.epochs, args.batch_size, args.lr, args.seed))
+    c = ReaderTrainConfig(**{f.name: getattr(args, f.name) for f in fields(ReaderTrainConfig)
+                             if getattr(args, f.name) is not None})
+    check_output_folder(c.out, args.overwrite)
+    train_data, test_data = load_splits(c.data)
+    with output_folder(c.out, args.overwrite) as tmp:
+        result = train_reader(train_data, test_data, tmp, arch=c.arch, config={"width": c.width} if c.width else {},
+                              schedule=Schedule(c.epochs, c.batch_size, c.lr, c.seed))
     print(format_accuracy("test sequence accuracy", result["test_sequence_accuracy"]),
-          f"-> {Path(args.out) / 'classifier.safetensors'}")
+          f"-> {Path(c.out) / 'classifier.safetensors'}")
 
 
 def cmd_classifier_eval(args) -> None:
@@ -38,19 +61,9 @@ def add_commands(sub) -> None:
     c = sub.add_parser("classifier", help="readers of house numbers: the judges, guides and recognisers")
     csub = c.add_subparsers(dest="classifier_command", required=True, parser_class=Parser)
     ct = csub.add_parser("train", help="train a reader on a data folder (train.npz, test.npz)",
-                         formatter_class=DefaultsHelp)
-    ct.add_argument("--data", required=True, help="a folder with train.npz and test.npz, or svhn:DIR")
-    ct.add_argument("--out", default="runs/classifier")
-    ct.add_argument("--epochs", type=int_in(1, 10_000), default=8)
-    ct.add_argument("--batch-size", dest="batch_size", type=int_in(1, 65_536), default=128)
-    ct.add_argument("--lr", type=float_in(0, 10, lo_open=True), default=2e-3)
+                         description="Flags come from ReaderTrainConfig (seqdraw/cli/classifier.py).")
+    add_arguments(ct, ReaderTrainConfig)
     ct.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
-    ct.add_argument("--arch", choices=["multidigit", "ctc"], default="multidigit",
-                    help="multidigit: length head and five digit heads (Goodfellow et al. 2013); "
-                         "ctc: convolutions, a BiLSTM over columns and a CTC head (Shi et al. 2015)")
-    ct.add_argument("--width", type=int_in(1, 1024), default=None,
-                    help="channels of the first conv block (default: 48 for multidigit, 32 for ctc)")
-    ct.add_argument("--seed", type=seed, default=0)
     ct.set_defaults(func=cmd_classifier_train)
     ce = csub.add_parser("eval", help="sequence accuracy on a shard, overall and per length")
     ce.add_argument("--model", required=True, help="classifier.safetensors")
