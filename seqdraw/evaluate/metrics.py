@@ -102,8 +102,17 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     mu_a, mu_b = a.mean(0), b.mean(0)
-    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    eye = 1e-6 * np.eye(a.shape[1])             # keeps the square root defined when a covariance is singular
+    s_a, s_b = np.cov(a, rowvar=False) + eye, np.cov(b, rowvar=False) + eye
     root = scipy.linalg.sqrtm(s_a @ s_b)
     if np.iscomplexobj(root):
         root = root.real                       # rounding leaves tiny imaginary parts
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b - 2 * root))
+
+
+def principal_axes(reference: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, [D, k] axes) of the reference features' first k principal components: a Fréchet distance
+    in D = 512 dimensions from a thousand images would be mostly the covariances' estimation noise."""
+    mean = reference.mean(0)
+    _, _, vt = np.linalg.svd(reference - mean, full_matrices=False)
+    return mean, vt[:k].T

@@ -31,7 +31,7 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.evaluate.attention import drawing_process
 from seqdraw.evaluate.critic import critic_auc
 from seqdraw.evaluate.judges import judge_name, load_judge, shipped_judge_paths
-from seqdraw.evaluate.metrics import (accuracy_with_interval, bootstrap_interval, frechet_distance, mean_pairwise_distance,
+from seqdraw.evaluate.metrics import (accuracy_with_interval, bootstrap_interval, frechet_distance, principal_axes, mean_pairwise_distance,
                                       nearest_distances, stroke_maps, unit_images)
 from seqdraw.readers import read_correct
 from seqdraw.files import atomic_path
@@ -42,6 +42,8 @@ from seqdraw.devices import resolve_device
 from seqdraw.evaluate.config import EvalConfig
 from seqdraw.generate import stored_style_temperature, stored_temperature
 from seqdraw.pictures import grid, save_png, to_uint8
+
+FRECHET_DIMS = 64              # principal components of the judge's features the Fréchet distance uses
 
 # Table II of the paper: classification accuracy of generated images, lengths 1 / 2 / 3
 PAPER_TABLE2 = {"rnnDRAW": (81.25, 7.55, 6.60), "seqDRAW": (81.02, 7.66, 6.50), "seqDRAW-cur": (81.65, 7.82, 6.80)}
@@ -243,10 +245,9 @@ def load_judges(paths: list, meta: dict, train: dict | None) -> dict:
 
 
 def realism(model, test: dict, train: dict | None, rows: np.ndarray, rng: np.random.Generator, config: EvalConfig,
-            out: Path, progress: bool) -> tuple[dict, dict, np.ndarray, tuple]:
+            out: Path, progress: bool) -> tuple[dict, dict, np.ndarray]:
     """The k-fold critic on samples against data, and its floor (data against data); critic.png shows
-    the samples it found most and least like data. Returns (realism, floor, the samples, the floor's
-    two data sets)."""
+    the samples it found most and least like data. Returns (realism, floor, the samples)."""
     max_len = int(test["lengths"].max())
     drawn = sample_by_length(model, test["labels"][rows].astype(np.int64), test["lengths"][rows].astype(np.int64),
                              seeded(config.seed + 2), progress=progress, temperature=config.temperature,
@@ -263,15 +264,17 @@ def realism(model, test: dict, train: dict | None, rows: np.ndarray, rng: np.ran
     floor.pop("first_scores")
     save_png(out / "critic.png", np.concatenate([grid(to_uint8(drawn[order[:16]]), cols=8),
                                                  grid(to_uint8(drawn[order[-16:]]), cols=8)]), scale=3)
-    return found, floor, drawn, floor_pair
+    return found, floor, drawn
 
 
-def judge_frechet(readers: dict, drawn: np.ndarray, real: np.ndarray, floor_pair: tuple) -> dict | None:
-    """The Fréchet distance on the first judge with features (the multidigit reader's penultimate layer):
-    samples against the data images of the same strings, and data against data at the same size (its
-    floor). Not the Inception FID: its scale is this judge's."""
+def judge_frechet(readers: dict, drawn: np.ndarray, real: np.ndarray) -> dict | None:
+    """The Fréchet distance on the first judge with features (the multidigit reader's penultimate layer,
+    reduced to the reference half's first principal components): samples of the second half's strings
+    against the first half of the data images, and the second half of the data against the same first
+    half (the floor): equal sizes, the same strings. Not the Inception FID: its scale is this judge's."""
     name, judge = next(((n, r) for n, r in readers.items() if hasattr(r, "features")), (None, None))
-    if judge is None:
+    half = len(real) // 2
+    if judge is None or half < 8:
         return None
 
     @torch.no_grad()
@@ -279,8 +282,13 @@ def judge_frechet(readers: dict, drawn: np.ndarray, real: np.ndarray, floor_pair
         x = torch.as_tensor(to_uint8(images) if images.dtype != np.uint8 else images).float() / 255
         return np.concatenate([judge.features(x[i: i + 512]).numpy() for i in range(0, len(x), 512)])
 
-    return {"judge": name, "generated": frechet_distance(features(drawn), features(real)),
-            "floor": frechet_distance(*(features(a) for a in floor_pair)), "images_per_set": int(len(drawn))}
+    reference = features(real[:half])
+    dims = min(FRECHET_DIMS, half // 4)
+    mean, axes = principal_axes(reference, dims)
+    project = lambda f: (f - mean) @ axes                                     # noqa: E731
+    return {"judge": name, "dims": dims, "images_per_set": half,
+            "generated": frechet_distance(project(features(drawn[half:])), project(reference)),
+            "floor": frechet_distance(project(features(real[half:])), project(reference))}
 
 
 def evaluate(config: EvalConfig, out: Path, progress: bool = True) -> dict:
@@ -312,8 +320,8 @@ def evaluate(config: EvalConfig, out: Path, progress: bool = True) -> dict:
     drawing = drawing_process(model, test, max_len, config.seed)
     say("realism: a k-fold critic, generated vs data and data vs data")
     rows = balanced_rows(test_lengths, max_len, config.critic_images, rng)
-    found, floor, drawn, floor_pair = realism(model, test, train, rows, rng, config, out, progress)
-    frechet = judge_frechet(readers, drawn, test["images"][rows], floor_pair)
+    found, floor, drawn = realism(model, test, train, rows, rng, config, out, progress)
+    frechet = judge_frechet(readers, drawn, test["images"][rows])
     say("variety: the spread of strokes between samples of one string")
     spread = variety(model, test, renderer_of(folder), max_len, config)
     memory = None
@@ -460,8 +468,9 @@ def realism_lines(r: dict) -> list[str]:
     fd = r.get("frechet")
     if fd:
         lines += [f"Fréchet distance on the {fd['judge']} judge's features (not the Inception FID: the scale is "
-                  f"this judge's; lower is closer): generated vs data {fd['generated']:.1f}, data vs data (the "
-                  f"floor) {fd['floor']:.1f}, {fd['images_per_set']} images per set.", ""]
+                  f"this judge's, in its first {fd['dims']} principal components; lower is closer): generated vs "
+                  f"data {fd['generated']:.2f}, data vs data (the floor) {fd['floor']:.2f}, "
+                  f"{fd['images_per_set']} images per set.", ""]
     return lines
 
 
