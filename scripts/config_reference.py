@@ -15,6 +15,7 @@ from pathlib import Path
 from seqdraw.cli.classifier import ReaderTrainConfig
 from seqdraw.cli.generate import GenerateConfig
 from seqdraw.data.generated import GeneratedConfig
+from seqdraw.data.synth_set import SynthSet
 from seqdraw.evaluate.config import EvalConfig
 from seqdraw.experiments.config import Table2Config
 from seqdraw.model.config import ModelConfig
@@ -35,6 +36,7 @@ SECTIONS = [
                                          "`--device`, `--precision`, `--compile` and `--overwrite`."),
     (ReaderTrainConfig, "seqdraw classifier train", "Flags `--name-with-dashes`, plus `--overwrite`."),
     (EvalConfig, "seqdraw evaluate", "Flags `--name-with-dashes`, plus `--out` and `--overwrite`."),
+    (SynthSet, "seqdraw data synth", "Flags `--name-with-dashes`, plus `--overwrite`."),
     (GeneratedConfig, "seqdraw data generated", "Flags `--name-with-dashes`, plus `--model`, `--precision`, "
                                                 "`--compile` and `--overwrite`."),
     (Table2Config, "seqdraw reproduce table2", "Flags `--name-with-dashes`, plus `--out`, `--set` (TrainConfig "

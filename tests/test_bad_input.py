@@ -17,7 +17,8 @@ from seqdraw.model.pretrained import save_model
 from seqdraw.cli import main
 from seqdraw.cli.train import parse_overrides
 from seqdraw.data.labels import parse_number
-from seqdraw.data.synth import SynthConfig, SynthSet, write_dataset
+from seqdraw.data.synth import SynthConfig, write_dataset
+from seqdraw.data.synth_set import SynthSet
 from seqdraw.errors import SeqdrawError
 from seqdraw.readers import build_reader, save_reader
 from seqdraw.model import ConditionalDRAW, preset
@@ -219,7 +220,7 @@ CASES = {
     "synth lengths six weights": SYNTH + ["--lengths", "1,1,1,1,1,1"],
     "synth lengths nan": SYNTH + ["--lengths", "nan"],
     "synth lengths empty": SYNTH + ["--lengths", ""],
-    "synth workers 0": SYNTH + ["--workers", "0"],
+    "synth workers 257": SYNTH + ["--workers", "257"],
     "synth workers text": SYNTH + ["--workers", "two"],
     "synth fonts missing": SYNTH + ["--fonts", "{root}/no-fonts"],
     "synth fonts empty folder": SYNTH + ["--fonts", "{dir}"],

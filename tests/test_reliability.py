@@ -19,7 +19,8 @@ from seqdraw.checkpoint import latest_checkpoint
 from seqdraw.model.pretrained import load_weights
 from seqdraw.cli import main
 from seqdraw.data.shards import load_splits
-from seqdraw.data.synth import SynthConfig, SynthSet, write_dataset
+from seqdraw.data.synth import SynthConfig, write_dataset
+from seqdraw.data.synth_set import SynthSet
 from seqdraw.trainer import TrainConfig, batch_plan, train
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}

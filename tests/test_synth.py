@@ -184,10 +184,10 @@ def test_cli_writes_shards_and_preview(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--n", "-3"], "between 2 and"),
+    (["--n", "-3"], "n must satisfy 2 <= n"),
     (["--lengths", "bogus"], "--lengths"),
-    (["--test-fraction", "2"], "below 1"),
-    (["--workers", "0"], "between 1 and 256"),
+    (["--test-fraction", "2"], "test_fraction must satisfy 0 < test_fraction < 1"),
+    (["--workers", "257"], "workers must satisfy 0 <= workers <= 256"),
 ])
 def test_cli_bad_arguments(tmp_path, capsys, argv, message):
     assert exit_code(["data", "synth", "--out", str(tmp_path)] + argv) == 2

@@ -5,25 +5,29 @@ import json
 import sys
 from pathlib import Path
 
-from seqdraw.cli.common import DefaultsHelp, Parser, add_model_flags, available_cores, float_in, int_in, seed
+from seqdraw.cli.common import DefaultsHelp, Parser, add_model_flags, available_cores, int_in
 from seqdraw.data.generated import GeneratedConfig
+from seqdraw.data.synth_set import SynthSet
 from seqdraw.errors import SeqdrawError
 from seqdraw.settings import add_arguments
 
 
 def cmd_data_synth(args) -> None:
-    from seqdraw.data.synth import SynthConfig, SynthSet, write_dataset
+    from dataclasses import fields, replace
+
+    from seqdraw.data.synth import SynthConfig, write_dataset
     from seqdraw.files import output_folder
 
-    out = Path(args.out)
-    config = SynthConfig(length_probs=SynthConfig.lengths_from_flag(args.lengths), fonts=args.fonts)
+    request = SynthSet(**{f.name: getattr(args, f.name) for f in fields(SynthSet) if getattr(args, f.name) is not None})
+    request = replace(request, workers=request.workers or available_cores())
+    out = Path(request.out)
+    config = SynthConfig(length_probs=SynthConfig.lengths_from_flag(request.lengths), fonts=request.fonts or None)
     with output_folder(out, args.overwrite) as tmp:
-        request = SynthSet(args.n, args.test_fraction, args.seed, args.crops, args.include_heldout, args.format)
-        counts = write_dataset(tmp, request, config, workers=args.workers,
+        counts = write_dataset(tmp, request, config, workers=request.workers,
                                command=" ".join(["seqdraw"] + sys.argv[1:]))
     for split, by_length in counts.items():
         shown = ", ".join(f"L={L}: {c}" for L, c in by_length.items() if c)
-        where = out / f"{split}.npz" if args.format == "npz" else out / split / "metadata.jsonl"
+        where = out / f"{split}.npz" if request.format == "npz" else out / split / "metadata.jsonl"
         print(f"{split}: {sum(by_length.values())} images ({shown}) -> {where}")
     print(f"preview: {out / 'preview.png'}")
 
@@ -76,25 +80,9 @@ def add_commands(sub) -> None:
     dsub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
 
     s = dsub.add_parser("synth", help="generate synthetic SVHN-like house numbers (train/test shards + preview)",
-                        formatter_class=DefaultsHelp)
-    s.add_argument("--n", type=int_in(2, 10_000_000), default=60000, help="images in all (train + test)")
-    s.add_argument("--out", default="data/synth", help="output folder")
-    s.add_argument("--seed", type=seed, default=0, help="sample i depends only on (seed, i)")
-    s.add_argument("--test-fraction", type=float_in(0, 1, True, True), default=0.1,
-                   help="share of the images held out as test")
-    s.add_argument("--lengths", default="svhn",
-                   help="length distribution: svhn (real SVHN train shares), uniform, uniform:N, or weights 1,2,1")
-    s.add_argument("--fonts", default=None, help="a folder of TTF/OTF fonts to use instead of the bundled ones")
-    s.add_argument("--crops", action="store_true", help="also write 32x32 SVHN format-2 style digit crops")
-    s.add_argument("--include-heldout", dest="include_heldout", action="store_true",
-                   help="let the train split hold the held-out strings too (for judges only: a generative "
-                        "model trained on them is refused by seqdraw evaluate; docs/evaluation.md)")
+                        description="Flags come from seqdraw.data.synth_set.SynthSet.")
+    add_arguments(s, SynthSet)
     s.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
-    s.add_argument("--format", choices=["npz", "imagefolder"], default="npz",
-                   help="train.npz/test.npz shards, or train/ and test/ with PNGs and metadata.jsonl (with boxes)")
-    s.add_argument("--workers", type=int_in(1, 256), default=available_cores(),
-                   help="processes to generate with; the data are the same bytes for any number "
-                        "(default: %(default)s, the cores this process may use)")
     s.set_defaults(func=cmd_data_synth)
 
     v = dsub.add_parser("svhn", help="prepare real SVHN (format 1) as 32x64 right-aligned grey shards",

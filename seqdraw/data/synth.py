@@ -17,13 +17,13 @@ import functools
 import io
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from seqdraw.data.fonts import font_families, font_pool
 from seqdraw.data.heldout import is_heldout
+from seqdraw.data.synth_set import SynthSet
 from seqdraw.data.labels import MAX_LEN, PAD
 from seqdraw.data.preprocess import (DEFAULT_MARGIN, FRAME_H, FRAME_W, crop_window, preprocess, square_crop,
                                      square_window)
@@ -815,22 +815,13 @@ def write_imagefolder(folder, arrays: dict) -> None:
         tmp.write_text("\n".join(lines) + "\n")
 
 
-class SynthSet(NamedTuple):
-    """What `seqdraw data synth` writes: how many images, the test share, the seed and the form."""
-    n: int
-    test_fraction: float = 0.1
-    seed: int = 0
-    crops: bool = False                 # also 32x32 digit crops, SVHN format 2 style
-    include_heldout: bool = False       # let the train split hold the held-out strings (judges only)
-    fmt: str = "npz"                    # npz shards, or an imagefolder
-
-
 def write_dataset(folder, request: SynthSet, config: SynthConfig, workers: int = 1, command: str = "") -> dict:
     """`seqdraw data synth`: train.npz and test.npz (and crops), or train/ and test/ as an imagefolder,
     with preview.png and config.json in `folder`.
     The training split never holds a held-out string (seqdraw.data.heldout) unless include_heldout; the
     test split holds every string, so that evaluation can tell held-out strings from seen ones."""
-    n, test_fraction, seed, crops, include_heldout, fmt = request
+    n, test_fraction, seed = request.n, request.test_fraction, request.seed
+    crops, include_heldout, fmt = request.crops, request.include_heldout, request.format
     import json
     from pathlib import Path
 
