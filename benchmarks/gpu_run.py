@@ -19,7 +19,7 @@ import torch
 
 from seqdraw.data.synth import generate
 from seqdraw.model import ConditionalDRAW, preset
-from seqdraw.objectives import total_loss
+from seqdraw.objectives import Batch, Critics, ObjectiveConfig, total_loss
 
 SMOKE_MODEL = {"enc_size": 32, "dec_size": 32, "z_size": 8, "attention_size": 8, "steps_per_digit": 3}
 
@@ -40,7 +40,7 @@ def training_rate(model, device, batch, steps, precision):
 
     def step():
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            loss = total_loss(model, images, labels, lengths, g).total
+            loss = total_loss(model, Batch(images, labels, lengths), ObjectiveConfig(), Critics(), g).total
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
