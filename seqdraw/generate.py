@@ -23,6 +23,7 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.model import ConditionalDRAW
 from seqdraw.model.pretrained import model_path
 from seqdraw.model.sampling import draw_by_length
+from seqdraw.pictures import to_uint8
 from seqdraw.settings import MAX_TEMPERATURE
 
 
@@ -123,9 +124,9 @@ class Drawer:
         picture file or an array [H, W] (uint8, or float in [0, 1]); any size is resized to the model's."""
         c = self.model.config
         try:
-            image = Image.open(example) if isinstance(example, (str, Path)) else \
-                Image.fromarray(np.asarray(example if np.asarray(example).dtype == np.uint8
-                                           else np.clip(np.asarray(example) * 255 + 0.5, 0, 255).astype(np.uint8)))
+            array = None if isinstance(example, (str, Path)) else np.asarray(example)
+            image = Image.open(example) if array is None else \
+                Image.fromarray(array if array.dtype == np.uint8 else to_uint8(array))
             image = image.convert("L")
         except (OSError, ValueError, TypeError, Image.DecompressionBombError) as e:
             raise SeqdrawError(f"style example {str(example)[:80]}: not a readable picture ({e})") from None

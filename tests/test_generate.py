@@ -203,7 +203,7 @@ def test_a_shipped_model_by_name(model_path, tmp_path, monkeypatch):
     assert generate.model_path("paper") == Path("paper")
 
 
-def test_device_flags_are_checked_and_cpu_draws_as_before(model_path, tmp_path):
+def test_device_flags_are_checked_and_cpu_draws_as_before(model_path, tmp_path, capsys):
     """--device reaches every command that draws; a device this machine lacks is one line, not a
     traceback; device="cpu" draws exactly what the default does (noise comes from CPU generators)."""
     a = seqdraw.load(model_path).generate("68", n=2, seed=4).images
@@ -215,6 +215,7 @@ def test_device_flags_are_checked_and_cpu_draws_as_before(model_path, tmp_path):
                      ["data", "generated", "--n", "4", "--out", str(tmp_path / "d")],
                      ["evaluate", "--data", str(tmp_path), "--out", str(tmp_path / "e")]):
             assert exit_code([*argv, "--model", str(model_path), "--device", bad]) == 2, argv
+            assert "device" in one_line_error(capsys.readouterr().err), argv          # refused for the device
 
 
 def test_style_from_an_example(model_path, tmp_path, capsys):
