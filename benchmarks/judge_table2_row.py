@@ -21,6 +21,7 @@ from seqdraw.data.shards import data_folder, load_shard
 from seqdraw.evaluate.judges import shipped_judge_paths
 from seqdraw.experiments.table2 import ROWS, check_settings, judge_row, write_table
 from seqdraw.files import atomic_path
+from seqdraw.train_config import TrainConfig
 
 
 def training_seconds(metrics: list[dict], step: int) -> float:
@@ -48,11 +49,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     run, out = Path(args.run), Path(args.out)
-    config = json.loads((run / "config.json").read_text())
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))   # either form
     test = load_shard(data_folder(args.data) / "test.npz")
     judges = shipped_judge_paths()
-    check_settings(out, {"data": config["data"], "test_data": str(data_folder(args.data)),
-                         "max_steps": config["max_steps"], "max_len": args.max_len, "seed": args.seed,
+    check_settings(out, {"data": config.data.source, "test_data": str(data_folder(args.data)),
+                         "max_steps": config.run.max_steps, "max_len": args.max_len, "seed": args.seed,
                          "per_length": args.per_length, "judges": [p.name for p in judges]})
     model_path = run / args.checkpoint
     result = judge_row(model_path, test, judges, args.max_len, args.per_length, args.seed, progress=True)
@@ -60,7 +61,7 @@ def main():
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     step = result.get("step") or state.get("step") or max(m["step"] for m in metrics)
     seen = max((m["images_seen"] for m in metrics if m.get("step", 0) <= step and "images_seen" in m), default=0)
-    result.update(name=ROWS[args.row][0], objective="paper", curriculum=config["curriculum"], steps=step,
+    result.update(name=ROWS[args.row][0], objective="paper", curriculum=config.curriculum.kind, steps=step,
                   images=seen, train_seconds=training_seconds(metrics, step), run=str(run),
                   checkpoint=args.checkpoint)
     folder = out / "paper" / args.row

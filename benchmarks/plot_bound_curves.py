@@ -20,6 +20,8 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from seqdraw.train_config import TrainConfig  # noqa: E402
+
 
 def bernoulli_floor(data: Path, max_len: int, per_length: int) -> float:
     """Mean over the validation images of sum_pixels H(x), in nats."""
@@ -52,11 +54,11 @@ def main():
     for spec in args.runs:
         path, _, label = spec.partition("=")
         run = Path(path)
-        config = json.loads((run / "config.json").read_text())
-        label = label or f"{run.name} (batch {config['batch_size']}, {config['precision']})"
+        config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))      # either form
+        label = label or f"{run.name} (batch {config.optimiser.batch_size}, {config.run.precision})"
         floor = 0.0
-        if args.floor and config.get("model", {}).get("likelihood", "bernoulli") == "bernoulli":
-            floor = bernoulli_floor(Path(args.floor), config["max_len"], config["val_size"])
+        if args.floor and config.model.get("likelihood", "bernoulli") == "bernoulli":
+            floor = bernoulli_floor(Path(args.floor), config.data.max_len, config.data.val_size)
         rows = curve(run)
         for r in rows:
             points.append({"label": label, "images_seen": r["images_seen"], "step": r["step"],

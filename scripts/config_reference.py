@@ -19,17 +19,21 @@ from seqdraw.data.synth_set import SynthSet
 from seqdraw.evaluate.config import EvalConfig
 from seqdraw.experiments.config import Table2Config
 from seqdraw.model.config import ModelConfig
-from seqdraw.objectives import ObjectiveConfig
 from seqdraw.settings import describe_range
-from seqdraw.trainer import TrainConfig
+from seqdraw.train_config import GROUPS, TrainConfig
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "config.md"
+GROUP_TEXT = {"run": "The run folder, seed, budget and bookkeeping.",
+              "data": "The images trained and validated on.",
+              "optimiser": "Adam, with linear warm-up and cosine decay to 10% of the peak.",
+              "curriculum": "Which lengths each stage trains on, and for how long (section III-D).",
+              "objective": "What training minimises: the paper's eq. 18, and the added terms (all off by default)."}
 SECTIONS = [
     (TrainConfig, "seqdraw train", "Flags `--name-with-dashes`, `--set name=value`, or keys of a `--config` JSON "
-                                   "file; saved to RUN/config.json."),
-    (ObjectiveConfig, "seqdraw train: the objective", "The added terms (all off: the paper's eq. 18). Flags and "
-                                                      "`--set` take the plain names; config.json nests them "
-                                                      "under `\"objective\"`."),
+                                   "file; saved to RUN/config.json, grouped as below. Each setting has one flat "
+                                   "name (its flag's, `--lr`), which `--set` and `--config` also take, beside the "
+                                   "nested one (`--set optimiser.lr=...`, `{\"optimiser\": {\"lr\": ...}}`)."),
+    *[(cls, f"seqdraw train: {g}", GROUP_TEXT[g]) for g, cls in GROUPS.items()],
     (ModelConfig, "seqdraw train: the model", "`--set model.name=value`, or the `model` object of a `--config` "
                                               "file; saved in every model file's metadata."),
     (GenerateConfig, "seqdraw generate", "Flags `--name-with-dashes` after the numbers, plus `--model`, "
@@ -63,9 +67,12 @@ def reference() -> str:
     for cls, title, how in SECTIONS:
         lines += [f"## {title} (`{cls.__module__}.{cls.__name__}`)", "", how, "",
                   "| setting | default | range | meaning |", "|---|---|---|---|"]
+        group = next((g for g, c in GROUPS.items() if c is cls), None)
         for f in dataclasses.fields(cls):
             help_text = f.metadata.get("help", "").replace("|", "\\|")
-            lines.append(f"| `{f.name}` | {default_of(f)} | {describe_range(f) or '-'} | {help_text} |")
+            flag = f.metadata.get("flag") or f.name
+            name = f"`{flag}` (`{group}.{f.name}`)" if group else f"`{flag}`"
+            lines.append(f"| {name} | {default_of(f)} | {describe_range(f) or '-'} | {help_text} |")
         lines.append("")
     return "\n".join(lines)
 

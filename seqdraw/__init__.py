@@ -1,7 +1,7 @@
 """seqdraw: draw house-number images from digit strings (Sun et al., seqDRAW).
 
     import seqdraw
-    seqdraw.train(seqdraw.TrainConfig(preset="seqdraw-cur", out="runs/cur"))
+    seqdraw.train(seqdraw.TrainConfig.from_dict({"preset": "seqdraw-cur", "out": "runs/cur"}))
     model = seqdraw.load()                     # or seqdraw.load("runs/cur/final")
     images = model.generate("157", n=8, seed=0).images
     net = seqdraw.ConditionalDRAW.from_pretrained("runs/cur/final").to("cuda")   # the network itself

@@ -37,7 +37,7 @@ class ObjectiveConfig:
                                        "(1: the paper's bound)", lo=1, hi=1000)
     guide: str = setting("", "a multidigit reader file: prior samples must read back as their labels")
     guide_weight: float = setting(100.0, "nats of the bound per nat of the guide's cross-entropy",
-                                  lo=0, lo_open=True, hi=1e6)
+                                  lo=0, exclusive="lo", hi=1e6)
     guide_style_temperature: float = setting(1.0, "temperature of z_1 in the guide's samples", lo=0, hi=100)
     style_match_weight: float = setting(0.0, "with a guide: nats per unit of sliced Wasserstein distance "
                                              "between its samples and the batch's images (0: off)", lo=0, hi=1e6)
@@ -48,7 +48,7 @@ class ObjectiveConfig:
     adversarial_weight: float = setting(0.0, "nats per nat of a discriminator's loss on prior samples (0: off; "
                                              "VAE-GAN, docs/training.md)", lo=0, hi=1e6)
     adversary_lr: float = setting(2e-4, "the discriminator's learning rate (Adam, betas 0.5, 0.999)",
-                                  lo=0, lo_open=True, hi=10)
+                                  lo=0, exclusive="lo", hi=10)
     adversary_width: int = setting(32, "channels of the discriminator's first convolution", lo=1, hi=1024)
 
     def __post_init__(self):

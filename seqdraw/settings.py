@@ -17,13 +17,17 @@ SEED_MAX = 2**63 - 1                   # every seed a user gives: what NumPy and
 MAX_TEMPERATURE = 100.0                # every sampling temperature: 0 (the prior's mean) .. this
 
 
-def setting(default, help: str, lo=None, hi=None, lo_open: bool = False, hi_open: bool = False,
-            choices: tuple | None = None, required: bool = False):
-    """A dataclass field with its range: lo <= value <= hi (or < where open), or one of `choices`.
-    A field typed `X | None` may be None (e.g. "the model's own"); a `list` field is a list of strings
-    (a flag given once per item); `required`: its flag must be given."""
-    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices,
-            "required": required}
+def setting(default, help: str, lo=None, hi=None, exclusive: str = "", choices: tuple | None = None,
+            required: bool = False, flag: str | None = None):
+    """A dataclass field with its range: lo <= value <= hi (exclusive="lo", "hi" or "both": < at that
+    end), or one of `choices`. A field typed `X | None` may be None (e.g. "the model's own"); a `list` field is a list of strings
+    (a flag given once per item); `required`: its flag must be given; `flag`: the flag's name where it
+    is not the field's (a field nested in a group whose name says the rest)."""
+    if exclusive not in ("", "lo", "hi", "both"):
+        raise ValueError(f"exclusive={exclusive!r}: '', 'lo', 'hi' or 'both'")
+    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": exclusive in ("lo", "both"),
+            "hi_open": exclusive in ("hi", "both"), "choices": choices,
+            "required": required, "flag": flag}
     if isinstance(default, (dict, list)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -52,43 +56,44 @@ def describe_range(f: dataclasses.Field) -> str:
 def check_value(cls, f: dataclasses.Field, value):
     """The value, converted where that loses nothing (an int for a float field), or a SeqdrawError."""
     t = kind(cls, f.name)
+    label = f.metadata.get("flag") or f.name          # what the user typed
     if value is None and optional(cls, f.name):
         return None
     if t is list:
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise SeqdrawError(f"{f.name} must be a list of strings, got {str(value)[:80]}")
+            raise SeqdrawError(f"{label} must be a list of strings, got {str(value)[:80]}")
         return list(value)
     if t is bool:
         if not isinstance(value, bool):
-            raise SeqdrawError(f"{f.name} must be true or false, got {value!r}")
+            raise SeqdrawError(f"{label} must be true or false, got {value!r}")
         return value
     if t is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise SeqdrawError(f"{f.name} must be an integer, got {value!r}")
+            raise SeqdrawError(f"{label} must be an integer, got {value!r}")
     elif t is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SeqdrawError(f"{f.name} must be a number, got {value!r}")
+            raise SeqdrawError(f"{label} must be a number, got {value!r}")
         value = float(value)
         if not math.isfinite(value):
-            raise SeqdrawError(f"{f.name} must be a finite number, got {value!r}")
+            raise SeqdrawError(f"{label} must be a finite number, got {value!r}")
     elif t is str:
         if not isinstance(value, str):
-            raise SeqdrawError(f"{f.name} must be a string, got {value!r}")
+            raise SeqdrawError(f"{label} must be a string, got {value!r}")
     elif t is dict:
         if not isinstance(value, dict):
-            raise SeqdrawError(f"{f.name} must be a JSON object, got {value!r}")
+            raise SeqdrawError(f"{label} must be a JSON object, got {value!r}")
         return value
     elif dataclasses.is_dataclass(t):          # a nested settings dataclass checks its own fields
         if not isinstance(value, t):
-            raise SeqdrawError(f"{f.name} must be a {t.__name__}, got {value!r}")
+            raise SeqdrawError(f"{label} must be a {t.__name__}, got {value!r}")
         return value
     m = f.metadata
     if m.get("choices") and value not in m["choices"]:
-        raise SeqdrawError(f"{f.name} must be {describe_range(f)}, got {value!r}")
+        raise SeqdrawError(f"{label} must be {describe_range(f)}, got {value!r}")
     lo, hi = m.get("lo"), m.get("hi")
     if (lo is not None and (value <= lo if m["lo_open"] else value < lo)) or \
             (hi is not None and (value >= hi if m["hi_open"] else value > hi)):
-        raise SeqdrawError(f"{f.name} must satisfy {describe_range(f)}, got {value!r}")
+        raise SeqdrawError(f"{label} must satisfy {describe_range(f)}, got {value!r}")
     return value
 
 
@@ -163,7 +168,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = 
         shown = f" ({rng})" if told and rng else "" if told else f" (default: {default!r}{'; ' + rng if rng else ''})"
         extra = {"action": "append", "type": str} if t is list else \
             {"nargs": "?", "const": True, "type": parse} if t is bool else {"type": parse}
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None,
+        name = f.metadata.get("flag") or f.name
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, default=None,
                             required=bool(f.metadata.get("required")),
                             metavar="PATH" if t is list else t.__name__.upper(),
                             help=(f.metadata.get("help", "") + shown).replace("%", "%%"), **extra)

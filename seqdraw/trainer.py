@@ -29,136 +29,49 @@ from seqdraw.model.pretrained import check_provenance, load_weights, restore, sa
 from seqdraw.cores import allowed_cores, claim_cores, release_cores
 from seqdraw.devices import resolve_device
 from seqdraw.data.heldout import heldout_mask
-from seqdraw.data.labels import MAX_LEN, encode
+from seqdraw.data.labels import encode
 from seqdraw.data.shards import as_tensors, fingerprint, load_splits
 from seqdraw.errors import SeqdrawError
 from seqdraw.files import atomic_path, check_output_folder, lock_folder, read_json
-from seqdraw.model import ConditionalDRAW, PRESETS, preset
+from seqdraw.model import ConditionalDRAW, preset
 from seqdraw.model.sampling import sample_by_length
-from seqdraw.objectives import (Batch, Critics, ObjectiveConfig, digit_pixel_weights, discriminator_loss, test_bound,
+from seqdraw.objectives import (Batch, Critics, digit_pixel_weights, discriminator_loss, test_bound,
                                 total_loss, trained_critics)
 from seqdraw.pictures import captioned, grid, save_curves, save_png
 from seqdraw.readers import load_guide
-from seqdraw.settings import SEED_MAX, check_fields, from_dict, setting
+from seqdraw.train_config import TrainConfig, flatten, merged
 
-CURRICULA = ("none", "paper", "replay")
 SAMPLE_NUMBERS = ("7", "42", "157", "2024", "31415")
 VALIDATION_SEED = 12345
-# flags that were tried, measured and rejected: naming one is an error (docs/training.md has their story)
-GONE = {k: "rejected, docs/training.md" for k in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target",
-                                                  "prior_temperature_spread")}
 # what a resumed run may change: its budget and its bookkeeping, nothing that shapes the weights
 RESUMABLE = ("epochs", "max_steps", "checkpoint_every", "keep", "log_every", "val_every", "threads", "compile", "device",
              "precision")
 
 
-@dataclass
-class TrainConfig:
-    preset: str = setting("seqdraw-cur", "Table I network", choices=tuple(PRESETS))
-    data: str = setting("synth", "synth (generated in memory), svhn:DIR, or DIR with train.npz and test.npz")
-    out: str = setting("runs/seqdraw-cur", "the run folder")
-    epochs: int = setting(10, "epochs per curriculum stage (per run when curriculum is none)", lo=1, hi=100_000)
-    batch_size: int = setting(256, "images per step (docs/performance.md: speed, and the bound against images "
-                                   "seen at 256 and 64)", lo=1, hi=65_536)
-    lr: float = setting(2e-3, "peak learning rate (Adam)", lo=0, lo_open=True, hi=10)
-    warmup_steps: int = setting(200, "linear warm-up steps, then cosine decay to 10%", lo=1, hi=10_000_000)
-    grad_clip: float = setting(10.0, "gradient norm clip", lo=0, lo_open=True)
-    seed: int = setting(0, "fixes data order, noise and initial weights", lo=0, hi=SEED_MAX)
-    curriculum: str = setting("", "none, paper (L=1, then 2, ...; III-D) or replay (L and shorter); "
-                                  "empty: replay for seqdraw-cur, none otherwise",
-                              choices=("",) + CURRICULA)
-    replay: float = setting(0.3, "replay curriculum: share of batches from shorter lengths", lo=0, hi=1, hi_open=True)
-    max_len: int = setting(4, "longest length trained (SVHN: 5 digits is 0.03%)", lo=1, hi=MAX_LEN)
-    synth_n: int = setting(20000, "data=synth: training images generated in memory", lo=1, hi=10_000_000)
-    val_size: int = setting(512, "validation images per length", lo=1, hi=1_000_000)
-    checkpoint_every: int = setting(500, "steps between checkpoints", lo=1)
-    keep: int = setting(3, "checkpoints kept", lo=1, hi=1000)
-    log_every: int = setting(50, "steps between lines of metrics.jsonl", lo=1)
-    val_every: int = setting(0, "steps between validations (and sample grids) within an epoch (0: at the end of "
-                                "each epoch only)", lo=0)
-    threads: int = setting(0, "CPU threads, one per core (0: every core of this process's affinity that no other "
-                              "seqdraw job holds; seqdraw/cores.py)", lo=0, hi=4096)
-    device: str = setting("cpu", "cpu, cuda or cuda:N (torchrun: each rank its LOCAL_RANK's GPU)")
-    compile: bool = setting(True, "torch.compile the bound's drawing step (eager without a C++ compiler; prior samples "
-                                  "for the added terms stay eager)")
-    precision: str = setting("bf16", "bf16: the training step under bf16 autocast (weights, optimiser and "
-                                     "validation stay fp32; docs/performance.md), or fp32", choices=("fp32", "bf16"))
-    max_steps: int = setting(0, "stop after this many steps in all (0: every stage and epoch)", lo=0)
-    model: dict = setting({}, "ModelConfig overrides, e.g. {\"enc_size\": 256} (--set model.enc_size=256)")
-    init: str = setting("", "start from these model weights (fine-tuning) instead of at random")
-    objective: ObjectiveConfig = setting(ObjectiveConfig(), "what training minimises: the paper's bound and the "
-                                                            "added terms (seqdraw.objectives.ObjectiveConfig)")
-
-    def __post_init__(self):
-        check_fields(self)
-        if not self.curriculum:
-            self.curriculum = "replay" if self.preset == "seqdraw-cur" else "none"
-        try:
-            preset(self.preset, **self.model)
-        except TypeError as e:
-            raise SeqdrawError(f"model: {e}") from None
-
-    @classmethod
-    def from_dict(cls, d: dict, what: str = "training config") -> "TrainConfig":
-        """From a dict whose objective settings are nested under "objective" or, as in the config.json of
-        runs before the objective had its own config, flat beside the others."""
-        d = nest_objective(d, what)
-        objective = ObjectiveConfig.from_dict(d.get("objective", {}), f"{what}: objective")
-        return from_dict(cls, {**d, "objective": objective}, what, gone=GONE)
-
-    def stages(self) -> list[tuple[int, ...]]:
-        """The lengths each stage trains on. paper: L=1, then L=2, ... (III-D); replay: L and shorter."""
-        if self.curriculum == "none":
-            return [tuple(range(1, self.max_len + 1))]
-        if self.curriculum == "paper":
-            return [(L,) for L in range(1, self.max_len + 1)]
-        return [tuple(range(1, L + 1)) for L in range(1, self.max_len + 1)]
-
-
-def nest_objective(values, what: str = "training config"):
-    """A copy of a config dict with any flat objective setting (guide_weight=...) moved under
-    "objective": the form of config.json, table rows and --set before ObjectiveConfig. A setting given
-    both ways is refused."""
-    if not isinstance(values, dict):
-        return values
-    names = {f.name for f in dataclasses.fields(ObjectiveConfig)}
-    flat = {k: v for k, v in values.items() if k in names}
-    nested = values.get("objective", {})
-    if isinstance(nested, ObjectiveConfig):
-        nested = dataclasses.asdict(nested)
-    if not isinstance(nested, dict):
-        raise SeqdrawError(f"{what}: objective must be a JSON object, got {type(nested).__name__}")
-    both = sorted(set(flat) & set(nested))
-    if both:
-        raise SeqdrawError(f"{what}: {', '.join(both)} given both flat and under objective")
-    rest = {k: v for k, v in values.items() if k not in names}
-    return {**rest, "objective": {**nested, **flat}} if flat or "objective" in values else rest
-
-
 # ---- data ------------------------------------------------------------------------------------------
 
 def load_data(config: TrainConfig) -> tuple[dict, dict]:
-    if config.data == "synth":
+    if config.data.source == "synth":
         from seqdraw.data.synth import generate
-        train = generate(config.synth_n, seed=config.seed, progress=True, exclude_heldout=True)
-        test = generate(min(config.val_size * config.max_len, 100_000), seed=config.seed + 1_000_003)
+        train = generate(config.data.synth_n, seed=config.run.seed, progress=True, exclude_heldout=True)
+        test = generate(min(config.data.val_size * config.data.max_len, 100_000), seed=config.run.seed + 1_000_003)
         return train, test
-    return load_splits(config.data)
+    return load_splits(config.data.source)
 
 
 def batch_plan(lengths: np.ndarray, stage: tuple[int, ...], config: TrainConfig, stage_i: int, epoch: int):
     """Index batches of one length each (T = kL costs only what the batch needs), in shuffled order."""
-    rng = np.random.default_rng([config.seed, stage_i, epoch])
+    rng = np.random.default_rng([config.run.seed, stage_i, epoch])
     batches = []
     for L in stage:
         idx = np.flatnonzero(lengths == L)
         rng.shuffle(idx)
-        chunks = [idx[i: i + config.batch_size] for i in range(0, len(idx), config.batch_size)]
+        chunks = [idx[i: i + config.optimiser.batch_size] for i in range(0, len(idx), config.optimiser.batch_size)]
         batches.append((L, chunks))
-    if config.curriculum == "replay" and len(stage) > 1:
+    if config.curriculum.kind == "replay" and len(stage) > 1:
         newest = [c for L, c in batches if L == stage[-1]][0]
         older = [c for L, cs in batches if L != stage[-1] for c in cs]
-        want = int(round(len(newest) * config.replay / (1 - config.replay)))
+        want = int(round(len(newest) * config.curriculum.replay / (1 - config.curriculum.replay)))
         keep = rng.permutation(len(older))[:want]
         plan = newest + [older[i] for i in keep]
     else:
@@ -169,10 +82,10 @@ def batch_plan(lengths: np.ndarray, stage: tuple[int, ...], config: TrainConfig,
 
 def lr_at(step: int, total: int, config: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to 10% of the peak."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    p = min(1.0, (step - config.warmup_steps) / max(1, total - config.warmup_steps))
-    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+    if step < config.optimiser.warmup_steps:
+        return config.optimiser.lr * (step + 1) / config.optimiser.warmup_steps
+    p = min(1.0, (step - config.optimiser.warmup_steps) / max(1, total - config.optimiser.warmup_steps))
+    return config.optimiser.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
 @torch.no_grad()
@@ -323,7 +236,7 @@ class StopRequest:
 # ---- the trainer -------------------------------------------------------------------------------------
 
 class Trainer:
-    """Train (or resume) the run in config.out. Under torchrun every rank takes its share of each global
+    """Train (or resume) the run in config.run.out. Under torchrun every rank takes its share of each global
     batch and only rank 0 writes. The guide that config.guide names is loaded here (seqdraw.readers.load_guide):
     a frozen reader with loss_per_image(images, labels, lengths)."""
 
@@ -333,9 +246,9 @@ class Trainer:
         self.guide = load_guide(config.objective.guide) if config.objective.guide else None
         self.ddp = Distributed.from_env()
         self.progress = progress and self.ddp.main
-        self.run = Path(config.out)
+        self.run = Path(config.run.out)
         self.check_run_folder(overwrite)
-        self.device = resolve_device(config.device, self.ddp.local_rank)
+        self.device = resolve_device(config.run.device, self.ddp.local_rank)
         self.data = data
         self.complete = self.finished_summary() if resume else None
         if self.complete is None:              # a finished run loads no data and builds nothing
@@ -346,12 +259,13 @@ class Trainer:
         one summary.json describes, and epochs and max_steps are unchanged), else None."""
         try:
             summary = json.loads((self.run / "summary.json").read_text())
-            old = json.loads((self.run / "config.json").read_text())
+            old = TrainConfig.from_dict(json.loads((self.run / "config.json").read_text()))
             ckpt = latest_checkpoint(self.run)
-            same_budget = (old.get("epochs"), old.get("max_steps")) == (self.config.epochs, self.config.max_steps)
+            same_budget = (old.curriculum.epochs, old.run.max_steps) == (self.config.curriculum.epochs,
+                                                                          self.config.run.max_steps)
             if same_budget and ckpt is not None and int(ckpt.name[5:]) == summary["step"]:
                 return summary
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, SeqdrawError):
             pass
         return None
 
@@ -382,14 +296,14 @@ class Trainer:
         # every reader that ever guided these weights, so evaluation can refuse it as judge
         self.guides = list(init_meta.get("guides", [])) + ([weights_digest(self.guide.state_dict())] if self.guide else [])
         self.init_meta = init_meta
-        torch.manual_seed(c.seed)
+        torch.manual_seed(c.run.seed)
         self.model = ConditionalDRAW(preset(c.preset, **c.model))
         if c.init and not self.resume:
             restore(c.init, self.model, init_tensors)
         self.model.to(device)
-        if c.compile:
+        if c.run.compile:
             self.model.use_compiled(drawing=False)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=c.lr)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=c.optimiser.lr)
         mc = self.model.config
         self.critics_trained = trained_critics(c.objective, mc.height, mc.width)
         if self.critics_trained and self.ddp.world > 1:
@@ -397,7 +311,7 @@ class Trainer:
         for net, _ in self.critics_trained.values():
             net.to(device)
         self.adversary, self.adversary_opt = self.critics_trained.get("adversary", (None, None))
-        self.noise = torch.Generator(device=device).manual_seed(c.seed + 7919 * self.ddp.rank)
+        self.noise = torch.Generator(device=device).manual_seed(c.run.seed + 7919 * self.ddp.rank)
         self.state = {"step": 0, "stage": 0, "epoch": 0, "batch": 0, "best_val": None, "lr_scale": 1.0,
                       "images_seen": 0, "skipped_steps": 0}
         self.net = self.model
@@ -408,29 +322,29 @@ class Trainer:
             self.net = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[device.index] if device.type == "cuda" else None)
         self.train_data, self.val_data = self.data or load_data(c)
-        trained = self.train_data["lengths"] <= c.max_len
+        trained = self.train_data["lengths"] <= c.data.max_len
         if not trained.any():
-            raise SeqdrawError(f"{c.data}: no training images of length 1..{c.max_len}")
+            raise SeqdrawError(f"{c.data.source}: no training images of length 1..{c.data.max_len}")
         size, want = tuple(self.train_data["images"].shape[1:]), (self.model.config.height, self.model.config.width)
         if size != want:
-            raise SeqdrawError(f"{c.data}: images are {size[0]}x{size[1]} but the model draws {want[0]}x{want[1]} "
+            raise SeqdrawError(f"{c.data.source}: images are {size[0]}x{size[1]} but the model draws {want[0]}x{want[1]} "
                                "(model.height, model.width)")
-        if not (self.val_data["lengths"] <= c.max_len).any():
-            raise SeqdrawError(f"{c.data}: no validation (test) images of length 1..{c.max_len}: the bound could "
+        if not (self.val_data["lengths"] <= c.data.max_len).any():
+            raise SeqdrawError(f"{c.data.source}: no validation (test) images of length 1..{c.data.max_len}: the bound could "
                                "not be measured")
         self.heldout_seen = int(heldout_mask(self.train_data["labels"][trained], self.train_data["lengths"][trained]).sum())
         self.stages = c.stages()
         per_epoch = [len(batch_plan(self.train_data["lengths"], st, c, s, 0)) for s, st in enumerate(self.stages)]
-        self.total_steps = sum(per_epoch) * c.epochs
-        if c.max_steps:
-            self.total_steps = min(self.total_steps, c.max_steps)
+        self.total_steps = sum(per_epoch) * c.curriculum.epochs
+        if c.run.max_steps:
+            self.total_steps = min(self.total_steps, c.run.max_steps)
         self.fingerprint = fingerprint(self.train_data)
         self.val, self.consecutive_bad, self.log = None, 0, None
 
     def provenance(self) -> dict:
         """What these weights saw, so that evaluation can refuse a judge trained on the same images and a
         held-out figure for strings that were not held out."""
-        return {"max_len": self.config.max_len, "guides": self.guides,
+        return {"max_len": self.config.data.max_len, "guides": self.guides,
                 "trained_on": list(self.init_meta.get("trained_on", [])) + [self.fingerprint],
                 "heldout_seen": int(self.init_meta.get("heldout_seen", 0)) + self.heldout_seen, "step": self.state["step"]}
 
@@ -438,7 +352,7 @@ class Trainer:
     def save(self) -> None:
         if self.ddp.main:
             save_checkpoint(self.run, self.model, self.opt, self.state, {"noise": self.noise.get_state()},
-                            keep=self.config.keep, extra=self.provenance(), parts=self.parts())
+                            keep=self.config.run.keep, extra=self.provenance(), parts=self.parts())
 
     def parts(self) -> dict:
         """What trains beside the model and must be checkpointed with it (objectives.trained_critics)."""
@@ -465,8 +379,8 @@ class Trainer:
         if self.ddp.main:
             self.noise.set_state(rng["noise"])
         else:                                   # only rank 0's stream is saved; the others re-seed
-            self.noise.manual_seed(self.config.seed + 7919 * self.ddp.rank + self.state["step"])
-        if self.state["stage"] >= len(self.stages) and self.config.epochs > self.state.get("epochs", self.config.epochs):
+            self.noise.manual_seed(self.config.run.seed + 7919 * self.ddp.rank + self.state["step"])
+        if self.state["stage"] >= len(self.stages) and self.config.curriculum.epochs > self.state.get("epochs", self.config.curriculum.epochs):
             # a larger --epochs on a finished run: more epochs of the last stage
             self.state.update(stage=len(self.stages) - 1, epoch=self.state["epochs"], batch=0)
         if self.progress:
@@ -487,7 +401,7 @@ class Trainer:
         lr = lr_at(self.state["step"], self.total_steps, c) * self.state["lr_scale"]
         for group in self.opt.param_groups:
             group["lr"] = lr
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=c.precision == "bf16"):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=c.run.precision == "bf16"):
             critics = Critics(self.guide.loss_per_image if self.guide else None, self.adversary)
             result = total_loss(self.net, Batch(images, labels, lengths, pixel_weights), c.objective, critics,
                                 self.noise, drawer=self.model)
@@ -495,7 +409,7 @@ class Trainer:
         # sum over this rank's share / global batch; DDP averages gradients over ranks, so x world
         self.opt.zero_grad(set_to_none=True)
         (objective * self.ddp.world / len(batch)).backward()
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.optimiser.grad_clip)
         sums = self.ddp.all_sum(torch.stack([v.detach().sum() for v in terms.values()]))
         shown = dict(zip(terms, (sums / len(batch)).tolist()))
         if math.isfinite(shown["loss"]) and torch.isfinite(norm):
@@ -535,7 +449,7 @@ class Trainer:
     def validate(self) -> float:
         """Mean negative bound (nats per image) on the validation images, with fixed noise."""
         with self.model.eager():
-            return test_bound(self.model, self.val_data, self.config.max_len, self.config.val_size,
+            return test_bound(self.model, self.val_data, self.config.data.max_len, self.config.data.val_size,
                               VALIDATION_SEED)["all"]
 
     def validate_and_show(self, s: int, e: int, seconds: float) -> None:
@@ -550,7 +464,7 @@ class Trainer:
             save_model(self.run / "best" / "model.safetensors", self.model,
                        extra={**self.provenance(), "val_bound_nats": self.val})
         save_png(self.run / "samples" / f"stage{s + 1}-epoch{e + 1:03d}-step{self.state['step']:07d}.png",
-                 sample_grid(self.model, self.config.max_len), scale=2)
+                 sample_grid(self.model, self.config.data.max_len), scale=2)
         save_curves(self.run / "curves.png", self.log.rows())
         if self.progress:
             print(f"stage {s + 1} epoch {e + 1} step {self.state['step']}: validation bound {self.val:.1f} nats/image "
@@ -584,7 +498,7 @@ class Trainer:
         """On the CPU: one thread per core this run claims (seqdraw/cores.py)."""
         if self.device.type != "cpu":
             return
-        threads = self.config.threads
+        threads = self.config.run.threads
         if not threads and self.ddp.world > 1:   # the ranks on this machine share its free cores
             local = int(os.environ.get("LOCAL_WORLD_SIZE", self.ddp.world))
             threads = max(1, len(allowed_cores()) // max(local, 1))
@@ -613,7 +527,7 @@ class Trainer:
         if self.ddp.main:
             with atomic_path(self.run / "config.json") as tmp:      # on resume: with the new budget
                 tmp.write_text(json.dumps(dataclasses.asdict(c), indent=2) + "\n")
-        st["epochs"] = c.epochs
+        st["epochs"] = c.curriculum.epochs
         self.log = MetricsLog(self.run, st["step"] if self.resume else None) if self.ddp.main else None
         self.val = st["best_val"]
         if self.progress and not self.resume and self.heldout_seen:
@@ -635,7 +549,7 @@ class Trainer:
         return summary
 
     def budget_left(self) -> bool:
-        return not self.config.max_steps or self.state["step"] < self.config.max_steps
+        return not self.config.run.max_steps or self.state["step"] < self.config.run.max_steps
 
     def epoch(self, stop: StopRequest, stop_after: int | None, t_start: float) -> dict | None:
         """The rest of the current epoch of the current stage, then validation and a checkpoint. Returns a
@@ -644,7 +558,7 @@ class Trainer:
         s, e = st["stage"], st["epoch"]
         plan = batch_plan(self.train_data["lengths"], self.stages[s], c, s, e)
         bar = tqdm(total=len(plan), initial=st["batch"], disable=not self.progress, leave=False,
-                   desc=f"stage {s + 1}/{len(self.stages)} L={','.join(map(str, self.stages[s]))} epoch {e + 1}/{c.epochs}")
+                   desc=f"stage {s + 1}/{len(self.stages)} L={','.join(map(str, self.stages[s]))} epoch {e + 1}/{c.curriculum.epochs}")
         rate = Rate()
         while st["batch"] < len(plan) and self.budget_left():
             if stop_after is not None and st["step"] >= stop_after:
@@ -655,23 +569,23 @@ class Trainer:
             rate.add(len(batch))
             bar.set_postfix({k: f"{v:.1f}" for k, v in shown.items() if k != "lr"} | {"img_s": rate.shown()})
             bar.update()
-            if self.log and st["step"] % c.log_every == 0:
+            if self.log and st["step"] % c.run.log_every == 0:
                 self.log.write(st["step"], **shown, images_per_s=rate.since_last_log(), images_seen=st["images_seen"],
                                wall_s=round(time.time() - t_start, 1), stage=s + 1, epoch=e + 1)
-            if c.val_every and st["step"] % c.val_every == 0 and st["batch"] < len(plan):
+            if c.run.val_every and st["step"] % c.run.val_every == 0 and st["batch"] < len(plan):
                 self.validate_and_show(s, e, time.time() - t_start)
             if stop.signal:
                 bar.close()
                 self.save()
                 return {**self.summary(t_start), "interrupted": stop.signal}
-            if st["step"] % c.checkpoint_every == 0 and st["batch"] < len(plan):
+            if st["step"] % c.run.checkpoint_every == 0 and st["batch"] < len(plan):
                 self.save()                  # the epoch's last step is saved below, once
         bar.close()
         self.validate_and_show(s, e, time.time() - t_start)
         if st["batch"] >= len(plan):
             st["batch"] = 0
             st["epoch"] += 1
-            if st["epoch"] == c.epochs:
+            if st["epoch"] == c.curriculum.epochs:
                 st.update(epoch=0, stage=st["stage"] + 1)
         self.save()
         return None
@@ -699,11 +613,9 @@ def resume_config(run: str, changes: dict) -> TrainConfig:
     values = read_json(path, "run config")
     if not isinstance(values, dict):
         raise SeqdrawError(f"{path}: corrupt (not a JSON object)")
-    values, changes = nest_objective(values, str(path)), nest_objective(changes, "changes")
-    started = {**dataclasses.asdict(ObjectiveConfig()), **values.get("objective", {})}
-    refused = sorted([k for k, v in changes.items() if k not in RESUMABLE + ("objective",) and values.get(k) != v] +
-                     [k for k, v in changes.get("objective", {}).items() if started.get(k) != v])
+    started = TrainConfig.from_dict(values, what=str(path)).flat()
+    refused = sorted(k for k, v in flatten(changes, "changes").items() if k not in RESUMABLE and started.get(k) != v)
     if refused:
         raise SeqdrawError(f"cannot change {', '.join(refused)} when resuming (only {', '.join(RESUMABLE)}): "
                            "start a new run, with --init to begin from these weights")
-    return TrainConfig.from_dict({**values, **changes, "out": str(run)}, what=str(path))
+    return TrainConfig.from_dict(merged(values, {**changes, "out": str(run)}, str(path)), what=str(path))

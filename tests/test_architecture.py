@@ -12,7 +12,7 @@ LAYERS = [
     ("checkpoint",),                                 # model files: safetensors, checked metadata
     ("readers",),                                    # readers of house numbers: a training input (the guide)
     ("objectives",),
-    ("trainer",),
+    ("trainer", "train_config"),
     ("generate", "deploy", "dataset", "demo"),
     ("evaluate",),
     ("experiments",),                                # Table II: trains and judges rows

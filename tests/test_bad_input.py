@@ -152,8 +152,8 @@ def w(tmp_path_factory):
         p[name].write_text(text)
     # a real run with a checkpoint, for the --resume cases
     p["run"] = root / "run"
-    cfg = TrainConfig(out=str(p["run"]), data=str(p["data"]), epochs=1, batch_size=8, max_len=3, val_size=4,
-                      checkpoint_every=1, compile=False, model=TINY_FILE)
+    cfg = TrainConfig.from_dict(dict(out=str(p["run"]), data=str(p["data"]), epochs=1, batch_size=8, max_len=3,
+                                     val_size=4, checkpoint_every=1, compile=False, model=TINY_FILE))
     from seqdraw.data.shards import load_splits
     train(cfg, data=load_splits(str(p["data"])), stop_after=2, progress=False)
     p["run_listcfg"] = root / "run_listcfg"

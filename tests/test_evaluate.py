@@ -360,7 +360,7 @@ def test_budget_reaches_every_curriculum_stage():
     # unequal lengths, as in SVHN: rounding the epochs up would spend the budget before the last stage
     for lengths in (np.repeat([1, 2, 3], 640), np.repeat([1, 2, 3], [640, 3200, 192])):
         for curriculum in ("none", "paper", "replay"):
-            cfg = TrainConfig(curriculum=curriculum, max_len=3, batch_size=64)
+            cfg = TrainConfig.from_dict(dict(curriculum=curriculum, max_len=3, batch_size=64))
             steps = [len(batch_plan(lengths, st, cfg, s, 0)) for s, st in enumerate(cfg.stages())]
             epochs = epochs_for_budget(cfg, lengths, 100)
             if curriculum == "none":                    # the budget ends the run

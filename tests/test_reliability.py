@@ -34,8 +34,9 @@ def data_dir(tmp_path_factory):
 
 
 def config(data_dir, out, **kw):
-    return TrainConfig(**{**dict(out=str(out), data=str(data_dir), epochs=3, batch_size=8, max_len=2, val_size=4,
-                                 checkpoint_every=2, log_every=1, compile=False, model=TINY_FILE, warmup_steps=2), **kw})
+    return TrainConfig.from_dict({**dict(out=str(out), data=str(data_dir), epochs=3, batch_size=8, max_len=2, val_size=4,
+                                         checkpoint_every=2, log_every=1, compile=False, model=TINY_FILE,
+                                         warmup_steps=2), **kw})
 
 
 def final_weights(run):

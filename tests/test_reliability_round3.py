@@ -33,7 +33,8 @@ def test_validation_without_the_trained_lengths_is_refused(tmp_path, monkeypatch
     train, val = generate(32, seed=0), generate(32, seed=1)
     keep = val["lengths"] >= 3
     val = {k: v[keep] for k, v in val.items()}
-    config = TrainConfig(out=str(tmp_path / "r"), max_len=2, batch_size=8, val_size=8, compile=False, model=TINY_FILE)
+    config = TrainConfig.from_dict(dict(out=str(tmp_path / "r"), max_len=2, batch_size=8, val_size=8, compile=False,
+                                        model=TINY_FILE))
     with pytest.raises(SeqdrawError, match="no validation"):
         Trainer(config, (train, val), progress=False)
     assert not (tmp_path / "r").exists()
@@ -42,8 +43,8 @@ def test_validation_without_the_trained_lengths_is_refused(tmp_path, monkeypatch
 def test_summary_is_strict_json_when_the_bound_is_not_finite(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQDRAW_CORES_DIR", str(tmp_path / "cores"))
     data = generate(16, seed=0), generate(8, seed=1)
-    config = TrainConfig(out=str(tmp_path / "r"), max_len=3, batch_size=8, val_size=4, compile=False, model=TINY_FILE,
-                         epochs=1)
+    config = TrainConfig.from_dict(dict(out=str(tmp_path / "r"), max_len=3, batch_size=8, val_size=4, compile=False,
+                                        model=TINY_FILE, epochs=1))
     monkeypatch.setattr(Trainer, "validate", lambda self: math.nan)
     Trainer(config, data, progress=False).fit()
     text = (tmp_path / "r" / "summary.json").read_text()
@@ -52,8 +53,9 @@ def test_summary_is_strict_json_when_the_bound_is_not_finite(tmp_path, monkeypat
 
 
 def _config(tmp_path, name):
-    return TrainConfig(out=str(tmp_path / name), max_len=3, batch_size=16, val_size=4, compile=False, model=TINY_FILE,
-                       epochs=2, checkpoint_every=2, keep=4, warmup_steps=2, curriculum="none", threads=1)
+    return TrainConfig.from_dict(dict(out=str(tmp_path / name), max_len=3, batch_size=16, val_size=4, compile=False,
+                                      model=TINY_FILE, epochs=2, checkpoint_every=2, keep=4, warmup_steps=2,
+                                      curriculum="none", threads=1))
 
 
 DAMAGE = {

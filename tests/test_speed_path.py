@@ -28,7 +28,7 @@ def own_core_locks(tmp_path, monkeypatch):
 
 def test_defaults_are_the_fast_path():
     c = TrainConfig()
-    assert (c.precision, c.batch_size, c.lr, c.threads) == ("bf16", 256, 2e-3, 0)
+    assert (c.run.precision, c.optimiser.batch_size, c.optimiser.lr, c.run.threads) == ("bf16", 256, 2e-3, 0)
 
 
 def test_bf16_bound_matches_the_eager_fp32_reference():
@@ -50,10 +50,10 @@ def test_bf16_bound_matches_the_eager_fp32_reference():
 def test_bf16_resume_is_exact(tmp_path, data):
     base = dict(epochs=2, batch_size=16, max_len=3, val_size=16, warmup_steps=2, checkpoint_every=3, log_every=1,
                 model=TINY, compile=False, curriculum="none", threads=1)
-    a = TrainConfig(out=str(tmp_path / "a"), **base)
-    assert a.precision == "bf16"
+    a = TrainConfig.from_dict({"out": str(tmp_path / "a"), **base})
+    assert a.run.precision == "bf16"
     train(a, data=data, progress=False)
-    b = TrainConfig(out=str(tmp_path / "b"), **base)
+    b = TrainConfig.from_dict({"out": str(tmp_path / "b"), **base})
     assert train(b, data=data, stop_after=5, progress=False)["stopped"]
     train(b, resume=True, data=data, progress=False)
     wa = load_model(tmp_path / "a" / "final")[0].state_dict()
@@ -62,8 +62,9 @@ def test_bf16_resume_is_exact(tmp_path, data):
 
 
 def test_log_carries_windowed_rate_images_seen_and_mid_epoch_validation(tmp_path, data):
-    c = TrainConfig(out=str(tmp_path / "run"), epochs=1, batch_size=8, max_len=3, val_size=8, warmup_steps=2,
-                    log_every=2, val_every=4, model=TINY, compile=False, curriculum="none", threads=1)
+    c = TrainConfig.from_dict(dict(out=str(tmp_path / "run"), epochs=1, batch_size=8, max_len=3, val_size=8,
+                                   warmup_steps=2, log_every=2, val_every=4, model=TINY, compile=False,
+                                   curriculum="none", threads=1))
     train(c, data=data, progress=False)
     lines = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     steps = [l for l in lines if "loss" in l]

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -196,8 +197,8 @@ def test_curriculum_stages(tmp_path, data):
     assert config(tmp_path, curriculum="paper").stages() == [(1,), (2,), (3,)]
     assert config(tmp_path, curriculum="replay").stages() == [(1,), (1, 2), (1, 2, 3)]
     assert config(tmp_path, curriculum="none").stages() == [(1, 2, 3)]
-    assert TrainConfig(preset="seqdraw-cur").curriculum == "replay"
-    assert TrainConfig(preset="seqdraw").curriculum == "none"
+    assert TrainConfig(preset="seqdraw-cur").curriculum.kind == "replay"
+    assert TrainConfig(preset="seqdraw").curriculum.kind == "none"
     lengths = data[0]["lengths"]
     cfg = config(tmp_path, curriculum="paper")
     for s, stage in enumerate(cfg.stages()):
@@ -208,7 +209,8 @@ def test_curriculum_stages(tmp_path, data):
     plan = batch_plan(lengths, (1, 2), cfg, 1, 0)
     share = np.mean([lengths[b][0] == 1 for b in plan])
     assert abs(share - 0.3) < 0.05 and all(len(set(lengths[b])) == 1 for b in plan)
-    train(cfg.__class__(**{**cfg.__dict__, "batch_size": 16}), data=data, progress=False)
+    cfg.optimiser = dataclasses.replace(cfg.optimiser, batch_size=16)
+    train(cfg, data=data, progress=False)
     stages = {json.loads(l).get("stage") for l in open(tmp_path / "run" / "metrics.jsonl")}
     assert {1, 2, 3} <= stages
 
@@ -291,7 +293,7 @@ def test_non_finite_steps_are_skipped_and_logged(tmp_path, data, monkeypatch):
     assert any(e["event"] == "lr backed off" for e in events)       # 5 in a row halve the learning rate
     monkeypatch.setattr(ConditionalDRAW, "forward", real_forward)
     trained = load_model(tmp_path / "run" / "final")[0]
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.run.seed)
     fresh = ConditionalDRAW(trained.config)                         # the initial weights of that seed
     for (k, a), b in zip(fresh.state_dict().items(), trained.state_dict().values()):
         torch.testing.assert_close(a, b, msg=f"{k} changed although every step was skipped")
@@ -320,26 +322,33 @@ def test_every_train_config_field_is_a_flag():
 
     from seqdraw.cli import build_parser
     from seqdraw.cli.train import train_config
+    from seqdraw.train_config import GROUPS
     samples = {bool: "false", int: "7", float: "0.5", str: "seqdraw"}
-    objective_fields = [(f, "objective") for f in dataclasses.fields(ObjectiveConfig)]
-    for f, part in [(f, None) for f in dataclasses.fields(TrainConfig)] + objective_fields:
-        if f.name in ("model", "objective"):
+    grouped = [(f, g) for g, cls in GROUPS.items() for f in dataclasses.fields(cls)]
+    for f, group in [(f, None) for f in dataclasses.fields(TrainConfig) if f.name not in GROUPS] + grouped:
+        if f.name == "model":
             continue
+        name = f.metadata.get("flag") or f.name
         t = type(f.default)
-        text = {"preset": "rnndraw", "curriculum": "paper", "device": "cpu", "precision": "bf16", "max_len": "2", "replay": "0.5",
-                "digit_weight": "2", "lr": "0.5", "guide_style_temperature": "2"}.get(f.name, samples[t])
-        args = build_parser().parse_args(["train", "--" + f.name.replace("_", "-"), text])
-        assert getattr(args, f.name) == {bool: lambda s: s == "true", int: int, float: float, str: str}[t](text), f.name
+        text = {"preset": "rnndraw", "curriculum": "paper", "device": "cpu", "precision": "bf16", "max_len": "2",
+                "replay": "0.5", "digit_weight": "2", "lr": "0.5", "guide_style_temperature": "2"}.get(name, samples[t])
+        args = build_parser().parse_args(["train", "--" + name.replace("_", "-"), text])
+        assert getattr(args, name) == {bool: lambda s: s == "true", int: int, float: float, str: str}[t](text), name
         # these need another flag: a guide, or a discriminator
-        if f.name not in ("guide", "style_match_weight", "guide_views", "adversary_lr", "adversary_width"):
+        if name not in ("guide", "style_match_weight", "guide_views", "adversary_lr", "adversary_width", "data"):
             built = train_config(args)
-            assert getattr(built.objective if part else built, f.name) == getattr(args, f.name), f.name
+            assert getattr(getattr(built, group) if group else built, f.name) == getattr(args, name), name
     args = build_parser().parse_args(["train", "--set", "model.enc_size=32", "--set", "lr=0.25"])
     cfg = train_config(args)
-    assert cfg.model == {"enc_size": 32} and cfg.lr == 0.25
+    assert cfg.model == {"enc_size": 32} and cfg.optimiser.lr == 0.25
     for flag in ("guide_weight=3", "objective.guide_weight=3"):        # an objective setting by either name
         args = build_parser().parse_args(["train", "--set", flag, "--set", "guide=g.safetensors"])
         assert train_config(args).objective.guide_weight == 3.0
+    for flag in ("curriculum=paper", "curriculum.kind=paper"):          # a renamed field by its flag's name too
+        assert train_config(build_parser().parse_args(["train", "--set", flag])).curriculum.kind == "paper"
+    for flag in ("data.max_len=x", "optimiser.nope=1", "model=1", "run.lr=1"):
+        with pytest.raises(SeqdrawError, match="--set"):
+            train_config(build_parser().parse_args(["train", "--set", flag]))
 
 
 @pytest.mark.slow
@@ -359,25 +368,35 @@ def test_readme_ddp_command_runs_with_its_defaults(tmp_path):
     assert json.loads((tmp_path / "ddp" / "summary.json").read_text())["step"] == 3
 
 
-def test_objective_settings_nest_and_old_flat_configs_still_resume(tmp_path, data):
-    """ObjectiveConfig holds every knob of the added terms; a run folder written before it (objective
-    settings flat in config.json) resumes unchanged, and an objective change on resume is refused."""
-    from seqdraw.trainer import nest_objective, resume_config
+def test_settings_nest_by_concern_and_old_flat_configs_still_resume(tmp_path, data):
+    """config.json groups the settings (run, data, optimiser, curriculum, objective); a run folder written
+    before the groups (every setting flat) resumes unchanged, and a change that shapes the weights is
+    refused on resume, whichever spelling names it."""
+    from seqdraw.train_config import flatten, nest
+    from seqdraw.trainer import resume_config
 
     cfg = config(tmp_path, curriculum="none", epochs=1, digit_weight=2.0)
     assert cfg.objective == ObjectiveConfig(digit_weight=2.0)
     train(cfg, data=data, stop_after=3, progress=False)
     path = tmp_path / "run" / "config.json"
     saved = json.loads(path.read_text())
-    assert saved["objective"]["digit_weight"] == 2.0 and "digit_weight" not in saved
-    flat = {k: v for k, v in saved.items() if k != "objective"} | saved["objective"]      # the old form
-    path.write_text(json.dumps(flat))
+    assert saved["objective"]["digit_weight"] == 2.0 and saved["optimiser"]["batch_size"] == cfg.optimiser.batch_size
+    assert saved["data"]["source"] == cfg.data.source and saved["curriculum"]["kind"] == "none"
+    assert not {"digit_weight", "batch_size", "epochs", "max_steps"} & set(saved)
+    path.write_text(json.dumps(flatten(saved)))                                         # the old form
     resumed = resume_config(str(tmp_path / "run"), {"max_steps": 6})
-    assert resumed.objective == cfg.objective and resumed.max_steps == 6
+    assert resumed.objective == cfg.objective and resumed.run.max_steps == 6
+    assert dataclasses.asdict(resumed) == dataclasses.asdict(cfg) | {"run": dataclasses.asdict(resumed.run)}
     train(resumed, resume=True, data=data, progress=False)
-    with pytest.raises(SeqdrawError, match="cannot change digit_weight"):
-        resume_config(str(tmp_path / "run"), {"objective": {"digit_weight": 3.0}})
+    for change in ({"objective": {"digit_weight": 3.0}}, {"digit_weight": 3.0}):
+        with pytest.raises(SeqdrawError, match="cannot change digit_weight"):
+            resume_config(str(tmp_path / "run"), change)
+    for change in ({"optimiser": {"lr": 1.0}}, {"lr": 1.0}):
+        with pytest.raises(SeqdrawError, match="cannot change lr"):
+            resume_config(str(tmp_path / "run"), change)
     with pytest.raises(SeqdrawError, match="both flat and under objective"):
-        nest_objective({"guide_weight": 1.0, "objective": {"guide_weight": 2.0}})
+        nest({"guide_weight": 1.0, "objective": {"guide_weight": 2.0}})
+    with pytest.raises(SeqdrawError, match="lr given both flat and under optimiser"):
+        nest({"lr": 1.0, "optimiser": {"lr": 2.0}})
     with pytest.raises(SeqdrawError, match="objective must be a JSON object"):
         TrainConfig.from_dict({"objective": [1]})

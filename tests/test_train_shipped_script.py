@@ -45,7 +45,7 @@ def test_the_recipe_files_are_valid_training_configs():
         if "objective" in values:
             values["objective"]["guide"] = "guide.safetensors"       # the script's --guide
         config = TrainConfig.from_dict(values)
-        assert config.model == {"likelihood": "logistic"} and config.max_steps > 0
+        assert config.model == {"likelihood": "logistic"} and config.run.max_steps > 0
     assert TrainConfig.from_dict(json.loads((recipe / "adversarial.json").read_text()) | {
         "objective": {"guide": "g", "guide_weight": 100.0, "style_match_weight": 100.0,
                       "adversarial_weight": 30.0}}).objective.adversarial_weight == 30.0

@@ -21,7 +21,7 @@ class ReaderTrainConfig:
                                 lo=1, hi=1024)
     epochs: int = setting(8, "passes over the training images", lo=1, hi=10_000)
     batch_size: int = setting(128, "images per step", lo=1, hi=65_536)
-    lr: float = setting(2e-3, "peak learning rate (AdamW, one-cycle)", lo=0, lo_open=True, hi=10)
+    lr: float = setting(2e-3, "peak learning rate (AdamW, one-cycle)", lo=0, exclusive="lo", hi=10)
     seed: int = setting(0, "fixes the initial weights, the order and the augmentation", lo=0, hi=SEED_MAX)
 
     def __post_init__(self):

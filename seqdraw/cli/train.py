@@ -1,4 +1,4 @@
-"""`seqdraw train`: flags from TrainConfig and ObjectiveConfig, --config, --set, --resume."""
+"""`seqdraw train`: flags from TrainConfig and its groups (seqdraw/train_config.py), --config, --set, --resume."""
 from __future__ import annotations
 
 import os
@@ -8,16 +8,11 @@ from seqdraw.errors import SeqdrawError
 
 
 def parse_overrides(items: list[str] | None) -> dict:
-    """--set KEY=VALUE pairs, each parsed by its field's type; model.X goes into the model overrides, and
-    an objective setting (guide_weight or objective.guide_weight) into the objective's."""
-    from dataclasses import fields
-
+    """--set KEY=VALUE pairs, each parsed by its field's type: a flat name (lr=0.001), the nested one
+    (optimiser.lr=0.001), or model.X for the model. Returns the nested form."""
     from seqdraw.model import ModelConfig
-    from seqdraw.objectives import ObjectiveConfig
     from seqdraw.settings import parse_text
-    from seqdraw.trainer import GONE, TrainConfig
-
-    objective_keys = {f.name for f in fields(ObjectiveConfig)}
+    from seqdraw.train_config import FLAT, GONE, GROUPS, TrainConfig, merged
 
     values: dict = {}
     for item in items or []:
@@ -26,18 +21,23 @@ def parse_overrides(items: list[str] | None) -> dict:
             raise SeqdrawError(f"--set {item!r}: use KEY=VALUE, e.g. --set model.enc_size=256")
         if key in GONE:
             raise SeqdrawError(f"--set {key}: {key} is gone ({GONE[key]})")
+        group, _, name = key.rpartition(".")
         try:
-            if key.startswith("model."):
-                values.setdefault("model", {})[key[6:]] = parse_text(ModelConfig, key[6:], raw)
-            elif key == "model":
-                raise SeqdrawError("use --set model.KEY=VALUE for each model setting")
-            elif key in objective_keys or key.startswith("objective."):
-                name = key.removeprefix("objective.")
-                values.setdefault("objective", {})[name] = parse_text(ObjectiveConfig, name, raw)
+            if group == "model":
+                change = {"model": {name: parse_text(ModelConfig, name, raw)}}
+            elif group in GROUPS:
+                change = {group: {name: parse_text(GROUPS[group], name, raw)}}
+            elif not group and key in FLAT:
+                g, name = FLAT[key]
+                change = {g: {name: parse_text(GROUPS[g], name, raw)}}
+            elif not group and key != "model":
+                change = {key: parse_text(TrainConfig, key, raw)}
             else:
-                values[key] = parse_text(TrainConfig, key, raw)
+                raise SeqdrawError("use model.KEY=VALUE for each model setting" if key == "model"
+                                   else f"unknown setting {key!r}")
         except SeqdrawError as e:
             raise SeqdrawError(f"--set {item!r}: {e}") from None
+        values = merged(values, change)
     return values
 
 
@@ -46,24 +46,15 @@ def train_config(args):
     --resume, with a new budget)."""
     from dataclasses import fields
 
-    from seqdraw.objectives import ObjectiveConfig
-    from seqdraw.trainer import TrainConfig, nest_objective, resume_config
+    from seqdraw.train_config import FLAT, TrainConfig, merged
+    from seqdraw.trainer import resume_config
 
-    def given(cls):
-        return {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None) is not None}
-
-    changes = given(TrainConfig)
-    overrides = parse_overrides(args.set)
-    model = overrides.pop("model", {})
-    objective = {**given(ObjectiveConfig), **overrides.pop("objective", {})}
-    changes.update(overrides)
-    if objective:
-        changes["objective"] = objective
+    flags = {k: getattr(args, k) for k in FLAT if getattr(args, k, None) is not None}
+    flags |= {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    changes = merged(flags, parse_overrides(args.set))
     if args.resume:
         if args.config:
             raise SeqdrawError("--resume uses the run's own config.json: drop --config")
-        if model:
-            changes["model"] = model
         return resume_config(args.resume, changes)
     values = {}
     if args.config:
@@ -71,12 +62,8 @@ def train_config(args):
         values = read_json(args.config, "--config")
         if not isinstance(values, dict):
             raise SeqdrawError(f"--config {args.config}: must be a JSON object of TrainConfig values")
-    model = {**values.get("model", {}), **model} if isinstance(values.get("model", {}), dict) else values["model"]
-    values = nest_objective(values, f"--config {args.config}")
-    if "objective" in changes and isinstance(values.get("objective"), dict):
-        changes["objective"] = {**values["objective"], **changes["objective"]}
-    return TrainConfig.from_dict({**values, **changes, "model": model},
-                                 what=f"--config {args.config}" if args.config else "training config")
+    what = f"--config {args.config}" if args.config else "training config"
+    return TrainConfig.from_dict(merged(values, changes, what), what=what)
 
 
 def cmd_train(args) -> int:
@@ -88,15 +75,15 @@ def cmd_train(args) -> int:
         return 0
     if summary.get("interrupted"):
         print(f"seqdraw: {summary['interrupted']} at step {summary['step']}: checkpoint saved; continue with "
-              f"seqdraw train --resume {config.out}", file=sys.stderr)
+              f"seqdraw train --resume {config.run.out}", file=sys.stderr)
         return 130
     val = summary["val_bound_nats"]
     if summary.get("already_complete"):
-        print(f"{config.out} is complete ({summary['step']} steps, {summary['images_seen']} images): nothing to do; "
+        print(f"{config.run.out} is complete ({summary['step']} steps, {summary['images_seen']} images): nothing to do; "
               "a larger --max-steps or --epochs trains further")
         return 0
     print(f"done: {summary['step']} steps, {summary['images_seen']} images, {summary['seconds']:.0f} s, "
-          f"validation bound {'-' if val is None else f'{val:.1f}'} nats/image -> {config.out}/final/model.safetensors")
+          f"validation bound {'-' if val is None else f'{val:.1f}'} nats/image -> {config.run.out}/final/model.safetensors")
     return 0
 
 
@@ -106,12 +93,12 @@ def add_commands(sub, train_flags: bool) -> None:
                                    "--config, which overrides the defaults.")
     if train_flags:
         from seqdraw.settings import add_arguments
-        from seqdraw.trainer import TrainConfig
-        from seqdraw.objectives import ObjectiveConfig
+        from seqdraw.train_config import GROUPS, TrainConfig
         add_arguments(t, TrainConfig)
-        add_arguments(t, ObjectiveConfig)
+        for group in GROUPS.values():
+            add_arguments(t, group)
     t.add_argument("--config", help="a JSON file of TrainConfig values")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig value; model.X for the model")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig value, by its flat name (lr) or nested (optimiser.lr); model.X for the model")
     t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint "
                                                   "(a larger --epochs or --max-steps trains further)")
     t.add_argument("--overwrite", action="store_true", help="replace what --out holds (a run included)")

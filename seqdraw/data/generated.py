@@ -18,7 +18,7 @@ class GeneratedConfig:
     lengths: str = setting("svhn", "length distribution, as seqdraw data synth (svhn, uniform:K, or weights "
                                    "1,2,1), within the model's lengths")
     strings: str = setting("", "draw strings from this file (one per line) instead")
-    test_fraction: float = setting(0.1, "share of the images in the test split", lo=0, hi=1, hi_open=True)
+    test_fraction: float = setting(0.1, "share of the images in the test split", lo=0, hi=1, exclusive="hi")
     seed: int = setting(0, "image i depends only on (seed, i) and the model", lo=0, hi=SEED_MAX)
     temperature: float | None = setting(None, "scale of the prior's noise (default: the temperature stored with "
                                               "the model, else 1)", lo=0, hi=MAX_TEMPERATURE)

@@ -10,8 +10,8 @@ from seqdraw.settings import SEED_MAX, check_fields, setting
 @dataclass(frozen=True)
 class SynthSet:
     n: int = setting(60000, "images in all (train + test)", lo=2, hi=10_000_000)
-    test_fraction: float = setting(0.1, "share of the images held out as test", lo=0, hi=1, lo_open=True,
-                                   hi_open=True)
+    test_fraction: float = setting(0.1, "share of the images held out as test", lo=0, hi=1,
+                                   exclusive="both")
     seed: int = setting(0, "sample i depends only on (seed, i)", lo=0, hi=SEED_MAX)
     crops: bool = setting(False, "also write 32x32 SVHN format-2 style digit crops")
     include_heldout: bool = setting(False, "let the train split hold the held-out strings too (for judges only: "

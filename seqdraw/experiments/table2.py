@@ -17,6 +17,7 @@ separate processes side by side (`--rows`) and a stopped table continues where i
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -39,7 +40,8 @@ from seqdraw.files import atomic_path
 from seqdraw.objectives import test_bound
 from seqdraw.pictures import grid, process_strips, save_png, to_uint8
 from seqdraw.experiments.config import Table2Config
-from seqdraw.trainer import TrainConfig, batch_plan, nest_objective, resume_config, train
+from seqdraw.trainer import TrainConfig, batch_plan, resume_config, train
+from seqdraw.train_config import merged
 
 # key: (name in the table, preset, TrainConfig changes)
 ROWS = {
@@ -60,15 +62,12 @@ FIGURE_NUMBERS = {"seqdraw-cur": ("7", "68", "157"), "rnndraw": ("334",)}    # t
 def row_config(row: str, objective: str, run: Path, config: Table2Config, overrides: dict) -> TrainConfig:
     """The TrainConfig of one row: its preset and curriculum, the objective's terms, the table's budget."""
     _, preset_name, changes = ROWS[row]
-    terms = OBJECTIVES[objective]
-    model = {**overrides.get("model", {}), **terms.get("model", {}), **changes.get("model", {})}
-    overrides = nest_objective(overrides)
-    objective_values = {**overrides.get("objective", {}), **terms.get("objective", {})}
-    if objective == "recipe":
-        objective_values["guide"] = config.guide
     values = {"preset": preset_name, "data": str(data_folder(config.data)), "out": str(run),
-              "max_steps": config.max_steps, "max_len": config.max_len, "seed": config.seed, **overrides, **changes,
-              "model": model, "objective": objective_values}
+              "max_steps": config.max_steps, "max_len": config.max_len, "seed": config.seed}
+    for layer in (overrides, OBJECTIVES[objective], changes):       # later layers win, key by key
+        values = merged(values, layer)
+    if objective == "recipe":
+        values = merged(values, {"guide": config.guide})
     return TrainConfig.from_dict(values)
 
 
@@ -138,14 +137,15 @@ def run_row(row: str, objective: str, out: Path, config: Table2Config, overrides
             print(f"{objective}/{row}: being trained by process {lock.owner}; skipped")
             return
         train_config = row_config(row, objective, run, config, overrides)
-        train_config.epochs = epochs_for_budget(train_config, train_data["lengths"], config.max_steps)
-        print(f"training {ROWS[row][0]} under the {objective} objective ({train_config.curriculum} curriculum, "
-              f"{train_config.epochs} epochs per stage, {config.max_steps} steps of {train_config.batch_size})",
+        epochs = epochs_for_budget(train_config, train_data["lengths"], config.max_steps)
+        train_config.curriculum = dataclasses.replace(train_config.curriculum, epochs=epochs)
+        print(f"training {ROWS[row][0]} under the {objective} objective ({train_config.curriculum.kind} curriculum, "
+              f"{epochs} epochs per stage, {config.max_steps} steps of {train_config.optimiser.batch_size})",
               flush=True)
         summary, seconds = train_row(train_config, run, data, progress)
         result = judge_row(run / "final", test_data, judge_paths, config.max_len, config.per_length, config.seed,
                            progress)
-        result.update(name=ROWS[row][0], objective=objective, curriculum=train_config.curriculum,
+        result.update(name=ROWS[row][0], objective=objective, curriculum=train_config.curriculum.kind,
                       steps=summary["step"], images=summary["images_seen"], train_seconds=seconds)
         with atomic_path(run / "row.json") as tmp:
             tmp.write_text(json.dumps(result, indent=2) + "\n")

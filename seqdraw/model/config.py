@@ -33,7 +33,7 @@ class ModelConfig:
     position_from: str = setting("right", "the position one-hot counts from this end (docs/model.md)",
                                  choices=("left", "right"))
     log_sigma_limit: float = setting(5.0, "|log sigma| of prior and posterior soft-bounded to this",
-                                     lo=0, lo_open=True, hi=20)
+                                     lo=0, exclusive="lo", hi=20)
     likelihood: str = setting("bernoulli", "-log p(x|c_T): bernoulli (eq. 10) or logistic (discretised over the "
                                            "256 grey levels, one learned scale; seqdraw/model/likelihood.py)",
                               choices=("bernoulli", "logistic"))
