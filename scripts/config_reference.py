@@ -12,7 +12,10 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from seqdraw.cli.classifier import ReaderTrainConfig
+from seqdraw.cli.classifier import ReaderEvalConfig, ReaderTrainConfig
+from seqdraw.cli.common import DrawingConfig
+from seqdraw.cli.data import SvhnCropsSet, SvhnSet
+from seqdraw.cli.serve import DemoConfig, ExportConfig
 from seqdraw.cli.generate import GenerateConfig
 from seqdraw.data.generated import GeneratedConfig
 from seqdraw.data.synth_set import SynthSet
@@ -36,13 +39,19 @@ SECTIONS = [
     *[(cls, f"seqdraw train: {g}", GROUP_TEXT[g]) for g, cls in GROUPS.items()],
     (ModelConfig, "seqdraw train: the model", "`--set model.name=value`, or the `model` object of a `--config` "
                                               "file; saved in every model file's metadata."),
-    (GenerateConfig, "seqdraw generate", "Flags `--name-with-dashes` after the numbers, plus `--model`, "
-                                         "`--device`, `--precision`, `--compile` and `--overwrite`."),
+    (GenerateConfig, "seqdraw generate", "Flags `--name-with-dashes` after the numbers, plus the drawing flags "
+                                         "below and `--overwrite`."),
+    (DrawingConfig, "seqdraw generate and data generated: the drawing", "Which model draws, where, and how."),
     (ReaderTrainConfig, "seqdraw classifier train", "Flags `--name-with-dashes`, plus `--overwrite`."),
+    (ReaderEvalConfig, "seqdraw classifier eval", "Flags `--name-with-dashes`."),
     (EvalConfig, "seqdraw evaluate", "Flags `--name-with-dashes`, plus `--out` and `--overwrite`."),
     (SynthSet, "seqdraw data synth", "Flags `--name-with-dashes`, plus `--overwrite`."),
-    (GeneratedConfig, "seqdraw data generated", "Flags `--name-with-dashes`, plus `--model`, `--precision`, "
-                                                "`--compile` and `--overwrite`."),
+    (GeneratedConfig, "seqdraw data generated", "Flags `--name-with-dashes`, plus the drawing flags and "
+                                                "`--overwrite`."),
+    (SvhnSet, "seqdraw data svhn", "Flags `--name-with-dashes`."),
+    (SvhnCropsSet, "seqdraw data svhn-crops", "Flags `--name-with-dashes`, plus `--overwrite`."),
+    (ExportConfig, "seqdraw export", "Flags `--name-with-dashes`, plus `--overwrite`."),
+    (DemoConfig, "seqdraw demo", "Flags `--name-with-dashes`."),
     (Table2Config, "seqdraw reproduce table2", "Flags `--name-with-dashes`, plus `--out`, `--set` (TrainConfig "
                                                "values for every row) and `--overwrite`."),
 ]

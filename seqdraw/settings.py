@@ -21,7 +21,7 @@ def setting(default, help: str, lo=None, hi=None, exclusive: str = "", choices: 
             required: bool = False, flag: str | None = None):
     """A dataclass field with its range: lo <= value <= hi (exclusive="lo", "hi" or "both": < at that
     end), or one of `choices`. A field typed `X | None` may be None (e.g. "the model's own"); a `list` field is a list of strings
-    (a flag given once per item); `required`: its flag must be given; `flag`: the flag's name where it
+    (its flag takes one or more); `required`: its flag must be given; `flag`: the flag's name where it
     is not the field's (a field nested in a group whose name says the rest)."""
     if exclusive not in ("", "lo", "hi", "both"):
         raise ValueError(f"exclusive={exclusive!r}: '', 'lo', 'hi' or 'both'")
@@ -62,6 +62,9 @@ def check_value(cls, f: dataclasses.Field, value):
     if t is list:
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise SeqdrawError(f"{label} must be a list of strings, got {str(value)[:80]}")
+        wrong = [v for v in value if f.metadata.get("choices") and v not in f.metadata["choices"]]
+        if wrong:
+            raise SeqdrawError(f"{label}: {wrong[0]!r} is not {describe_range(f)}")
         return list(value)
     if t is bool:
         if not isinstance(value, bool):
@@ -149,7 +152,7 @@ def parse_text(cls, name: str, text: str):
 def add_arguments(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = ()) -> None:
     """One flag per field, --field-name, parsed by the field's type; None when not given, so a flag
     only overrides what it names. A bool flag alone means true (`--compile`, or `--compile false`); a
-    list field's flag is given once per item. A nested settings dataclass adds its own flags
+    list field's flag takes one or more items, and may be repeated (`--judge a b`, `--judge a --judge b`). A nested settings dataclass adds its own flags
     (add_arguments on it)."""
     for f in dataclasses.fields(cls):
         t = kind(cls, f.name)
@@ -165,13 +168,14 @@ def add_arguments(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = 
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         rng = describe_range(f)
         told = f.metadata.get("required") or "(default" in f.metadata.get("help", "")
+        told = told or default is None         # "not given" says nothing a user could type
         shown = f" ({rng})" if told and rng else "" if told else f" (default: {default!r}{'; ' + rng if rng else ''})"
-        extra = {"action": "append", "type": str} if t is list else \
+        extra = {"action": "extend", "nargs": "+", "type": str} if t is list else \
             {"nargs": "?", "const": True, "type": parse} if t is bool else {"type": parse}
         name = f.metadata.get("flag") or f.name
         parser.add_argument("--" + name.replace("_", "-"), dest=name, default=None,
                             required=bool(f.metadata.get("required")),
-                            metavar="PATH" if t is list else t.__name__.upper(),
+                            metavar=f.name.removesuffix("s").upper() if t is list else t.__name__.upper(),
                             help=(f.metadata.get("help", "") + shown).replace("%", "%%"), **extra)
 
 

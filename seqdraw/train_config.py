@@ -183,6 +183,9 @@ def merged(base: dict, changes: dict, what: str = "training config") -> dict:
     base, changes = nest(base, what), nest(changes, what)
     out = {**base, **changes}
     for key in tuple(GROUPS) + ("model",):
-        if isinstance(base.get(key), dict) and isinstance(changes.get(key), dict):
+        for side in (base, changes):
+            if key in side and not isinstance(side[key], dict):
+                raise SeqdrawError(f"{what}: {key} must be a JSON object, got {str(side[key])[:40]}")
+        if key in base and key in changes:
             out[key] = {**base[key], **changes[key]}
     return out

@@ -64,3 +64,16 @@ def test_functions_stay_small():
                     too_big.append(f"{path.relative_to(root)}:{node.lineno} {node.name}: {lines} lines, "
                                    f"{len(params)} parameters")
     assert too_big == []
+
+
+def test_every_command_flag_comes_from_settings():
+    """Flags are declared once, as settings dataclass fields (settings.add_arguments); the command line
+    hand-writes only what says what to do with files and runs, and the positional numbers."""
+    allowed = {"--overwrite", "--out", "--config", "--set", "--resume", "--version", "numbers",
+               "--random", "--strings"}                    # the last two: hidden, say where the export went
+    written = set()
+    for path in (Path(seqdraw.__file__).parent / "cli").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
+                written.add(node.args[0].value)
+    assert written <= allowed, written - allowed

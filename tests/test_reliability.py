@@ -206,7 +206,7 @@ def test_a_larger_budget_on_resume_continues_the_run(tmp_path, data_dir, capsys)
     cfg = config(data_dir, run)
     extra = len(batch_plan(data[0]["lengths"], cfg.stages()[-1], cfg, len(cfg.stages()) - 1, 3))
     assert json.loads((run / "summary.json").read_text())["step"] == whole + extra
-    assert json.loads((run / "config.json").read_text())["epochs"] == 4
+    assert json.loads((run / "config.json").read_text())["curriculum"]["epochs"] == 4
     assert steps_logged(run) == sorted(set(steps_logged(run)))
 
 

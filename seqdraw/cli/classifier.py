@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from seqdraw.cli.common import Parser
+from seqdraw.cli.common import Parser, settings_from
 from seqdraw.settings import SEED_MAX, add_arguments, check_fields, setting
 
 
@@ -33,8 +33,7 @@ def cmd_classifier_train(args) -> None:
     from seqdraw.readers import Schedule, train_reader
     from seqdraw.files import check_output_folder, output_folder
 
-    c = ReaderTrainConfig(**{f.name: getattr(args, f.name) for f in fields(ReaderTrainConfig)
-                             if getattr(args, f.name) is not None})
+    c = settings_from(ReaderTrainConfig, args)
     check_output_folder(c.out, args.overwrite)
     train_data, test_data = load_splits(c.data)
     with output_folder(c.out, args.overwrite) as tmp:
@@ -44,12 +43,23 @@ def cmd_classifier_train(args) -> None:
           f"-> {Path(c.out) / 'classifier.safetensors'}")
 
 
+@dataclass(frozen=True)
+class ReaderEvalConfig:
+    """What `seqdraw classifier eval` reads, and with which reader."""
+    model: str = setting("", "classifier.safetensors (seqdraw classifier train)", required=True)
+    data: str = setting("", "a shard .npz (e.g. data/synth/test.npz)", required=True)
+
+    def __post_init__(self):
+        check_fields(self)
+
+
 def cmd_classifier_eval(args) -> None:
     from seqdraw.data.shards import load_shard
     from seqdraw.readers import load_reader, reader_accuracy
 
-    reader, _ = load_reader(args.model)
-    print(format_accuracy(f"{args.data}: sequence accuracy", reader_accuracy(reader, load_shard(args.data))))
+    c = settings_from(ReaderEvalConfig, args)
+    reader, _ = load_reader(c.model)
+    print(format_accuracy(f"{c.data}: sequence accuracy", reader_accuracy(reader, load_shard(c.data))))
 
 
 def format_accuracy(title: str, acc: dict) -> str:
@@ -65,7 +75,7 @@ def add_commands(sub) -> None:
     add_arguments(ct, ReaderTrainConfig)
     ct.add_argument("--overwrite", action="store_true", help="replace the folder if it exists (all of it)")
     ct.set_defaults(func=cmd_classifier_train)
-    ce = csub.add_parser("eval", help="sequence accuracy on a shard, overall and per length")
-    ce.add_argument("--model", required=True, help="classifier.safetensors")
-    ce.add_argument("--data", required=True, help="a shard .npz (e.g. data/synth/test.npz)")
+    ce = csub.add_parser("eval", help="sequence accuracy on a shard, overall and per length",
+                         description="Flags come from ReaderEvalConfig (seqdraw/cli/classifier.py).")
+    add_arguments(ce, ReaderEvalConfig)
     ce.set_defaults(func=cmd_classifier_eval)

@@ -3,19 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqdraw.cli.common import DefaultsHelp, Parser
+from seqdraw.cli.common import Parser, settings_from
 from seqdraw.cli.train import parse_overrides
 
 
 def cmd_evaluate(args) -> None:
-    from dataclasses import fields
-
     from seqdraw.evaluate.config import EvalConfig
     from seqdraw.evaluate.report import evaluate, markdown
     from seqdraw.files import check_output_folder, output_folder
 
-    config = EvalConfig(**{f.name: getattr(args, f.name) for f in fields(EvalConfig)
-                           if getattr(args, f.name) is not None})
+    config = settings_from(EvalConfig, args)
     out = check_output_folder(args.out, args.overwrite)
     with output_folder(out, args.overwrite) as tmp:
         report = evaluate(config, tmp)
@@ -25,15 +22,12 @@ def cmd_evaluate(args) -> None:
 
 def cmd_reproduce_table2(args) -> None:
     import shutil
-    from dataclasses import fields
-
     from seqdraw.experiments.config import Table2Config
     from seqdraw.experiments.table2 import reproduce_table2
     from seqdraw.files import check_output_folder
 
     overrides = parse_overrides(args.set)
-    config = Table2Config(**{f.name: getattr(args, f.name) for f in fields(Table2Config)
-                             if getattr(args, f.name) is not None})
+    config = settings_from(Table2Config, args)
     out = Path(args.out)
     if args.overwrite or (out.exists() and not (out / "settings.json").exists()):
         out = check_output_folder(args.out, args.overwrite)     # a folder that holds no table is not reused
@@ -59,8 +53,7 @@ def add_commands(sub) -> None:
     r = sub.add_parser("reproduce", help="reproduce an experiment of the paper")
     rsub = r.add_subparsers(dest="experiment", required=True, parser_class=Parser)
     t2 = rsub.add_parser("table2", help="rnnDRAW, seqDRAW, seqDRAW-cur (and two extra rows) under one budget, "
-                         "judged by the judges on reconstructions and samples",
-                         formatter_class=DefaultsHelp)
+                         "judged by the judges on reconstructions and samples")
     add_arguments(t2, Table2Config)
     t2.add_argument("--out", default="runs/table2",
                     help="the table's folder; run again with the same settings to continue it (default: runs/table2)")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from seqdraw.cli.common import add_model_flags
+from seqdraw.cli.common import DrawingConfig, add_model_flags, settings_from
 from seqdraw.errors import SeqdrawError
 from seqdraw.settings import MAX_TEMPERATURE, SEED_MAX, add_arguments, check_fields, setting
 
@@ -26,8 +26,7 @@ def cmd_generate(args) -> None:
     from seqdraw.pictures import (animation_frames, captioned, grid, process_strips, save_attention_plot, save_gif,
                                   save_png, to_uint8)
 
-    c = GenerateConfig(**{f.name: getattr(args, f.name) for f in fields(GenerateConfig)
-                          if getattr(args, f.name) is not None})
+    c = settings_from(GenerateConfig, args)
     check_output_files({"--out": c.out, "--process": c.process or None, "--gif": c.gif or None,
                         "--attention": c.attention or None}, args.overwrite, inputs=(args.model,),
                        suffixes={"--out": ".png", "--process": ".png", "--gif": ".gif", "--attention": ".png"})
@@ -37,7 +36,8 @@ def cmd_generate(args) -> None:
                            "--scale")
     if c.process and pixels * 10 > MAX_PICTURE_PIXELS:
         raise SeqdrawError("--process draws 10 frames per sample: lower --n or --scale")
-    drawer = load(args.model, args.precision, args.compile, args.device)
+    d = settings_from(DrawingConfig, args)
+    drawer = load(d.model, d.precision, d.compile, d.device)
     numbers = [drawer.check_number(n) for n in args.numbers]   # all checked before any work
     want_process = bool(c.process or c.gif or c.attention)
     if c.style_from:
