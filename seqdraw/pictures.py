@@ -4,7 +4,16 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from seqdraw.errors import SeqdrawError
 from seqdraw.files import atomic_path
+
+MAX_PICTURE_PIXELS = 50_000_000     # a picture larger than this is refused (a typo in --n is not 10 GB of PNG)
+
+
+def check_picture_size(pixels: int, what: str = "the picture", hint: str = "") -> None:
+    """Refuse a picture of more than MAX_PICTURE_PIXELS pixels, in one line."""
+    if pixels > MAX_PICTURE_PIXELS:
+        raise SeqdrawError(f"{what} would have {pixels:,} pixels (limit {MAX_PICTURE_PIXELS:,}){hint}")
 
 
 def grid(images: np.ndarray, cols: int, pad: int = 2, value: int = 255) -> np.ndarray:
@@ -29,6 +38,7 @@ def captioned(picture: np.ndarray, captions: list[str], row_height: int, pad: in
 
 
 def save_png(path, picture: np.ndarray, scale: int = 1) -> None:
+    check_picture_size(picture.size * scale ** 2, str(path))
     im = Image.fromarray(picture)
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)

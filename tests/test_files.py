@@ -47,3 +47,13 @@ def test_corrupt_or_incomplete_dataset(tmp_path, capsys):
     np.savez(tmp_path / "train.npz", **d)
     with pytest.raises(SeqdrawError, match="missing arrays"):
         load_shard(tmp_path / "train.npz")
+
+
+def test_a_picture_past_the_pixel_limit_is_refused_before_it_is_written(tmp_path):
+    """The pixel limit lives with save_png, so the API is guarded as the CLI is."""
+    from seqdraw.pictures import MAX_PICTURE_PIXELS, save_png
+    with pytest.raises(SeqdrawError, match="limit"):
+        save_png(tmp_path / "big.png", np.zeros((10, 10), np.uint8), scale=int(MAX_PICTURE_PIXELS ** 0.5))
+    assert list(tmp_path.iterdir()) == []
+    save_png(tmp_path / "ok.png", np.zeros((10, 10), np.uint8), scale=2)
+    assert (tmp_path / "ok.png").is_file()

@@ -9,9 +9,6 @@ from seqdraw.cli.common import DrawingConfig, add_model_flags, settings_from
 from seqdraw.errors import SeqdrawError
 from seqdraw.settings import MAX_TEMPERATURE, SEED_MAX, add_arguments, check_fields, setting
 
-MAX_PICTURE_PIXELS = 50_000_000     # a grid larger than this is refused before any drawing
-
-
 def cmd_generate(args) -> None:
     if args.random is not None or args.strings is not None:
         raise SeqdrawError("a labelled data set is `seqdraw data generated --n N --out DIR` (with --strings FILE, "
@@ -23,19 +20,17 @@ def cmd_generate(args) -> None:
 
     from seqdraw.files import check_output_files
     from seqdraw.generate import load
-    from seqdraw.pictures import (animation_frames, captioned, grid, process_strips, save_attention_plot, save_gif,
-                                  save_png, to_uint8)
+    from seqdraw.pictures import (animation_frames, captioned, check_picture_size, grid, process_strips,
+                                  save_attention_plot, save_gif, save_png, to_uint8)
 
     c = settings_from(GenerateConfig, args)
     check_output_files({"--out": c.out, "--process": c.process or None, "--gif": c.gif or None,
                         "--attention": c.attention or None}, args.overwrite, inputs=(args.model,),
                        suffixes={"--out": ".png", "--process": ".png", "--gif": ".gif", "--attention": ".png"})
-    pixels = len(args.numbers) * c.n * 34 * 66 * c.scale ** 2
-    if pixels > MAX_PICTURE_PIXELS:
-        raise SeqdrawError(f"the grid would have {pixels:,} pixels (limit {MAX_PICTURE_PIXELS:,}): lower --n or "
-                           "--scale")
-    if c.process and pixels * 10 > MAX_PICTURE_PIXELS:
-        raise SeqdrawError("--process draws 10 frames per sample: lower --n or --scale")
+    pixels = len(args.numbers) * c.n * 34 * 66 * c.scale ** 2          # refused before any drawing
+    check_picture_size(pixels, "the grid", ": lower --n or --scale")
+    if c.process:
+        check_picture_size(pixels * 10, "--process, 10 frames per sample,", ": lower --n or --scale")
     d = settings_from(DrawingConfig, args)
     drawer = load(d.model, d.precision, d.compile, d.device)
     numbers = [drawer.check_number(n) for n in args.numbers]   # all checked before any work
