@@ -8,7 +8,7 @@ mean over many batches mean the same thing everywhere.
     style match    sliced Wasserstein distance between those samples and real images
     adversarial    a discriminator's verdict on those samples (its own loss: `discriminator_loss`)
 
-(docs/training.md gives each added term's reason and measured effect.) `ObjectiveConfig` declares
+(docs/training.md says what each added term does; the dated notes in docs/notes, what each did when tried.) `ObjectiveConfig` declares
 every knob of them once; adding a term means a field there and a function here. The guide is any
 callable, so this module needs no reader class.
 """

@@ -18,7 +18,7 @@ from seqdraw.settings import SEED_MAX, check_fields, from_dict, setting
 
 CURRICULA = ("none", "paper", "replay")
 # flags that were tried, measured and rejected: naming one is an error (docs/notes has their story)
-GONE = {k: "rejected, docs/training.md" for k in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target",
+GONE = {k: "tried and rejected: docs/notes" for k in ("kl_weight", "guide_margin", "diversity_weight", "diversity_target",
                                                   "prior_temperature_spread")}
 
 

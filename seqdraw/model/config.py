@@ -7,7 +7,7 @@ from seqdraw.errors import SeqdrawError
 from seqdraw.settings import check_fields, from_dict, setting
 
 # Keys older model files carry that no longer configure anything; their old values are the only ones
-# a file may hold (docs/training.md tells what the removed flags were).
+# a file may hold (docs/notes tell what the removed flags were).
 RETIRED = {"max_len": None, "write_max_stride": 0.0}
 
 
@@ -55,7 +55,7 @@ class ModelConfig:
             for key, old in RETIRED.items():
                 if key in d and (old is None or d[key] == old):
                     d = {k: v for k, v in d.items() if k != key}
-        return from_dict(cls, d, what, gone={"write_max_stride": "rejected: docs/training.md",
+        return from_dict(cls, d, what, gone={"write_max_stride": "tried and rejected: docs/notes",
                                              "max_len": "the trainer's max_len is what counts"})
 
 
