@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +20,8 @@ from plot_bound_curves import bernoulli_floor, curve
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from seqdraw.train_config import TrainConfig  # noqa: E402
 
 
 def judge_points(path: Path) -> dict:
@@ -31,6 +34,12 @@ def judge_points(path: Path) -> dict:
             out.setdefault((r["judge"], int(r["length"])), []).append(
                 (int(r["images_seen"]), 100 * float(r["accuracy"]), 100 * float(r["low"]), 100 * float(r["high"])))
     return {k: sorted(v) for k, v in out.items()}
+
+
+def bernoulli(run: Path) -> bool:
+    """Whether the run trained under eq. 10's Bernoulli (its bound then has the floor)."""
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    return config.model.get("likelihood", "bernoulli") == "bernoulli"
 
 
 def main():
@@ -47,7 +56,7 @@ def main():
     for i, (label, run, judges_csv) in enumerate(args.row):
         colour = colours[i % len(colours)]
         points = curve(Path(run)) if (Path(run) / "metrics.jsonl").exists() else []
-        if points:
+        if points and bernoulli(Path(run)):     # a logistic bound is in other units: no floor, no panel
             axes[0].plot([p["images_seen"] / 1e6 for p in points], [p["val_bound_nats"] - floor for p in points],
                          "o-", color=colour, label=label, ms=3)
         for (judge, L), pts in judge_points(Path(judges_csv)).items():
