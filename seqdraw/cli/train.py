@@ -95,8 +95,8 @@ def add_commands(sub, train_flags: bool) -> None:
         from seqdraw.settings import add_arguments
         from seqdraw.train_config import GROUPS, TrainConfig
         add_arguments(t, TrainConfig)
-        for group in GROUPS.values():
-            add_arguments(t, group)
+        for name, group in GROUPS.items():             # --help lists the flags by concern, as config.json nests them
+            add_arguments(t.add_argument_group(name), group)
     t.add_argument("--config", help="a JSON file of TrainConfig values")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig value, by its flat name (lr) or nested (optimiser.lr); model.X for the model")
     t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint "
