@@ -156,8 +156,9 @@ def test_sigterm_during_data_synth_stops_its_workers_and_leaves_nothing(tmp_path
     proc = subprocess.Popen([sys.executable, "-m", "seqdraw", "data", "synth", "--n", "20000", "--workers", "2",
                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     workers = []
-    for _ in range(3000):                      # until both workers are up (spawned, importing)
-        workers = [c for c in _children(proc.pid) if b"multiprocessing" in open(f"/proc/{c}/cmdline", "rb").read()]
+    for _ in range(3000):                      # until both workers are up (spawned, importing); the
+        # resource tracker is a child too, with "multiprocessing" in its command line: only spawn_main is a worker
+        workers = [c for c in _children(proc.pid) if b"spawn_main" in open(f"/proc/{c}/cmdline", "rb").read()]
         if len(workers) == 2 or proc.poll() is not None:
             break
         time.sleep(0.02)
