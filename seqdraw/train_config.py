@@ -131,16 +131,11 @@ class TrainConfig:
 
     def flat(self) -> dict:
         """Every setting by its flat name (model stays a dict)."""
-        return {FLAT_NAME.get((g, k), k): v for g in GROUPS for k, v in dataclasses.asdict(getattr(self, g)).items()} \
-            | {"preset": self.preset, "model": self.model, "init": self.init}
+        return flatten(dataclasses.asdict(self))
 
 
-def flag_name(group: type, field: dataclasses.Field) -> str:
-    return field.metadata.get("flag") or field.name
-
-
-# flat name -> (group, field); (group, field) -> flat name where they differ
-FLAT = {flag_name(cls, f): (g, f.name) for g, cls in GROUPS.items() for f in dataclasses.fields(cls)}
+# flat name (the flag's) -> (group, field); (group, field) -> flat name where they differ
+FLAT = {f.metadata.get("flag") or f.name: (g, f.name) for g, cls in GROUPS.items() for f in dataclasses.fields(cls)}
 FLAT_NAME = {v: k for k, v in FLAT.items() if k != v[1]}
 
 
@@ -152,8 +147,8 @@ def nest(values, what: str = "training config"):
     out = {k: v for k, v in values.items() if k not in FLAT and k not in GROUPS}
     for g in GROUPS:
         nested = values.get(g, {})
-        if g == "data" and isinstance(nested, str) or g == "curriculum" and isinstance(nested, str):
-            nested = {}                         # the flat data source / curriculum kind, moved below
+        if isinstance(nested, str) and g in FLAT:
+            nested = {}                         # "data" and "curriculum" as flat names: moved below
         if dataclasses.is_dataclass(nested):
             nested = dataclasses.asdict(nested)
         if not isinstance(nested, dict):
