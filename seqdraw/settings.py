@@ -20,14 +20,14 @@ MAX_TEMPERATURE = 100.0                # every sampling temperature: 0 (the prio
 def setting(default, help: str, lo=None, hi=None, exclusive: str = "", choices: tuple | None = None,
             required: bool = False, flag: str | None = None):
     """A dataclass field with its range: lo <= value <= hi (exclusive="lo", "hi" or "both": < at that
-    end), or one of `choices`. A field typed `X | None` may be None (e.g. "the model's own"); a `list` field is a list of strings
-    (its flag takes one or more); `required`: its flag must be given; `flag`: the flag's name where it
-    is not the field's (a field nested in a group whose name says the rest)."""
+    end), or one of `choices`. A field typed `X | None` may be None (e.g. "the model's own"); a `list`
+    field is a list of strings (its flag takes one or more); `required`: its flag must be given;
+    `flag`: the flag's name where it is not the field's (a field nested in a group whose name says
+    the rest)."""
     if exclusive not in ("", "lo", "hi", "both"):
         raise ValueError(f"exclusive={exclusive!r}: '', 'lo', 'hi' or 'both'")
     meta = {"help": help, "lo": lo, "hi": hi, "lo_open": exclusive in ("lo", "both"),
-            "hi_open": exclusive in ("hi", "both"), "choices": choices,
-            "required": required, "flag": flag}
+            "hi_open": exclusive in ("hi", "both"), "choices": choices, "required": required, "flag": flag}
     if isinstance(default, (dict, list)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -152,8 +152,8 @@ def parse_text(cls, name: str, text: str):
 def add_arguments(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = ()) -> None:
     """One flag per field, --field-name, parsed by the field's type; None when not given, so a flag
     only overrides what it names. A bool flag alone means true (`--compile`, or `--compile false`); a
-    list field's flag takes one or more items, and may be repeated (`--judge a b`, `--judge a --judge b`). A nested settings dataclass adds its own flags
-    (add_arguments on it)."""
+    list field's flag takes one or more items, and may be repeated (`--judge a b`, `--judge a --judge b`).
+    A nested settings dataclass adds its own flags (add_arguments on it)."""
     for f in dataclasses.fields(cls):
         t = kind(cls, f.name)
         if f.name in skip or t is dict or dataclasses.is_dataclass(t):

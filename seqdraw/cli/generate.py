@@ -23,15 +23,14 @@ def cmd_generate(args) -> None:
     from seqdraw.pictures import (animation_frames, captioned, check_picture_size, grid, process_strips,
                                   save_attention_plot, save_gif, save_png, to_uint8)
 
-    c = settings_from(GenerateConfig, args)
+    c, d = settings_from(GenerateConfig, args), settings_from(DrawingConfig, args)
     check_output_files({"--out": c.out, "--process": c.process or None, "--gif": c.gif or None,
-                        "--attention": c.attention or None}, args.overwrite, inputs=(args.model,),
+                        "--attention": c.attention or None}, args.overwrite, inputs=(d.model,),
                        suffixes={"--out": ".png", "--process": ".png", "--gif": ".gif", "--attention": ".png"})
     pixels = len(args.numbers) * c.n * 34 * 66 * c.scale ** 2          # refused before any drawing
     check_picture_size(pixels, "the grid", ": lower --n or --scale")
     if c.process:
         check_picture_size(pixels * 10, "--process, 10 frames per sample,", ": lower --n or --scale")
-    d = settings_from(DrawingConfig, args)
     drawer = load(d.model, d.precision, d.compile, d.device)
     numbers = [drawer.check_number(n) for n in args.numbers]   # all checked before any work
     want_process = bool(c.process or c.gif or c.attention)

@@ -79,11 +79,12 @@ def cmd_train(args) -> int:
         return 130
     val = summary["val_bound_nats"]
     if summary.get("already_complete"):
-        print(f"{config.run.out} is complete ({summary['step']} steps, {summary['images_seen']} images): nothing to do; "
-              "a larger --max-steps or --epochs trains further")
+        print(f"{config.run.out} is complete ({summary['step']} steps, {summary['images_seen']} images): nothing "
+              "to do; a larger --max-steps or --epochs trains further")
         return 0
     print(f"done: {summary['step']} steps, {summary['images_seen']} images, {summary['seconds']:.0f} s, "
-          f"validation bound {'-' if val is None else f'{val:.1f}'} nats/image -> {config.run.out}/final/model.safetensors")
+          f"validation bound {'-' if val is None else f'{val:.1f}'} nats/image "
+          f"-> {config.run.out}/final/model.safetensors")
     return 0
 
 
@@ -98,7 +99,8 @@ def add_commands(sub, train_flags: bool) -> None:
         for name, group in GROUPS.items():             # --help lists the flags by concern, as config.json nests them
             add_arguments(t.add_argument_group(name), group)
     t.add_argument("--config", help="a JSON file of TrainConfig values")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig value, by its flat name (lr) or nested (optimiser.lr); model.X for the model")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="any TrainConfig value, by its flat name (lr) or nested (optimiser.lr); model.X for the model")
     t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint "
                                                   "(a larger --epochs or --max-steps trains further)")
     t.add_argument("--overwrite", action="store_true", help="replace what --out holds (a run included)")
