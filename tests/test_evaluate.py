@@ -1,4 +1,6 @@
+import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -483,6 +485,13 @@ def test_table2_config_names_the_rows_the_table_has():
     assert Table2Config(data="d", rows="seqdraw,rnndraw", objective="both").objectives() == ["paper", "recipe"]
     with pytest.raises(SeqdrawError, match="unknown row bogus"):
         Table2Config(data="d", rows="seqdraw,bogus")
+    # the fourth row is seqDRAW under the paper's objective with the logistic likelihood, nothing else
+    from seqdraw.experiments.table2 import row_config
+    config = Table2Config(data="d")
+    logistic = row_config("logistic", "paper", Path("r"), config, {})
+    plain = row_config("seqdraw", "paper", Path("r"), config, {})
+    assert logistic.model == {"likelihood": "logistic"} and plain.model == {}      # the preset's Bernoulli
+    assert dataclasses.replace(logistic, model=plain.model) == plain
 
 
 def test_frechet_distance_is_zero_for_one_set_and_grows_with_the_gap():
