@@ -299,7 +299,8 @@ class Trainer:
         torch.manual_seed(c.run.seed)
         self.model = ConditionalDRAW(preset(c.preset, **c.model))
         if c.init and not self.resume:
-            restore(c.init, self.model, init_tensors)
+            # a Bernoulli model fine-tuned under the logistic likelihood: its scale is the one new weight
+            restore(c.init, self.model, init_tensors, fresh=("log_scale",))
         self.model.to(device)
         if c.run.compile:
             self.model.use_compiled(drawing=False)

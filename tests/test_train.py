@@ -62,6 +62,16 @@ def test_init_starts_from_given_weights(tmp_path, data):
                    model={**TINY, "dec_size": 16})
     with pytest.raises(SeqdrawError, match="do not match"):
         train(wrong, data=data, progress=False)
+    # a Bernoulli model fine-tuned under the logistic likelihood: every weight carried, the scale new
+    logistic = config(tmp_path / "d", curriculum="none", epochs=1, lr=1e-9, warmup_steps=1,
+                      init=str(tmp_path / "a" / "run" / "final"), model={**TINY, "likelihood": "logistic"})
+    train(logistic, data=data, progress=False)
+    switched, _ = load_model(tmp_path / "d" / "run" / "final")
+    assert switched.config.likelihood == "logistic"
+    torch.testing.assert_close(switched.log_scale, torch.tensor(0.1).log(), atol=1e-6, rtol=0)
+    carried = dict(switched.named_parameters())
+    for name, p in source.named_parameters():
+        torch.testing.assert_close(p, carried[name], atol=1e-6, rtol=0, msg=name)
 
 
 def test_pixel_weights_cover_exactly_the_digit_boxes():

@@ -75,10 +75,12 @@ def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def restore(path, module: torch.nn.Module, tensors: dict) -> None:
+def restore(path, module: torch.nn.Module, tensors: dict, fresh: tuple[str, ...] = ()) -> None:
     """Load `tensors` into `module`; weights that are not floating point, or not finite, are refused:
-    an integer tensor would be cast without a word, and a NaN draws garbage with exit 0."""
+    an integer tensor would be cast without a word, and a NaN draws garbage with exit 0. Names in
+    `fresh` may be missing from `tensors` and then keep the module's own initial values."""
     expected = module.state_dict()
+    tensors = {**{name: expected[name] for name in fresh if name in expected and name not in tensors}, **tensors}
     for name, t in tensors.items():
         want = expected.get(name)
         if want is None or not want.is_floating_point():
