@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from seqdraw.checkpoint import (clean_temporary_files, complete_checkpoints, latest_checkpoint, load_checkpoint,
                                 save_checkpoint)
+from seqdraw.model.likelihood import logistic_scale_from
 from seqdraw.model.pretrained import check_provenance, load_weights, restore, save_model, weights_digest
 from seqdraw.cores import allowed_cores, claim_cores, release_cores
 from seqdraw.devices import resolve_device
@@ -341,6 +342,22 @@ class Trainer:
             self.total_steps = min(self.total_steps, c.run.max_steps)
         self.fingerprint = fingerprint(self.train_data)
         self.val, self.consecutive_bad, self.log = None, 0, None
+        if c.init and not self.resume and "log_scale" not in init_tensors and mc.likelihood == "logistic":
+            self.start_logistic_scale()
+
+    def start_logistic_scale(self) -> None:
+        """A model that learned under eq. 10 has no logistic scale. Adam moves a weight by about lr a step,
+        so from its default (0.1) the scale would need thousands of steps to reach the width of the
+        model's own errors: it starts there instead, measured on up to 64 validation images per length."""
+        residuals, noise = [], torch.Generator(device=self.device).manual_seed(self.config.run.seed)
+        with torch.no_grad(), self.model.eager():
+            for L in range(1, self.config.data.max_len + 1):
+                rows = np.flatnonzero(self.val_data["lengths"] == L)[:64]
+                if len(rows):
+                    images, labels, lengths = (t.to(self.device) for t in as_tensors(self.val_data, rows))
+                    canvas = self.model(images, labels[:, :L], lengths, generator=noise)["logits"]
+                    residuals.append((images - torch.sigmoid(canvas.float())).flatten())
+        self.model.log_scale.data.fill_(math.log(logistic_scale_from(torch.cat(residuals))))
 
     def provenance(self) -> dict:
         """What these weights saw, so that evaluation can refuse a judge trained on the same images and a

@@ -68,7 +68,16 @@ def test_init_starts_from_given_weights(tmp_path, data):
     train(logistic, data=data, progress=False)
     switched, _ = load_model(tmp_path / "d" / "run" / "final")
     assert switched.config.likelihood == "logistic"
-    torch.testing.assert_close(switched.log_scale, torch.tensor(0.1).log(), atol=1e-6, rtol=0)
+    # the scale starts at the width of the init's own errors on validation images, not at the default
+    from seqdraw.model.likelihood import logistic_scale_from
+    val = data[1]
+    rows = val["lengths"] == 1
+    images = torch.from_numpy(val["images"][rows][:64]).float() / 255
+    with torch.no_grad():
+        canvas = source(images, torch.from_numpy(val["labels"][rows][:64, :1].astype(np.int64)),
+                        torch.ones(len(images), dtype=torch.int64))["logits"]
+    assert abs(switched.log_scale.item() - np.log(0.1)) > 0.1
+    assert abs(switched.log_scale.exp().item() / logistic_scale_from(images - torch.sigmoid(canvas)) - 1) < 0.5
     carried = dict(switched.named_parameters())
     for name, p in source.named_parameters():
         torch.testing.assert_close(p, carried[name], atol=1e-6, rtol=0, msg=name)

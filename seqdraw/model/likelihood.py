@@ -42,3 +42,10 @@ def discretised_logistic_nll(logits: torch.Tensor, log_scale: torch.Tensor, x: t
                         log_density_mid + math.log(2 * HALF_BIN))
     log_p = torch.where(x < HALF_BIN, log_cdf_upper, torch.where(x > 1 - HALF_BIN, log_survival_lower, inner))
     return -log_p
+
+
+def logistic_scale_from(residuals: torch.Tensor) -> float:
+    """The scale of the logistic whose mean absolute deviation (2 ln 2 times its scale) is the
+    residuals': where the logistic's scale starts for a model that learned under another likelihood."""
+    return max(float(residuals.abs().mean()) / (2 * math.log(2)), HALF_BIN)
+
