@@ -357,7 +357,11 @@ class Trainer:
                     images, labels, lengths = (t.to(self.device) for t in as_tensors(self.val_data, rows))
                     canvas = self.model(images, labels[:, :L], lengths, generator=noise)["logits"]
                     residuals.append((images - torch.sigmoid(canvas.float())).flatten())
-        self.model.log_scale.data.fill_(math.log(logistic_scale_from(torch.cat(residuals))))
+        scale = logistic_scale_from(torch.cat(residuals))
+        self.model.log_scale.data.fill_(math.log(scale))
+        if self.ddp.rank == 0:
+            print(f"the logistic's scale starts at {scale:.4f}, the width of {self.config.init}'s own errors",
+                  file=sys.stderr)
 
     def provenance(self) -> dict:
         """What these weights saw, so that evaluation can refuse a judge trained on the same images and a
