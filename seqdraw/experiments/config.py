@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from seqdraw.errors import SeqdrawError
 from seqdraw.settings import SEED_MAX, check_fields, setting
 
-ROW_NAMES = ("rnndraw", "seqdraw", "seqdraw-cur", "logistic", "replay", "scheduled")     # table2.ROWS, in the table's order
+# table2.ROWS, in the table's order
+ROW_NAMES = ("rnndraw", "seqdraw", "seqdraw-cur", "logistic", "replay", "scheduled")
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,8 @@ class Table2Config:
                              hi=100_000_000)
     max_len: int = setting(3, "lengths 1..N (the paper: 3)", lo=1, hi=5)
     rows: str = setting("", "train and judge only these rows, comma-separated: rnndraw, seqdraw, seqdraw-cur, "
-                            "logistic, replay, scheduled (default: all; run subsets side by side in separate processes)")
+                            "logistic, replay, scheduled (default: all; run subsets side by side in separate "
+                            "processes)")
     objective: str = setting("paper", "paper: the bound (eq. 18); recipe: the shipped model's terms (logistic "
                                       "likelihood, guide, style match, discriminator); or both",
                              choices=("paper", "recipe", "both"))

@@ -48,4 +48,3 @@ def logistic_scale_from(residuals: torch.Tensor) -> float:
     """The scale of the logistic whose mean absolute deviation (2 ln 2 times its scale) is the
     residuals': where the logistic's scale starts for a model that learned under another likelihood."""
     return max(float(residuals.abs().mean()) / (2 * math.log(2)), HALF_BIN)
-
