@@ -300,7 +300,10 @@ class Trainer:
         torch.manual_seed(c.run.seed)
         self.model = ConditionalDRAW(preset(c.preset, **c.model))
         if c.init and not self.resume:
-            # a Bernoulli model fine-tuned under the logistic likelihood: its scale is the one new weight
+            # a Bernoulli model fine-tuned under the logistic likelihood: its scale is the one new weight;
+            # a scale held fixed (model.logistic_scale) replaces any the init learned
+            if self.model.config.logistic_scale:
+                init_tensors = {k: v for k, v in init_tensors.items() if k != "log_scale"}
             restore(c.init, self.model, init_tensors, fresh=("log_scale",))
         self.model.to(device)
         if c.run.compile:
@@ -342,7 +345,7 @@ class Trainer:
             self.total_steps = min(self.total_steps, c.run.max_steps)
         self.fingerprint = fingerprint(self.train_data)
         self.val, self.consecutive_bad, self.log = None, 0, None
-        if c.init and not self.resume and "log_scale" not in init_tensors and mc.likelihood == "logistic":
+        if c.init and not self.resume and "log_scale" not in init_tensors and hasattr(self.model, "log_scale"):
             self.start_logistic_scale()
 
     def start_logistic_scale(self) -> None:

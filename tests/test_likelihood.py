@@ -56,3 +56,34 @@ def test_logistic_model_files_round_trip(tmp_path):
     save_model(tmp_path / "m.safetensors", model)
     loaded, _ = load_model(tmp_path / "m.safetensors")
     assert loaded.config.likelihood == "logistic" and loaded.log_scale.item() == -3.0
+
+
+def test_a_fixed_logistic_scale_is_off_in_the_presets_and_learns_nothing():
+    from seqdraw.model.config import PRESETS
+    from seqdraw.errors import SeqdrawError
+    assert all(p.logistic_scale == 0 for p in PRESETS.values())             # the paper's models: no fixed scale
+    with pytest.raises(SeqdrawError, match="needs likelihood logistic"):
+        preset("seqdraw", logistic_scale=0.1)
+    torch.manual_seed(0)
+    fixed = ConditionalDRAW(preset("seqdraw", likelihood="logistic", logistic_scale=0.1, **TINY_FILE))
+    plain = ConditionalDRAW(preset("seqdraw", **TINY_FILE))
+    assert fixed.num_parameters() == plain.num_parameters() and not hasattr(fixed, "log_scale")
+    canvas = torch.randn(2, 32, 64)
+    x = torch.rand(2, 32, 64)
+    torch.testing.assert_close(fixed.pixel_nll(canvas, x),
+                               discretised_logistic_nll(canvas, torch.tensor(math.log(0.1)), x))
+    # the gradient reaches the network, and a wider scale makes the same canvas cost less at its errors
+    images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, 32, 64)) / 255).float()
+    labels, lengths = torch.tensor([[1, 2], [3, -1], [4, 5]]), torch.tensor([2, 1, 2])
+    out = fixed(images, labels, lengths, generator=torch.Generator().manual_seed(0))
+    out["loss"].sum().backward()
+    assert all(p.grad is not None for name, p in fixed.named_parameters() if name.startswith("write"))
+    tight = discretised_logistic_nll(canvas, torch.tensor(math.log(0.01)), x).sum()
+    assert fixed.pixel_nll(canvas, x).sum() < tight
+
+
+def test_fixed_scale_model_files_round_trip(tmp_path):
+    model = ConditionalDRAW(preset("seqdraw", likelihood="logistic", logistic_scale=0.07, **TINY_FILE))
+    save_model(tmp_path / "m.safetensors", model)
+    loaded, _ = load_model(tmp_path / "m.safetensors")
+    assert loaded.config.logistic_scale == 0.07 and not hasattr(loaded, "log_scale")

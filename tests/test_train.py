@@ -48,6 +48,20 @@ def test_resume_after_kill_matches_uninterrupted(tmp_path, data):
     assert summary["step"] == json.loads((tmp_path / "a" / "run" / "summary.json").read_text())["step"]
 
 
+def test_resume_of_a_fixed_scale_logistic_run_is_exact(tmp_path, data):
+    model = {**TINY, "likelihood": "logistic", "logistic_scale": 0.1}
+    a = config(tmp_path / "a", curriculum="none", epochs=1, model=model)
+    train(a, data=data, progress=False)
+    b = config(tmp_path / "b", curriculum="none", epochs=1, model=model)
+    assert train(b, data=data, stop_after=3, progress=False)["stopped"]
+    train(b, resume=True, data=data, progress=False)
+    wa = load_model(tmp_path / "a" / "run" / "final")[0].state_dict()
+    wb = load_model(tmp_path / "b" / "run" / "final")[0].state_dict()
+    assert wa.keys() == wb.keys() and "log_scale" not in wa
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], atol=1e-6, rtol=1e-5)
+
+
 def test_init_starts_from_given_weights(tmp_path, data):
     first = config(tmp_path / "a", curriculum="none", epochs=1)
     train(first, data=data, progress=False)
@@ -81,6 +95,17 @@ def test_init_starts_from_given_weights(tmp_path, data):
     carried = dict(switched.named_parameters())
     for name, p in source.named_parameters():
         torch.testing.assert_close(p, carried[name], atol=1e-6, rtol=0, msg=name)
+    # a scale held fixed replaces the one the init learned: from the logistic model just made, and
+    # from the Bernoulli one, every network weight is carried and no scale is learned
+    for i, init in enumerate(("d", "a")):
+        fixed = config(tmp_path / f"e{i}", curriculum="none", epochs=1, lr=1e-9, warmup_steps=1,
+                       init=str(tmp_path / init / "run" / "final"),
+                       model={**TINY, "likelihood": "logistic", "logistic_scale": 0.09})
+        train(fixed, data=data, progress=False)
+        held, _ = load_model(tmp_path / f"e{i}" / "run" / "final")
+        assert held.config.logistic_scale == 0.09 and not hasattr(held, "log_scale")
+        for name, p in held.named_parameters():
+            torch.testing.assert_close(p, carried[name], atol=1e-6, rtol=0, msg=name)
 
 
 def test_pixel_weights_cover_exactly_the_digit_boxes():

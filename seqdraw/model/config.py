@@ -37,6 +37,8 @@ class ModelConfig:
     likelihood: str = setting("bernoulli", "-log p(x|c_T): bernoulli (eq. 10) or logistic (discretised over the "
                                            "256 grey levels, one learned scale; seqdraw/model/likelihood.py)",
                               choices=("bernoulli", "logistic"))
+    logistic_scale: float = setting(0.0, "logistic: 0 learns the scale; a value > 0 holds it fixed there, so the "
+                                         "likelihood stays loose (docs/training.md)", lo=0, hi=1)
 
     def __post_init__(self):
         check_fields(self)
@@ -44,6 +46,8 @@ class ModelConfig:
             raise SeqdrawError("with label attention y_t is a mix of the d_i, so y_size must equal label_dim")
         if self.label_encoder == "attention" and self.label_dim != 10 + 10:
             raise SeqdrawError("label attention uses d_i = one-hot digit (10) + one-hot position (10): label_dim 20")
+        if self.logistic_scale and self.likelihood != "logistic":
+            raise SeqdrawError("logistic_scale holds the logistic's scale fixed: it needs likelihood logistic")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -89,7 +89,7 @@ class ConditionalDRAW(nn.Module):
         self.c0_enc = nn.Parameter(torch.zeros(c.enc_size))
         self.h0_dec = nn.Parameter(torch.zeros(c.dec_size))
         self.c0_dec = nn.Parameter(torch.zeros(c.dec_size))
-        if c.likelihood == "logistic":          # the logistic's scale, one for all pixels (likelihood.py)
+        if c.likelihood == "logistic" and not c.logistic_scale:   # one learned scale for all pixels
             self.log_scale = nn.Parameter(torch.tensor(math.log(0.1)))
         self.step = self.train_step
         self.drawing = self.drawing_loop
@@ -184,6 +184,10 @@ class ConditionalDRAW(nn.Module):
 
     def pixel_nll(self, canvas: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """-log p(x | c_T) per pixel, in nats: eq. 10's Bernoulli, or a discretised logistic."""
+        if self.config.logistic_scale:
+            # held fixed and wide: a learned scale shrinks to the errors' width, and then the latents carry
+            # the picture and the prior's samples lose it (docs/notes/2026-12-07-session-19.md)
+            return discretised_logistic_nll(canvas, torch.tensor(math.log(self.config.logistic_scale), device=canvas.device), images)
         if self.config.likelihood == "logistic":
             return discretised_logistic_nll(canvas, soft_clamp(self.log_scale, 7.0), images)
         return bernoulli_nll(canvas, images)
