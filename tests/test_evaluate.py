@@ -35,6 +35,17 @@ def test_accuracy_by_length_arithmetic():
     assert accuracy_by_length(ok, np.array([1, 2, 2, 3])) == {"1": 1.0, "2": 0.5, "3": 0.0, "all": 0.5}
 
 
+def test_one_digit_accuracy_by_digit_arithmetic():
+    from seqdraw.evaluate.report import by_digit, digit_lines
+    labels = np.array([[5, -1], [5, -1], [5, -1], [0, -1], [0, 1], [7, 3]])
+    lengths = np.array([1, 1, 1, 1, 2, 2])
+    correct = np.array([True, False, False, True, False, True])
+    d = by_digit(correct, labels, lengths)
+    assert set(d) == {"0", "5"}                                  # two-digit numbers do not count
+    assert (d["5"]["acc"], d["5"]["n"], d["0"]["acc"], d["0"]["n"]) == (pytest.approx(1 / 3), 3, 1.0, 1)
+    assert "**5: 33.3%" in "\n".join(digit_lines({"judge": d}))     # the worst digit is named
+
+
 def test_wilson_interval_known_values():
     lo, hi = wilson_interval(97, 100)
     assert (round(lo, 4), round(hi, 4)) == (0.9155, 0.9897)          # Wilson (1927), z = 1.96
@@ -205,6 +216,10 @@ def test_evaluate_reports_every_figure_for_both_judges(tiny_setup, capsys):
         assert by_L["3"]["heldout"]["n"] == 6 and by_L["3"]["seen"]["n"] == 6 and "heldout" not in by_L["2"]
         a = by_L["1"]["seen"]
         assert a["lo"] <= a["acc"] <= a["hi"]
+    for name, digits in r["samples_one_digit_by_digit"].items():     # the one-digit figure, split by digit
+        ones = r["samples"][name]["1"]["seen"]
+        assert sum(d["n"] for d in digits.values()) == ones["n"] and set(digits) <= set("0123456789")
+        assert sum(d["acc"] * d["n"] for d in digits.values()) == pytest.approx(ones["acc"] * ones["n"])
     assert 0 <= r["realism_auc"]["auc"] <= 1 and 0 <= r["realism_floor_auc"]["auc"] <= 1
     fd = r["frechet"]                       # the multidigit judge's features, against their own floor
     assert fd["judge"].startswith("multidigit") and fd["generated"] > fd["floor"] >= 0
@@ -217,7 +232,7 @@ def test_evaluate_reports_every_figure_for_both_judges(tiny_setup, capsys):
     assert set(r["drawing"]["samples"]["order"]) == set(r["drawing"]["samples"]["alignment"]) == {"2", "3"}
     md = (out / "report.md").read_text()
     assert "held-out" in md and "the floor" in md and "synthetic test images" in md
-    assert "digit under the pen" in md and "not the Inception FID" in md
+    assert "digit under the pen" in md and "not the Inception FID" in md and "One-digit samples by digit" in md
     assert (out / "samples.png").exists() and (out / "critic.png").exists()
     again = root / "report2"
     assert main(argv[:-1] + [str(again)] + judges(root) + FAST) == 0

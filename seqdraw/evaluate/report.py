@@ -120,8 +120,17 @@ def data_images_of(string: str, n: int, test: dict, test_strings: np.ndarray, re
 
 # ---- the figures --------------------------------------------------------------------------------------
 
-def legibility(model, judges, max_len: int, config: "EvalConfig", progress: bool) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Prior samples of per_length seen and per_length held-out strings of each length, read by each judge."""
+def by_digit(correct: np.ndarray, labels: np.ndarray, lengths: np.ndarray) -> dict:
+    """{"0": {...}, ..., "9": {...}}: the one-digit numbers' accuracy for each digit, with intervals
+    (one digit that reads badly hides in a length's mean: issue 35 saw 5s at 47% beside 0s at 100%)."""
+    ones = lengths == 1
+    return {str(d): accuracy_with_interval(correct[ones & (labels[:, 0] == d)])
+            for d in range(10) if (ones & (labels[:, 0] == d)).any()}
+
+
+def legibility(model, judges, max_len: int, config: "EvalConfig", progress: bool) -> tuple[dict, dict, np.ndarray, np.ndarray]:
+    """Prior samples of per_length seen and per_length held-out strings of each length, read by each
+    judge: by length and split, and the one-digit numbers by digit."""
     rng = np.random.default_rng(config.seed)
     strings = []
     for L in range(1, max_len + 1):
@@ -132,9 +141,10 @@ def legibility(model, judges, max_len: int, config: "EvalConfig", progress: bool
     held = heldout_mask(labels, lengths)
     images = sample_by_length(model, labels, lengths, seeded(config.seed), progress=progress,
                               temperature=config.temperature, style_temperature=config.style_temperature)
-    out = {name: by_length_and_split(read_correct(j, images, labels, lengths), lengths, held)
-           for name, j in judges.items()}
-    return out, images, lengths
+    correct = {name: read_correct(j, images, labels, lengths) for name, j in judges.items()}
+    out = {name: by_length_and_split(c, lengths, held) for name, c in correct.items()}
+    digits = {name: by_digit(c, labels, lengths) for name, c in correct.items()}
+    return out, digits, images, lengths
 
 
 def variety(model, test: dict, renderer, max_len: int, config: "EvalConfig") -> dict:
@@ -307,7 +317,7 @@ def evaluate(config: EvalConfig, out: Path, progress: bool = True) -> dict:
             tqdm.write(f"[{time.time() - t0:5.0f} s] {what}")
 
     say("legibility: prior samples read by each judge")
-    samples, sample_images, sample_lengths = legibility(model, readers, max_len, config, progress)
+    samples, one_digit, sample_images, sample_lengths = legibility(model, readers, max_len, config, progress)
     ceiling = {name: by_length_and_split(read_correct(j, test["images"], test["labels"], test_lengths),
                                          test_lengths, held_test) for name, j in readers.items()}
     say("reconstructions: the posterior's, read by each judge")
@@ -334,7 +344,7 @@ def evaluate(config: EvalConfig, out: Path, progress: bool = True) -> dict:
         "temperature": config.temperature, "style_temperature": config.style_temperature, "max_len": max_len,
         "judges": {name: str(p) for name, p in zip(readers, config.judge or shipped_judge_paths())},
         "heldout_seen_in_training": meta.get("heldout_seen"), "per_length": config.per_length,
-        "samples": samples, "judges_on_test_images": ceiling, "reconstructions": recon,
+        "samples": samples, "samples_one_digit_by_digit": one_digit, "judges_on_test_images": ceiling, "reconstructions": recon,
         "test_bound_nats": test_bound(model, test, max_len, config.reconstructions, config.seed),
         "drawing": drawing, "realism_auc": found, "realism_floor_auc": floor, "frechet": frechet, "variety": spread,
         "memorisation": memory, "usefulness": useful,
@@ -427,6 +437,7 @@ def markdown(r: dict) -> str:
     lines = header_lines(r)
     lines += accuracy_table(f"## 1. Legibility: prior samples, {r['per_length']} random strings per length and "
                             "split, one sample each", r["samples"], Ls)
+    lines += digit_lines(r.get("samples_one_digit_by_digit"))
     lines += accuracy_table(f"### The judges on the {r['data_source']} (their ceiling)",
                             r["judges_on_test_images"], Ls)
     lines += realism_lines(r) + variety_lines(r["variety"], Ls) + memorisation_lines(r["memorisation"])
@@ -440,6 +451,22 @@ def markdown(r: dict) -> str:
               + ", ".join(f"L={k}: {val:.2f}%" for k, val in paper.items()) + ".", "",
               "Samples, one row per length: `samples.png`.", ""]
     return "\n".join(lines)
+
+
+def digit_lines(by_judge: dict | None) -> list[str]:
+    """The one-digit samples by digit: accuracy (n) per judge; the worst digit is bold."""
+    if not by_judge or not any(by_judge.values()):
+        return []
+    lines = ["### One-digit samples by digit", "", "| reader | " + " | ".join(str(d) for d in range(10))
+             + " | worst |", "|---|" + "---|" * 11]
+    for name, digits in by_judge.items():
+        worst = min(digits, key=lambda d: digits[d]["acc"]) if digits else None
+        lines.append(f"| {name} | " + " | ".join(
+            (f"{100 * digits[str(d)]['acc']:.0f}% ({digits[str(d)]['n']})" if str(d) in digits else "-")
+            for d in range(10)) + (f" | **{worst}: {100 * digits[worst]['acc']:.1f}% "
+                                   f"({100 * digits[worst]['lo']:.1f}-{100 * digits[worst]['hi']:.1f})** |"
+                                   if worst else " | - |"))
+    return lines + [""]
 
 
 def header_lines(r: dict) -> list[str]:
