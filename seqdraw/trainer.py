@@ -300,11 +300,7 @@ class Trainer:
         torch.manual_seed(c.run.seed)
         self.model = ConditionalDRAW(preset(c.preset, **c.model))
         if c.init and not self.resume:
-            # a Bernoulli model fine-tuned under the logistic likelihood: its scale is the one new weight;
-            # a scale held fixed (model.logistic_scale) replaces any the init learned
-            if self.model.config.logistic_scale:
-                init_tensors = {k: v for k, v in init_tensors.items() if k != "log_scale"}
-            restore(c.init, self.model, init_tensors, fresh=("log_scale",))
+            init_tensors = self.start_from(init_tensors)
         self.model.to(device)
         if c.run.compile:
             self.model.use_compiled(drawing=False)
@@ -347,6 +343,14 @@ class Trainer:
         self.val, self.consecutive_bad, self.log = None, 0, None
         if c.init and not self.resume and "log_scale" not in init_tensors and hasattr(self.model, "log_scale"):
             self.start_logistic_scale()
+
+    def start_from(self, init_tensors: dict) -> dict:
+        """--init's weights. A Bernoulli model fine-tuned under the logistic likelihood: its scale is the
+        one new weight; a scale held fixed (model.logistic_scale) replaces any the init learned."""
+        if self.model.config.logistic_scale:
+            init_tensors = {k: v for k, v in init_tensors.items() if k != "log_scale"}
+        restore(self.config.init, self.model, init_tensors, fresh=("log_scale",))
+        return init_tensors
 
     def start_logistic_scale(self) -> None:
         """A model that learned under eq. 10 has no logistic scale. Adam moves a weight by about lr a step,
