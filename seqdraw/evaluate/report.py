@@ -128,7 +128,8 @@ def by_digit(correct: np.ndarray, labels: np.ndarray, lengths: np.ndarray) -> di
             for d in range(10) if (ones & (labels[:, 0] == d)).any()}
 
 
-def legibility(model, judges, max_len: int, config: "EvalConfig", progress: bool) -> tuple[dict, dict, np.ndarray, np.ndarray]:
+def legibility(model, judges, max_len: int, config: "EvalConfig",
+               progress: bool) -> tuple[dict, dict, np.ndarray, np.ndarray]:
     """Prior samples of per_length seen and per_length held-out strings of each length, read by each
     judge: by length and split, and the one-digit numbers by digit."""
     rng = np.random.default_rng(config.seed)
@@ -344,7 +345,8 @@ def evaluate(config: EvalConfig, out: Path, progress: bool = True) -> dict:
         "temperature": config.temperature, "style_temperature": config.style_temperature, "max_len": max_len,
         "judges": {name: str(p) for name, p in zip(readers, config.judge or shipped_judge_paths())},
         "heldout_seen_in_training": meta.get("heldout_seen"), "per_length": config.per_length,
-        "samples": samples, "samples_one_digit_by_digit": one_digit, "judges_on_test_images": ceiling, "reconstructions": recon,
+        "samples": samples, "samples_one_digit_by_digit": one_digit, "judges_on_test_images": ceiling,
+        "reconstructions": recon,
         "test_bound_nats": test_bound(model, test, max_len, config.reconstructions, config.seed),
         "drawing": drawing, "realism_auc": found, "realism_floor_auc": floor, "frechet": frechet, "variety": spread,
         "memorisation": memory, "usefulness": useful,

@@ -184,13 +184,14 @@ class ConditionalDRAW(nn.Module):
 
     def pixel_nll(self, canvas: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """-log p(x | c_T) per pixel, in nats: eq. 10's Bernoulli, or a discretised logistic."""
-        if self.config.logistic_scale:
-            # held fixed and wide: a learned scale shrinks to the errors' width, and then the latents carry
-            # the picture and the prior's samples lose it (docs/notes/2026-12-07-session-19.md)
-            return discretised_logistic_nll(canvas, torch.tensor(math.log(self.config.logistic_scale), device=canvas.device), images)
-        if self.config.likelihood == "logistic":
-            return discretised_logistic_nll(canvas, soft_clamp(self.log_scale, 7.0), images)
-        return bernoulli_nll(canvas, images)
+        c = self.config
+        if c.likelihood == "bernoulli":
+            return bernoulli_nll(canvas, images)
+        # a scale held fixed stays wide: a learned one shrinks to the errors' width, and then the latents
+        # carry the picture and the prior's samples lose it (docs/notes/2026-12-07-session-19.md)
+        log_scale = (torch.tensor(math.log(c.logistic_scale), device=canvas.device) if c.logistic_scale
+                     else soft_clamp(self.log_scale, 7.0))
+        return discretised_logistic_nll(canvas, log_scale, images)
 
     def train_step(self, x, live, eps, state: InferenceState, context: LabelContext) -> InferenceState:
         """One drawing step of the inference pass (eq. 11-14, 3-8); `step` may be its compiled form."""
